@@ -1,0 +1,308 @@
+"""Harvesting a portal into the lake, in two stages that Dagster can run as two assets.
+
+1. `fetch_raw`: page through the portal's API and write every record, as the portal sent it, to
+   `raw_datasets` / `raw_publishers` in a staging folder. A background thread fetches the next page
+   while the current one is written, and only a couple of pages are ever in memory.
+2. `normalise_and_publish`: read the raw records back in batches, normalise them into `datasets`,
+   `distributions` and `publishers`, then publish the folder atomically and mark the run complete.
+
+Each run has a record in `harvest_runs` from its start ('running') to its end ('complete' or 'failed'),
+so failed runs are as queryable as good ones, and a failure never touches the published snapshot.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import orjson
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from catalog.errors import CatalogError
+from catalog.http import HttpSettings
+from catalog.lake import Lake, StagedHarvest, TableWriter, new_harvest_id
+from catalog.normalise.ckan import HarvestContext, normalise_dataset, normalise_publisher
+from catalog.portals import PortalClient, client_for
+from catalog.registry import Portal
+from catalog.schemas import DATASETS, DISTRIBUTIONS, PUBLISHERS, RAW_DATASETS, RAW_PUBLISHERS
+
+log = logging.getLogger(__name__)
+
+MAX_WARNINGS_KEPT = 1000
+PREFETCH_PAGES = 2
+NORMALISE_BATCH = 1000
+T = TypeVar("T")
+
+
+@dataclass
+class HarvestRun:
+    """One row of `harvest_runs`: what a run did, kept up to date as it goes."""
+
+    portal_id: str
+    harvest_id: str
+    base_url: str
+    software: str
+    status: str = "running"
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    finished_at: datetime | None = None
+    datasets: int = 0
+    distributions: int = 0
+    publishers: int = 0
+    source_count: int | None = None
+    duplicates_dropped: int = 0
+    requests: int = 0
+    bytes_received: int = 0
+    warning_count: int = 0
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def warn(self, messages: Iterable[str]) -> None:
+        """Count every warning, keep the first MAX_WARNINGS_KEPT (a broken portal can emit millions)."""
+        for message in messages:
+            self.warning_count += 1
+            if len(self.warnings) < MAX_WARNINGS_KEPT:
+                self.warnings.append(message)
+
+    @property
+    def duration_s(self) -> float:
+        end = self.finished_at or datetime.now(UTC)
+        return (end - self.started_at).total_seconds()
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> HarvestRun:
+        return cls(**record)
+
+
+@dataclass(frozen=True)
+class RawHarvest:
+    """What stage 1 hands to stage 2: a staged folder of raw records and its run."""
+
+    staged: StagedHarvest
+    run: HarvestRun
+
+
+def prefetched(items: Iterable[T], depth: int = PREFETCH_PAGES) -> Iterator[T]:
+    """Iterate `items` on a background thread, `depth` items ahead, so I/O overlaps the caller's work.
+
+    Errors raised by the producer are re-raised in the consumer; if the consumer stops early the
+    producer is told to stop too.
+    """
+    buffer: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        buffer.put(("item", item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            buffer.put(("done", None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
+            buffer.put(("error", exc))
+
+    worker = threading.Thread(target=produce, name="prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, value = buffer.get()
+            if kind == "item":
+                yield value
+            elif kind == "error":
+                raise value
+            else:
+                return
+    finally:
+        stop.set()
+
+
+class Progress:
+    """A progress bar on a terminal; elsewhere a log line every `log_every` pages."""
+
+    def __init__(self, portal_id: str, enabled: bool | None = None, log_every: int = 10) -> None:
+        self.portal_id = portal_id
+        self.interactive = sys.stderr.isatty() if enabled is None else enabled
+        self.log_every = log_every
+        self.pages = 0
+        self.started = time.monotonic()
+        self.bar: tqdm[Any] | None = None
+
+    def page(self, datasets: int, total: int | None, done: int) -> None:
+        self.pages += 1
+        if self.interactive:
+            if self.bar is None:
+                self.bar = tqdm(total=total, unit=" datasets", desc=self.portal_id, dynamic_ncols=True)
+            if total is not None and self.bar.total != total:
+                self.bar.total = total
+            self.bar.update(datasets)
+            self.bar.set_postfix(pages=self.pages, refresh=False)
+        elif self.pages % self.log_every == 1 or self.log_every == 1:
+            rate = done / max(time.monotonic() - self.started, 1e-9)
+            eta = f", ETA {(total - done) / rate:.0f}s" if total and rate else ""
+            log.info("%s: page %d, %d/%s datasets, %.0f/s%s", self.portal_id, self.pages, done, total, rate, eta)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def fetch_raw(
+    portal: Portal, lake: Lake, client: PortalClient, *, progress: Progress | None = None
+) -> RawHarvest:
+    """Stage 1: every raw record of the portal into a staging folder. Raises HarvestError on failure."""
+    harvest_id = new_harvest_id()
+    run = HarvestRun(portal.id, harvest_id, portal.url, portal.software)
+    lake.write_run(asdict(run))
+    staged = lake.stage(portal.id, harvest_id)
+    progress = progress or Progress(portal.id)
+    try:
+        seen: set[str] = set()
+        with TableWriter(staged.table("raw_datasets"), RAW_DATASETS, rows_per_group=NORMALISE_BATCH) as writer:
+            for page in prefetched(client.iter_dataset_pages()):
+                run.notes.extend(note for note in page.notes if note not in run.notes)
+                if page.reported_count is not None and run.source_count is None:
+                    run.source_count = page.reported_count
+                rows = []
+                for record in page.records:
+                    dataset_id = record.get("id") or record.get("name")
+                    if not isinstance(dataset_id, str) or not dataset_id:
+                        run.warn([f"a record without id or name was dropped: {orjson.dumps(record)[:80]!r}"])
+                        continue
+                    if dataset_id in seen:
+                        run.duplicates_dropped += 1
+                        continue
+                    seen.add(dataset_id)
+                    rows.append({"portal_id": portal.id, "harvest_id": harvest_id, "dataset_id": dataset_id,
+                                 "raw": orjson.dumps(record).decode()})
+                writer.write(rows)
+                run.datasets += len(rows)
+                progress.page(len(rows), page.reported_count, run.datasets)
+        with TableWriter(staged.table("raw_publishers"), RAW_PUBLISHERS, rows_per_group=NORMALISE_BATCH) as writer:
+            for record in client.iter_publishers():
+                publisher_id = record.get("id") or record.get("name")
+                if isinstance(publisher_id, str) and publisher_id:
+                    writer.write([{"portal_id": portal.id, "harvest_id": harvest_id, "publisher_id": publisher_id,
+                                   "raw": orjson.dumps(record).decode()}])
+    except BaseException as exc:
+        _fail(lake, staged, run, client, exc)
+        raise
+    finally:
+        progress.close()
+    _count_traffic(run, client)
+    if run.source_count is not None and run.source_count != run.datasets:
+        run.notes.append(f"portal reported {run.source_count} datasets, harvested {run.datasets}")
+    lake.write_run(asdict(run))
+    return RawHarvest(staged, run)
+
+
+def normalise_and_publish(raw: RawHarvest, lake: Lake, portal: Portal) -> HarvestRun:
+    """Stage 2: normalise the staged raw records, publish the harvest, mark the run complete."""
+    staged, run = raw.staged, raw.run
+    context = HarvestContext(portal.id, run.harvest_id, portal.url, run.started_at)
+    try:
+        embedded_publishers: dict[str, dict[str, Any]] = {}
+        run.distributions = 0
+        with (
+            TableWriter(staged.table("datasets"), DATASETS, rows_per_group=NORMALISE_BATCH) as datasets,
+            TableWriter(staged.table("distributions"), DISTRIBUTIONS, rows_per_group=10 * NORMALISE_BATCH) as distributions,
+        ):
+            for raw_text in _column(staged.table("raw_datasets"), "raw"):
+                record = orjson.loads(raw_text)
+                result = normalise_dataset(record, context, raw=raw_text)
+                datasets.write([result.dataset])
+                distributions.write(result.distributions)
+                run.distributions += len(result.distributions)
+                run.warn(result.warnings)
+                organization = record.get("organization")
+                if isinstance(organization, dict) and isinstance(organization.get("id"), str):
+                    embedded_publishers.setdefault(organization["id"], organization)
+        run.publishers = _write_publishers(staged, context, embedded_publishers, run, restrict=bool(portal.filter))
+        lake.publish(staged)
+    except BaseException as exc:
+        _fail(lake, staged, run, None, exc)
+        raise
+    run.status = "complete"
+    run.finished_at = datetime.now(UTC)
+    lake.write_run(asdict(run))
+    return run
+
+
+def _write_publishers(
+    staged: StagedHarvest,
+    context: HarvestContext,
+    embedded: dict[str, dict[str, Any]],
+    run: HarvestRun,
+    *,
+    restrict: bool,
+) -> int:
+    """Publishers the portal lists, plus any a dataset names that the list lacks.
+
+    For a filtered portal (one country of a shared CKAN) only publishers of harvested datasets count.
+    """
+    rows: dict[str, dict[str, Any]] = {}
+    for raw_text in _column(staged.table("raw_publishers"), "raw"):
+        row, warnings = normalise_publisher(orjson.loads(raw_text), context, raw=raw_text)
+        run.warn(warnings)
+        if row["publisher_id"] and (not restrict or row["publisher_id"] in embedded):
+            rows.setdefault(row["publisher_id"], row)
+    for publisher_id, record in embedded.items():
+        if publisher_id not in rows:
+            row, warnings = normalise_publisher(record, context)
+            run.warn(warnings)
+            rows[publisher_id] = row
+    with TableWriter(staged.table("publishers"), PUBLISHERS, rows_per_group=10 * NORMALISE_BATCH) as writer:
+        writer.write(rows.values())
+    return len(rows)
+
+
+def _column(path: Any, column: str) -> Iterator[str]:
+    """One text column of a Parquet file, streamed in batches."""
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=NORMALISE_BATCH, columns=[column]):
+        yield from batch.column(0).to_pylist()
+
+
+def _count_traffic(run: HarvestRun, client: PortalClient | None) -> None:
+    if client is not None:
+        run.requests = client.traffic.requests
+        run.bytes_received = client.traffic.bytes_received
+
+
+def _fail(lake: Lake, staged: StagedHarvest, run: HarvestRun, client: PortalClient | None, exc: BaseException) -> None:
+    """Record the failure and drop the staged folder; the published snapshot is never touched."""
+    lake.discard(staged)
+    _count_traffic(run, client)
+    run.status = "failed"
+    run.finished_at = datetime.now(UTC)
+    run.error = str(exc) if isinstance(exc, CatalogError) else f"{type(exc).__name__}: {exc}"
+    lake.write_run(asdict(run))
+
+
+def harvest_portal(
+    portal: Portal,
+    lake: Lake,
+    *,
+    settings: HttpSettings | None = None,
+    client_factory: Callable[[Portal, HttpSettings | None], PortalClient] = client_for,
+    progress: Progress | None = None,
+) -> HarvestRun:
+    """Both stages, for the CLI and tests: the portal's whole catalogue, published or not at all."""
+    client = client_factory(portal, settings)
+    try:
+        raw = fetch_raw(portal, lake, client, progress=progress)
+    finally:
+        client.close()
+    return normalise_and_publish(raw, lake, portal)
+

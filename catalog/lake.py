@@ -1,0 +1,162 @@
+"""The Parquet lake: where harvests are written aside, published atomically, and found again.
+
+Layout under the lake root:
+
+    harvests/portal_id=<portal>/harvest_id=<harvest>/<table>.parquet   one immutable folder per harvest
+    harvest_runs/portal_id=<portal>/<harvest>.parquet                  one single-row file per run
+    _staging/<portal>/<harvest>/                                       harvests being written
+
+A harvest is written in `_staging` and moved into `harvests/` with one rename when complete; the
+views only ever read harvests whose run record says `complete`. So a crash, kill or error half-way
+leaves the previous snapshot as the one users see. This module knows tables and files, not portals.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from catalog.errors import LakeError
+from catalog.registry import validate_portal_id
+from catalog.schemas import HARVEST_RUNS
+
+PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "compression_level": 3}
+HARVESTS = "harvests"
+HARVEST_RUNS_DIR = "harvest_runs"
+STAGING = "_staging"
+LAKE_ENV = "CATALOG_LAKE"
+DEFAULT_LAKE = "lake"
+
+
+def resolve_lake(option: str | os.PathLike[str] | None) -> Path:
+    """The lake root: the option given, else $CATALOG_LAKE, else ./lake; always absolute."""
+    chosen = option or os.environ.get(LAKE_ENV) or DEFAULT_LAKE
+    return Path(chosen).expanduser().resolve()
+
+
+def new_harvest_id(now: datetime | None = None) -> str:
+    """A harvest id that sorts chronologically: UTC time to the microsecond, plus a random tie-breaker."""
+    now = now or datetime.now(UTC)
+    return f"{now.strftime('%Y%m%dT%H%M%S%fZ')}-{secrets.token_hex(2)}"
+
+
+class TableWriter:
+    """Streams rows into one Parquet file, a row group at a time, so memory stays flat."""
+
+    def __init__(self, path: Path, schema: pa.Schema, rows_per_group: int) -> None:
+        self.path = path
+        self.schema = schema
+        self.rows_per_group = rows_per_group
+        self.rows_written = 0
+        self._buffer: list[Mapping[str, Any]] = []
+        self._writer = pq.ParquetWriter(path, schema, **PARQUET_OPTIONS)
+
+    def write(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        self._buffer.extend(rows)
+        if len(self._buffer) >= self.rows_per_group:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._buffer:
+            self._writer.write_table(pa.Table.from_pylist(self._buffer, schema=self.schema))
+            self.rows_written += len(self._buffer)
+            self._buffer = []
+
+    def close(self) -> None:
+        """Write what is buffered and the footer; an empty table still gets a file with its schema."""
+        self._flush()
+        self._writer.close()
+
+    def __enter__(self) -> TableWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
+class StagedHarvest:
+    """A harvest being written aside, invisible to readers until published."""
+
+    portal_id: str
+    harvest_id: str
+    path: Path
+
+    def table(self, name: str) -> Path:
+        return self.path / f"{name}.parquet"
+
+
+class Lake:
+    """A lake root on the local filesystem."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+
+    def harvest_path(self, portal_id: str, harvest_id: str) -> Path:
+        validate_portal_id(portal_id)
+        return self.root / HARVESTS / f"portal_id={portal_id}" / f"harvest_id={harvest_id}"
+
+    def stage(self, portal_id: str, harvest_id: str) -> StagedHarvest:
+        """A fresh staging folder for a new harvest."""
+        path = self.root / STAGING / validate_portal_id(portal_id) / harvest_id
+        path.mkdir(parents=True, exist_ok=False)
+        return StagedHarvest(portal_id, harvest_id, path)
+
+    def publish(self, staged: StagedHarvest) -> Path:
+        """Move a complete harvest into place with one rename (atomic on one filesystem)."""
+        target = self.harvest_path(staged.portal_id, staged.harvest_id)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(staged.path, target)
+        self._remove_if_empty(staged.path.parent)
+        return target
+
+    def discard(self, staged: StagedHarvest) -> None:
+        shutil.rmtree(staged.path, ignore_errors=True)
+        self._remove_if_empty(staged.path.parent)
+
+    @staticmethod
+    def _remove_if_empty(folder: Path) -> None:
+        try:
+            folder.rmdir()
+        except OSError:
+            pass  # not empty: another harvest of the portal is being staged
+
+    def write_run(self, run: Mapping[str, Any]) -> Path:
+        """Write (or replace) a run's record atomically: readers see the old record or the new one."""
+        folder = self.root / HARVEST_RUNS_DIR / f"portal_id={validate_portal_id(run['portal_id'])}"
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{run['harvest_id']}.parquet"
+        partial = folder / f".{run['harvest_id']}.parquet.partial"
+        pq.write_table(pa.Table.from_pylist([dict(run)], schema=HARVEST_RUNS), partial, **PARQUET_OPTIONS)
+        os.replace(partial, target)
+        return target
+
+    def read_run(self, portal_id: str, harvest_id: str) -> dict[str, Any]:
+        path = self.root / HARVEST_RUNS_DIR / f"portal_id={validate_portal_id(portal_id)}" / f"{harvest_id}.parquet"
+        try:
+            return pq.read_table(path).to_pylist()[0]
+        except (OSError, IndexError) as exc:
+            raise LakeError(f"{path}: no run record for harvest {harvest_id} ({exc})") from exc
+
+    def table_files(self, table: str) -> Iterator[Path]:
+        """Every published file of a table, across portals and harvests."""
+        if table == "harvest_runs":
+            yield from sorted((self.root / HARVEST_RUNS_DIR).glob("portal_id=*/*.parquet"))
+        else:
+            yield from sorted((self.root / HARVESTS).glob(f"portal_id=*/harvest_id=*/{table}.parquet"))
+
+    def table_glob(self, table: str) -> str:
+        """The glob DuckDB reads a table through (absolute, so a database file works from anywhere)."""
+        root = self.root.resolve()
+        if table == "harvest_runs":
+            return str(root / HARVEST_RUNS_DIR / "portal_id=*" / "*.parquet")
+        return str(root / HARVESTS / "portal_id=*" / "harvest_id=*" / f"{table}.parquet")

@@ -1,0 +1,208 @@
+"""CKAN package and organisation records -> rows of `datasets`, `distributions` and `publishers`.
+
+Pure and table-driven: the tables below say which CKAN key feeds which column, the functions only
+apply them. Nothing here raises on bad input; a value that cannot be used becomes null and a warning
+naming the dataset, the field and the value, while the raw record keeps what the portal said.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from catalog.normalise.values import Warnings, integer, json_text, text, timestamp, unique
+
+# column -> CKAN keys, first non-empty wins. Extras are consulted too (see `_lookup`).
+DATASET_TEXT = {
+    "dataset_id": ("id",),
+    "name": ("name",),
+    "title": ("title",),
+    "description": ("notes",),
+    "landing_page": ("url",),
+    "contact_name": ("maintainer", "author", "contact-name"),
+    "contact_email": ("maintainer_email", "author_email", "contact-email"),
+    "license_id": ("license_id",),
+    "license_title": ("license_title", "licence", "license"),
+    "license_url": ("license_url",),
+    "version": ("version",),
+    "state": ("state",),
+}
+DATASET_TIMES = {
+    "issued": ("metadata_created",),
+    "modified": ("metadata_modified",),
+}
+# Where CKAN portals put themes: groups, ckanext-dcat's `theme` extra, data.gov.uk's theme-* keys.
+THEME_KEYS = ("groups", "theme", "theme-primary", "theme-secondary")
+
+DISTRIBUTION_TEXT = {
+    "distribution_id": ("id",),
+    "title": ("name",),
+    "description": ("description",),
+    "format": ("format",),
+    "media_type": ("mimetype",),
+    "access_url": ("url",),
+    "checksum": ("hash",),
+}
+DISTRIBUTION_TIMES = {
+    "issued": ("created",),
+    "modified": ("last_modified", "metadata_modified"),
+}
+
+PUBLISHER_TEXT = {
+    "publisher_id": ("id",),
+    "name": ("name",),
+    "title": ("title", "display_name"),
+    "description": ("description",),
+    "image_url": ("image_display_url", "image_url"),
+}
+
+
+@dataclass(frozen=True)
+class HarvestContext:
+    """What every row of one harvest shares."""
+
+    portal_id: str
+    harvest_id: str
+    base_url: str
+    harvested_at: datetime
+
+
+@dataclass
+class NormalisedDataset:
+    dataset: dict[str, Any]
+    distributions: list[dict[str, Any]]
+    warnings: list[str]
+
+
+def normalise_dataset(record: Mapping[str, Any], context: HarvestContext, raw: str | None = None) -> NormalisedDataset:
+    """One CKAN package (as package_search or package_show returns it) as a dataset row and its distributions.
+
+    `raw` is the record's JSON text when the caller already has it, to avoid serialising twice.
+    """
+    warnings = Warnings(f"dataset {record.get('id') or record.get('name') or '?'}")
+    extras = _extras(record.get("extras"), warnings)
+    row: dict[str, Any] = {"portal_id": context.portal_id, "harvest_id": context.harvest_id}
+    for column, keys in DATASET_TEXT.items():
+        row[column] = text(_lookup(record, extras, keys), column, warnings)
+    for column, keys in DATASET_TIMES.items():
+        row[column] = timestamp(_lookup(record, extras, keys), column, warnings)
+    organization = record.get("organization")
+    if isinstance(organization, Mapping):
+        row["publisher_id"] = text(organization.get("id"), "organization.id", warnings)
+        row["publisher_name"] = text(organization.get("title") or organization.get("name"), "organization", warnings)
+    else:
+        row["publisher_id"] = text(record.get("owner_org"), "owner_org", warnings)
+        row["publisher_name"] = None
+    row["dataset_url"] = f"{context.base_url.rstrip('/')}/dataset/{row['name']}" if row["name"] else None
+    row["keywords"] = unique([_tag_name(tag, warnings) for tag in _as_list(record.get("tags"), "tags", warnings)])
+    row["themes"] = _themes(record, extras, warnings)
+    row["extras"] = extras
+    resources = _as_list(record.get("resources"), "resources", warnings)
+    distributions = [
+        normalise_distribution(resource, position, row, warnings)
+        for position, resource in enumerate(resources)
+        if isinstance(resource, Mapping)
+    ]
+    row["num_distributions"] = len(distributions)
+    row["raw"] = raw if raw is not None else json_text(record)
+    row["harvested_at"] = context.harvested_at
+    if row["dataset_id"] is None:
+        warnings.add("id", record.get("id"), "is missing; the dataset name stands in")
+        row["dataset_id"] = row["name"]
+    return NormalisedDataset(row, distributions, list(warnings))
+
+
+def normalise_distribution(
+    resource: Mapping[str, Any], position: int, dataset: Mapping[str, Any], warnings: Warnings
+) -> dict[str, Any]:
+    """One CKAN resource as a distribution row of `dataset`."""
+    row: dict[str, Any] = {
+        "portal_id": dataset["portal_id"],
+        "harvest_id": dataset["harvest_id"],
+        "dataset_id": dataset["dataset_id"],
+        "position": position,
+    }
+    for column, keys in DISTRIBUTION_TEXT.items():
+        row[column] = text(_first(resource, keys), f"resources[{position}].{column}", warnings)
+    for column, keys in DISTRIBUTION_TIMES.items():
+        row[column] = timestamp(_first(resource, keys), f"resources[{position}].{column}", warnings)
+    row["byte_size"] = integer(resource.get("size"), f"resources[{position}].size", warnings)
+    # ckanext-dcat: `download_url` when given; an uploaded file's url is itself a download.
+    download = resource.get("download_url") or (resource.get("url") if resource.get("url_type") == "upload" else None)
+    row["download_url"] = text(download, f"resources[{position}].download_url", warnings)
+    row["license_id"] = dataset["license_id"]
+    return row
+
+
+def normalise_publisher(record: Mapping[str, Any], context: HarvestContext, raw: str | None = None) -> tuple[dict[str, Any], list[str]]:
+    """One CKAN organisation (organization_list all_fields, or the block embedded in a package)."""
+    warnings = Warnings(f"publisher {record.get('id') or record.get('name') or '?'}")
+    row: dict[str, Any] = {"portal_id": context.portal_id, "harvest_id": context.harvest_id}
+    for column, keys in PUBLISHER_TEXT.items():
+        row[column] = text(_first(record, keys), column, warnings)
+    row["issued"] = timestamp(record.get("created"), "created", warnings)
+    row["dataset_count"] = integer(record.get("package_count"), "package_count", warnings)
+    row["raw"] = raw if raw is not None else json_text(record)
+    return row, list(warnings)
+
+
+def _first(record: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        value = record.get(key)
+        if value not in (None, "", [], {}):
+            return value
+    return None
+
+
+def _lookup(record: Mapping[str, Any], extras: Mapping[str, str], keys: tuple[str, ...]) -> Any:
+    """First non-empty value among the record's keys, then among its extras."""
+    value = _first(record, keys)
+    return value if value is not None else _first(extras, keys)
+
+
+def _as_list(value: Any, field: str, warnings: Warnings) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    warnings.add(field, value, "is not a list; ignored")
+    return []
+
+
+def _extras(value: Any, warnings: Warnings) -> dict[str, str]:
+    """CKAN extras (a list of {key, value}) as a text map; non-text values kept as JSON text."""
+    extras: dict[str, str] = {}
+    for item in _as_list(value, "extras", warnings):
+        if not isinstance(item, Mapping) or not isinstance(item.get("key"), str):
+            warnings.add("extras", item, "is not a {key, value} pair; ignored")
+            continue
+        raw = item.get("value")
+        extras[item["key"]] = raw if isinstance(raw, str) else json_text(raw)
+    return extras
+
+
+def _tag_name(tag: Any, warnings: Warnings) -> str | None:
+    if isinstance(tag, Mapping):
+        return text(tag.get("name") or tag.get("display_name"), "tags", warnings)
+    return text(tag, "tags", warnings)
+
+
+def _themes(record: Mapping[str, Any], extras: Mapping[str, str], warnings: Warnings) -> list[str]:
+    """Theme names from groups and theme fields; a theme extra may hold a JSON list in a string."""
+    themes: list[str | None] = []
+    for key in THEME_KEYS:
+        value = record.get(key, extras.get(key))
+        if isinstance(value, str) and value.lstrip().startswith("["):
+            try:
+                value = orjson.loads(value)
+            except orjson.JSONDecodeError:
+                pass
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, Mapping):
+                item = item.get("name") or item.get("title")
+            themes.append(text(item, key, warnings))
+    return unique(themes)

@@ -1,0 +1,101 @@
+"""Coercing untrusted values: every function returns a clean value or None plus a warning, never raises.
+
+Portals send anything: numbers where text belongs, dicts where a string belongs, trailing spaces,
+dates in half a dozen shapes. These helpers are shared by every normaliser so a field is cleaned the
+same way whichever software it came from.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+MAX_WARNING_VALUE = 60
+
+
+class Warnings(list[str]):
+    """Warnings about one record, each naming the record, the field and the offending value."""
+
+    def __init__(self, subject: str) -> None:
+        super().__init__()
+        self.subject = subject
+
+    def add(self, field: str, value: Any, problem: str) -> None:
+        shown = repr(value)
+        if len(shown) > MAX_WARNING_VALUE:
+            shown = shown[: MAX_WARNING_VALUE - 3] + "..."
+        self.append(f"{self.subject}: {field} {shown} {problem}")
+
+
+def text(value: Any, field: str, warnings: Warnings) -> str | None:
+    """A stripped string, or None for missing/empty; numbers and booleans become their text."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, bool | int | float):
+        return str(value)
+    warnings.add(field, value, "is not text; dropped")
+    return None
+
+
+def integer(value: Any, field: str, warnings: Warnings) -> int | None:
+    """An integer from a number or numeric text; None (with a warning) for anything else."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        warnings.add(field, value, "is not a number; dropped")
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip().replace(",", ""))
+        except ValueError:
+            pass
+    warnings.add(field, value, "is not a whole number; dropped")
+    return None
+
+
+def timestamp(value: Any, field: str, warnings: Warnings) -> datetime | None:
+    """A UTC timestamp from ISO 8601 text.
+
+    Naive timestamps are UTC (CKAN stores them so); a bare date is midnight UTC; more than six
+    fractional digits are truncated. Anything that is not a calendar date (a bare year, an ISO
+    repeating interval like `R/P1D`) is not a timestamp: None plus a warning, the original text stays
+    in the raw record.
+    """
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        warnings.add(field, value, "is not a date; dropped")
+        return None
+    candidate = _FRACTION.sub(r"\1", value.strip())
+    try:
+        if _DATE_ONLY.fullmatch(candidate):
+            parsed = datetime.fromisoformat(candidate)
+        else:
+            parsed = datetime.fromisoformat(candidate.replace("z", "Z"))
+    except ValueError:
+        warnings.add(field, value, "is not an ISO 8601 date; dropped")
+        return None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def json_text(value: Any) -> str:
+    """Any JSON value as compact JSON text (non-string extras keep their structure this way)."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def unique(values: list[str | None]) -> list[str]:
+    """Non-empty values, first occurrence kept, order kept."""
+    return list(dict.fromkeys(value for value in values if value))

@@ -1,0 +1,48 @@
+"""The small interface every portal adapter implements.
+
+Like dagster's example `HNClient`, one abstract client stands in front of the live API clients, so
+the harvest loop, the Dagster assets and the tests never care which software a portal runs.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from catalog.http import TrafficCounter
+
+
+@dataclass
+class DatasetPage:
+    """One page of raw dataset records, exactly as the portal sent them."""
+
+    records: list[dict[str, Any]]
+    reported_count: int | None
+    """How many datasets the portal said the whole catalogue holds, when it says."""
+    notes: list[str] = field(default_factory=list)
+    """Things worth recording about this page (e.g. the portal capped the page size)."""
+
+
+class PortalClient(ABC):
+    """Reads a portal's catalogue: its datasets page by page, its publishers, one dataset by id."""
+
+    software: str
+    host: str
+    traffic: TrafficCounter
+
+    @abstractmethod
+    def iter_dataset_pages(self) -> Iterator[DatasetPage]:
+        """Every dataset of the catalogue, a page at a time, in a stable order."""
+
+    @abstractmethod
+    def iter_publishers(self) -> Iterator[dict[str, Any]]:
+        """Every publisher (CKAN organisation) the portal lists, as raw records."""
+
+    @abstractmethod
+    def fetch_dataset(self, dataset_id: str) -> dict[str, Any]:
+        """One dataset's raw record."""
+
+    def close(self) -> None:
+        """Release connections."""

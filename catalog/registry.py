@@ -1,0 +1,96 @@
+"""The portal registry: which portals exist, what software they run and where they are.
+
+The registry is a TOML file shipped with the library (`portals.toml`); its entries are facts checked
+against public sources (see each entry's `source`). Portal ids double as Dagster partition keys and
+as directory names in the lake, so they are validated as slugs.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from catalog.errors import RegistryError
+
+REGISTRY_FILE = Path(__file__).with_name("portals.toml")
+PORTAL_ID_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+SUPPORTED_SOFTWARE = frozenset({"ckan"})
+CADENCES = frozenset({"daily", "weekly", "manual"})
+
+
+def validate_portal_id(portal_id: str) -> str:
+    """Return `portal_id` if it is a slug (`[a-z0-9-]+`), else raise: it becomes a path and a partition key."""
+    if not isinstance(portal_id, str) or not PORTAL_ID_PATTERN.fullmatch(portal_id):
+        raise RegistryError(f"invalid portal id {portal_id!r}: use lowercase letters, digits and single hyphens")
+    return portal_id
+
+
+@dataclass(frozen=True)
+class Portal:
+    """One catalogue to harvest."""
+
+    id: str
+    title: str
+    url: str
+    software: str
+    country: str
+    province: str | None = None
+    city: str | None = None
+    filter: str | None = None
+    cadence: str = "daily"
+    source: str | None = None
+
+    def __post_init__(self) -> None:
+        validate_portal_id(self.id)
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise RegistryError(f"portal {self.id}: url {self.url!r} is not an http(s) URL")
+        if not re.fullmatch(r"[A-Z]{2}", self.country):
+            raise RegistryError(f"portal {self.id}: country {self.country!r} is not an ISO 3166-1 alpha-2 code")
+        if self.cadence not in CADENCES:
+            raise RegistryError(f"portal {self.id}: cadence {self.cadence!r} is not one of {sorted(CADENCES)}")
+        if self.software not in SUPPORTED_SOFTWARE:
+            raise RegistryError(f"portal {self.id}: software {self.software!r} is not one of {sorted(SUPPORTED_SOFTWARE)}")
+        if self.province is not None and not re.fullmatch(r"[A-Z]{2}-[A-Z0-9]{1,3}", self.province):
+            raise RegistryError(f"portal {self.id}: province {self.province!r} is not an ISO 3166-2 code")
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).netloc
+
+
+def parse_registry(text: str, where: str = "registry") -> dict[str, Portal]:
+    """Parse registry TOML into portals keyed by id, rejecting duplicates and unknown fields."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RegistryError(f"{where}: {exc}") from exc
+    portals: dict[str, Portal] = {}
+    for index, entry in enumerate(data.get("portal", []), start=1):
+        try:
+            portal = Portal(**entry)
+        except TypeError as exc:
+            raise RegistryError(f"{where}: portal #{index} ({entry.get('id', '?')}): {exc}") from exc
+        if portal.id in portals:
+            raise RegistryError(f"{where}: portal id {portal.id!r} is listed twice")
+        portals[portal.id] = portal
+    return portals
+
+
+@cache
+def load_registry(path: Path = REGISTRY_FILE) -> dict[str, Portal]:
+    """The registered portals, keyed by id, in file order."""
+    return parse_registry(path.read_text(encoding="utf-8"), where=str(path))
+
+
+def get_portal(portal_id: str) -> Portal:
+    """The registered portal with this id, or a clear error listing how to find valid ids."""
+    validate_portal_id(portal_id)
+    try:
+        return load_registry()[portal_id]
+    except KeyError:
+        raise RegistryError(f"portal {portal_id!r} is not in the registry (see `catalog portals`)") from None

@@ -1,0 +1,121 @@
+"""The lake's tables: one explicit Arrow schema each. Column names follow DCAT-AP where one exists.
+
+Every row carries `portal_id` and `harvest_id`, so any file can be read alone and still say where it
+came from. Timestamps are UTC with microsecond precision.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+TEXT_LIST = pa.list_(pa.string())
+
+
+def _schema(*fields: tuple[str, pa.DataType]) -> pa.Schema:
+    """A schema whose key columns (portal_id, harvest_id) may never be null."""
+    keys = {"portal_id", "harvest_id"}
+    return pa.schema([pa.field(name, kind, nullable=name not in keys) for name, kind in fields])
+
+
+RAW_DATASETS = _schema(
+    ("portal_id", pa.string()),
+    ("harvest_id", pa.string()),
+    ("dataset_id", pa.string()),
+    ("raw", pa.string()),
+)
+
+RAW_PUBLISHERS = _schema(
+    ("portal_id", pa.string()),
+    ("harvest_id", pa.string()),
+    ("publisher_id", pa.string()),
+    ("raw", pa.string()),
+)
+
+DATASETS = _schema(
+    ("portal_id", pa.string()),
+    ("harvest_id", pa.string()),
+    ("dataset_id", pa.string()),
+    ("name", pa.string()),
+    ("title", pa.string()),
+    ("description", pa.string()),
+    ("publisher_id", pa.string()),
+    ("publisher_name", pa.string()),
+    ("landing_page", pa.string()),
+    ("dataset_url", pa.string()),
+    ("contact_name", pa.string()),
+    ("contact_email", pa.string()),
+    ("issued", TIMESTAMP),
+    ("modified", TIMESTAMP),
+    ("license_id", pa.string()),
+    ("license_title", pa.string()),
+    ("license_url", pa.string()),
+    ("keywords", TEXT_LIST),
+    ("themes", TEXT_LIST),
+    ("version", pa.string()),
+    ("state", pa.string()),
+    ("num_distributions", pa.int32()),
+    ("extras", pa.map_(pa.string(), pa.string())),
+    ("raw", pa.string()),
+    ("harvested_at", TIMESTAMP),
+)
+
+DISTRIBUTIONS = _schema(
+    ("portal_id", pa.string()),
+    ("harvest_id", pa.string()),
+    ("dataset_id", pa.string()),
+    ("distribution_id", pa.string()),
+    ("position", pa.int32()),
+    ("title", pa.string()),
+    ("description", pa.string()),
+    ("format", pa.string()),
+    ("media_type", pa.string()),
+    ("access_url", pa.string()),
+    ("download_url", pa.string()),
+    ("byte_size", pa.int64()),
+    ("checksum", pa.string()),
+    ("issued", TIMESTAMP),
+    ("modified", TIMESTAMP),
+    ("license_id", pa.string()),
+)
+
+PUBLISHERS = _schema(
+    ("portal_id", pa.string()),
+    ("harvest_id", pa.string()),
+    ("publisher_id", pa.string()),
+    ("name", pa.string()),
+    ("title", pa.string()),
+    ("description", pa.string()),
+    ("image_url", pa.string()),
+    ("issued", TIMESTAMP),
+    ("dataset_count", pa.int64()),
+    ("raw", pa.string()),
+)
+
+HARVEST_RUNS = _schema(
+    ("portal_id", pa.string()),
+    ("harvest_id", pa.string()),
+    ("base_url", pa.string()),
+    ("software", pa.string()),
+    ("status", pa.string()),
+    ("started_at", TIMESTAMP),
+    ("finished_at", TIMESTAMP),
+    ("datasets", pa.int64()),
+    ("distributions", pa.int64()),
+    ("publishers", pa.int64()),
+    ("source_count", pa.int64()),
+    ("duplicates_dropped", pa.int64()),
+    ("requests", pa.int64()),
+    ("bytes_received", pa.int64()),
+    ("warning_count", pa.int64()),
+    ("warnings", TEXT_LIST),
+    ("notes", TEXT_LIST),
+    ("error", pa.string()),
+)
+
+HARVEST_TABLES: dict[str, pa.Schema] = {
+    "datasets": DATASETS,
+    "distributions": DISTRIBUTIONS,
+    "publishers": PUBLISHERS,
+}
+"""The normalised tables every harvest publishes, by name."""

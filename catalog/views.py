@@ -1,0 +1,134 @@
+"""DuckDB over the lake: base views over the Parquet files, then the views in `sql/`.
+
+`lake_<table>` views read every harvest's files (created here, since they name the lake's paths);
+everything else is plain SQL in `sql/*.sql`, one view per file, created in dependency order. The
+same function serves `catalog sql` (in memory), `catalog duckdb` (a database file for other tools)
+and the Dagster views asset.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import cache
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from catalog.errors import LakeError
+from catalog.lake import Lake
+from catalog.schemas import HARVEST_RUNS, HARVEST_TABLES
+
+LAKE_TABLES: dict[str, pa.Schema] = {**HARVEST_TABLES, "harvest_runs": HARVEST_RUNS}
+_PACKAGED_SQL = Path(__file__).with_name("sql")
+_SOURCE_SQL = Path(__file__).resolve().parent.parent / "sql"
+
+
+def sql_dir() -> Path:
+    """`sql/` inside an installed wheel, else the repository's top-level `sql/`."""
+    return _PACKAGED_SQL if _PACKAGED_SQL.is_dir() else _SOURCE_SQL
+
+
+def sql_literal(value: str) -> str:
+    """A SQL string literal. Only for paths inside DDL, which DuckDB cannot parameterise."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def duckdb_type(kind: pa.DataType) -> str:
+    """The DuckDB type DuckDB itself gives an Arrow type when reading Parquet."""
+    if pa.types.is_string(kind):
+        return "VARCHAR"
+    if pa.types.is_int32(kind):
+        return "INTEGER"
+    if pa.types.is_int64(kind):
+        return "BIGINT"
+    if pa.types.is_boolean(kind):
+        return "BOOLEAN"
+    if pa.types.is_floating(kind):
+        return "DOUBLE"
+    if pa.types.is_timestamp(kind):
+        return "TIMESTAMP WITH TIME ZONE" if kind.tz else "TIMESTAMP"
+    if pa.types.is_list(kind):
+        return f"{duckdb_type(kind.value_type)}[]"
+    if pa.types.is_map(kind):
+        return f"MAP({duckdb_type(kind.key_type)}, {duckdb_type(kind.item_type)})"
+    raise TypeError(f"no DuckDB type for {kind}")
+
+
+def lake_view_sql(lake: Lake, table: str, schema: pa.Schema) -> str:
+    """`lake_<table>`: all harvests' files, or an empty relation of the right shape if there are none yet."""
+    if any(lake.table_files(table)):
+        source = f"read_parquet({sql_literal(lake.table_glob(table))}, union_by_name = true, hive_partitioning = false)"
+        columns = ", ".join(f'"{field.name}"' for field in schema)
+        return f"CREATE OR REPLACE VIEW lake_{table} AS SELECT {columns} FROM {source}"
+    columns = ", ".join(f'CAST(NULL AS {duckdb_type(field.type)}) AS "{field.name}"' for field in schema)
+    return f"CREATE OR REPLACE VIEW lake_{table} AS SELECT {columns} WHERE false"
+
+
+@cache
+def view_definitions() -> dict[str, str]:
+    """Every `sql/*.sql` file's text, keyed by view name (the file's stem)."""
+    return {path.stem: path.read_text(encoding="utf-8") for path in sorted(sql_dir().glob("*.sql"))}
+
+
+def creation_order(definitions: dict[str, str]) -> list[str]:
+    """View names ordered so each comes after the views its SQL mentions."""
+    graph = {
+        name: {other for other in definitions if other != name and re.search(rf"\b{other}\b", _strip_comments(sql))}
+        for name, sql in definitions.items()
+    }
+    try:
+        return list(TopologicalSorter(graph).static_order())
+    except CycleError as exc:
+        raise LakeError(f"sql/: views depend on each other in a cycle: {exc.args[1]}") from exc
+
+
+def _strip_comments(sql: str) -> str:
+    return re.sub(r"--[^\n]*", "", sql)
+
+
+def create_views(connection: duckdb.DuckDBPyConnection, lake: Lake) -> list[str]:
+    """Create (or replace) every view over `lake` on `connection`; returns the view names."""
+    connection.execute("SET TimeZone = 'UTC'")
+    for table, schema in LAKE_TABLES.items():
+        connection.execute(lake_view_sql(lake, table, schema))
+    definitions = view_definitions()
+    for name in creation_order(definitions):
+        try:
+            connection.execute(definitions[name])
+        except duckdb.Error as exc:
+            raise LakeError(f"sql/{name}.sql: {exc}") from exc
+    return [f"lake_{table}" for table in LAKE_TABLES] + list(creation_order(definitions))
+
+
+def connect(lake: Lake, database: str | Path = ":memory:") -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with every view over the lake created."""
+    connection = duckdb.connect(str(database))
+    create_views(connection, lake)
+    return connection
+
+
+def write_database(lake: Lake, path: Path) -> list[str]:
+    """A DuckDB database file holding the views, written aside and moved into place."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.unlink(missing_ok=True)
+    connection = duckdb.connect(str(partial))
+    try:
+        names = create_views(connection, lake)
+    finally:
+        connection.close()
+    partial.replace(path)
+    return names
+
+
+def query(lake: Lake, sql: str, parameters: Iterable[object] | None = None) -> tuple[list[str], list[tuple]]:
+    """Run one query against the views: column names and rows."""
+    connection = connect(lake)
+    try:
+        cursor = connection.execute(sql, list(parameters) if parameters else None)
+        columns = [description[0] for description in cursor.description or []]
+        return columns, cursor.fetchall()
+    finally:
+        connection.close()
