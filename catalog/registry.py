@@ -37,7 +37,7 @@ class Portal:
     title: str
     url: str
     software: str
-    country: str
+    country: str | None = None
     province: str | None = None
     city: str | None = None
     filter: str | None = None
@@ -49,7 +49,7 @@ class Portal:
         parts = urlsplit(self.url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise RegistryError(f"portal {self.id}: url {self.url!r} is not an http(s) URL")
-        if not re.fullmatch(r"[A-Z]{2}", self.country):
+        if self.country is not None and not re.fullmatch(r"[A-Z]{2}", self.country):
             raise RegistryError(f"portal {self.id}: country {self.country!r} is not an ISO 3166-1 alpha-2 code")
         if self.cadence not in CADENCES:
             raise RegistryError(f"portal {self.id}: cadence {self.cadence!r} is not one of {sorted(CADENCES)}")
@@ -71,6 +71,8 @@ def parse_registry(text: str, where: str = "registry") -> dict[str, Portal]:
         raise RegistryError(f"{where}: {exc}") from exc
     portals: dict[str, Portal] = {}
     for index, entry in enumerate(data.get("portal", []), start=1):
+        if "country" not in entry:
+            raise RegistryError(f"{where}: portal #{index} ({entry.get('id', '?')}): country is required")
         try:
             portal = Portal(**entry)
         except TypeError as exc:

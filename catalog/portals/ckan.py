@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 import orjson
 import requests
+import urllib3
 from ckanapi import RemoteCKAN
 
 from catalog.errors import HarvestError
@@ -62,17 +63,17 @@ class CkanActionApi(RemoteCKAN):
 
 
 def describe_request_error(exc: requests.RequestException) -> str:
-    """A short cause for a transport failure, without the nested urllib3 repr."""
-    if isinstance(exc, requests.Timeout):
-        return "timed out"
+    """A short cause for a transport failure, from the innermost error rather than urllib3's nested repr."""
     if isinstance(exc, requests.TooManyRedirects):
         return "too many redirects"
+    root: BaseException = exc
+    while (inner := getattr(root, "reason", None) or root.__context__) is not None and inner is not root:
+        root = inner
+    if isinstance(exc, requests.Timeout) or isinstance(root, TimeoutError | urllib3.exceptions.TimeoutError):
+        return "timed out"
     if isinstance(exc, requests.ConnectionError):
-        root: BaseException = exc
-        while root.__context__ is not None or getattr(root, "reason", None) is not None:
-            root = getattr(root, "reason", None) or root.__context__  # type: ignore[assignment]
         return f"cannot connect ({type(root).__name__}: {str(root).split(': ')[-1][:120]})"
-    return f"request failed ({type(exc).__name__})"
+    return f"request failed ({type(exc).__name__}: {str(root)[:120]})"
 
 
 def read_action_response(host: str, action: str, response: requests.Response) -> Any:

@@ -1,0 +1,148 @@
+"""The `catalog` command: a thin layer over the library.
+
+    catalog harvest [URL] --portal ID [--lake DIR]    harvest a portal (by URL, or from the registry)
+    catalog sql "SELECT ..." [--format table|csv|json] query the views
+    catalog duckdb FILE                                write a DuckDB file holding the views
+    catalog portals                                    list the registry
+    catalog sample-portal [--port N]                   serve the offline sample catalogue
+
+Errors are one line on stderr naming what failed and where; the exit status is non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+
+from catalog import __version__
+from catalog.errors import CatalogError
+from catalog.harvest import harvest_portal
+from catalog.lake import Lake, resolve_lake
+from catalog.output import FORMATS, render
+from catalog.registry import Portal, get_portal, load_registry, validate_portal_id
+from catalog.views import query, write_database
+
+PROG = "catalog"
+
+
+def _lake(args: argparse.Namespace) -> Lake:
+    return Lake(resolve_lake(args.lake))
+
+
+def cmd_harvest(args: argparse.Namespace) -> int:
+    if args.url:
+        portal = Portal(id=validate_portal_id(args.portal), title=args.url, url=args.url, software="ckan", filter=args.fq)
+    else:
+        portal = get_portal(args.portal)
+    run = harvest_portal(portal, _lake(args))
+    difference = ""
+    if run.source_count is not None and run.source_count != run.datasets:
+        difference = f" (portal reported {run.source_count})"
+    print(
+        f"{portal.id}: {run.datasets} datasets{difference}, {run.distributions} distributions, "
+        f"{run.publishers} publishers; {run.requests} requests in {run.duration_s:.1f}s; "
+        f"{run.warning_count} warnings; harvest {run.harvest_id}"
+    )
+    return 0
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    columns, rows = query(_lake(args), args.query)
+    sys.stdout.write(render(columns, rows, args.format))
+    return 0
+
+
+def cmd_duckdb(args: argparse.Namespace) -> int:
+    path = Path(args.file).expanduser().resolve()
+    names = write_database(_lake(args), path)
+    print(f"{path}: {len(names)} views over {resolve_lake(args.lake)}")
+    return 0
+
+
+def cmd_portals(args: argparse.Namespace) -> int:
+    columns = ["id", "software", "country", "province", "city", "cadence", "url", "filter", "title"]
+    rows = [[getattr(p, c) for c in columns] for p in load_registry().values()]
+    sys.stdout.write(render(columns, rows, args.format))
+    return 0
+
+
+def cmd_sample_portal(args: argparse.Namespace) -> int:
+    from catalog.sample.catalogue import generate
+    from catalog.sample.server import InMemoryCatalogue, serve_portal
+
+    base_url = f"http://{args.host}:{args.port}"
+    packages, organizations = generate(args.size, base_url=base_url)
+    with serve_portal(InMemoryCatalogue(packages, organizations), host=args.host, port=args.port) as portal:
+        print(f"sample CKAN portal with {args.size} datasets at {portal.url} (Ctrl-C to stop)", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="Harvest open data portal catalogues into a Parquet lake.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def lake_option(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--lake", help="lake root (default: $CATALOG_LAKE, else ./lake)")
+
+    harvest = commands.add_parser("harvest", help="harvest a portal's catalogue into the lake")
+    harvest.add_argument("url", nargs="?", help="base URL of a CKAN portal (omit to use the registry's)")
+    harvest.add_argument("--portal", required=True, help="portal id: a registry id, or a new slug for URL")
+    harvest.add_argument("--fq", help="with URL: a CKAN filter query applied to every search")
+    lake_option(harvest)
+    harvest.set_defaults(handler=cmd_harvest)
+
+    sql = commands.add_parser("sql", help="run a SQL query against the views")
+    sql.add_argument("query")
+    sql.add_argument("--format", choices=FORMATS, default="table")
+    lake_option(sql)
+    sql.set_defaults(handler=cmd_sql)
+
+    database = commands.add_parser("duckdb", help="write a DuckDB database file holding the views")
+    database.add_argument("file")
+    lake_option(database)
+    database.set_defaults(handler=cmd_duckdb)
+
+    portals = commands.add_parser("portals", help="list the registered portals")
+    portals.add_argument("--format", choices=FORMATS, default="table")
+    portals.set_defaults(handler=cmd_portals)
+
+    sample = commands.add_parser("sample-portal", help="serve the generated sample catalogue over the CKAN API")
+    sample.add_argument("--host", default="127.0.0.1")
+    sample.add_argument("--port", type=int, default=8765)
+    sample.add_argument("--size", type=int, default=500, help="number of datasets")
+    sample.set_defaults(handler=cmd_sample_portal)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("urllib3").setLevel(logging.WARNING)
+    try:
+        return args.handler(args)
+    except CatalogError as exc:
+        print(f"{PROG} {args.command}: {exc}", file=sys.stderr)
+    except duckdb.Error as exc:
+        print(f"{PROG} {args.command}: {str(exc).splitlines()[0]}", file=sys.stderr)
+    except OSError as exc:
+        print(f"{PROG} {args.command}: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

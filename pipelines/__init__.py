@@ -1,0 +1,1 @@
+"""Dagster definitions for the harvester. Thin: every asset calls into the `catalog` library."""

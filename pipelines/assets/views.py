@@ -1,0 +1,32 @@
+"""The DuckDB database file holding the views over the lake, for the duckdb CLI, notebooks and BI tools."""
+
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+
+from catalog.views import query, write_database
+from pipelines.metadata import markdown_table
+from pipelines.resources import LakeResource
+
+DATABASE_FILE = "catalog.duckdb"
+SUMMARY_SQL = """
+SELECT portal_id, count(*) AS datasets, sum(num_distributions) AS distributions,
+       count(DISTINCT publisher_id) AS publishers
+FROM datasets GROUP BY portal_id ORDER BY datasets DESC
+"""
+
+
+@asset(group_name="analysis", kinds={"duckdb"}, deps=["catalog_tables"])
+def catalog_views(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
+    """`<lake>/catalog.duckdb`: every view in sql/ over the latest complete harvest of every portal."""
+    the_lake = lake.lake()
+    path = the_lake.root / DATABASE_FILE
+    views = write_database(the_lake, path)
+    columns, rows = query(the_lake, SUMMARY_SQL)
+    return MaterializeResult(
+        metadata={
+            "path": MetadataValue.path(str(path)),
+            "views": MetadataValue.json(views),
+            "portals": len(rows),
+            "datasets": sum(row[1] for row in rows),
+            "by_portal": MetadataValue.md(markdown_table(columns, rows)),
+        }
+    )

@@ -1,0 +1,30 @@
+"""Assembles the Dagster code location: assets, jobs, schedules and resources."""
+
+from dagster import AssetSelection, Definitions, define_asset_job, load_assets_from_modules
+
+from pipelines.assets import harvest, views
+from pipelines.partitions import portal_partitions
+from pipelines.resources import default_resources
+from pipelines.schedules import harvest_schedules
+
+harvest_assets = load_assets_from_modules([harvest])
+view_assets = load_assets_from_modules([views])
+
+harvest_job = define_asset_job(
+    "harvest_job",
+    selection=AssetSelection.assets(*harvest_assets),
+    partitions_def=portal_partitions,
+    description="Harvest one portal: fetch its raw catalogue, then normalise and publish it.",
+)
+views_job = define_asset_job(
+    "views_job",
+    selection=AssetSelection.assets(*view_assets),
+    description="Rebuild the DuckDB database file over the latest harvests.",
+)
+
+defs = Definitions(
+    assets=[*harvest_assets, *view_assets],
+    jobs=[harvest_job, views_job],
+    schedules=harvest_schedules(harvest_job),
+    resources=default_resources(),
+)

@@ -1,0 +1,52 @@
+"""Resources: where the lake is, how to talk HTTP, and which portal a partition means."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from dagster import ConfigurableResource, EnvVar
+from pydantic import Field
+
+from catalog.http import HttpSettings
+from catalog.lake import DEFAULT_LAKE, LAKE_ENV, Lake, resolve_lake
+from catalog.registry import Portal, get_portal
+
+
+class LakeResource(ConfigurableResource):
+    """The lake root; `CATALOG_LAKE` in the environment, else ./lake."""
+
+    root: str = DEFAULT_LAKE
+
+    def lake(self) -> Lake:
+        return Lake(resolve_lake(self.root))
+
+
+class HttpResource(ConfigurableResource):
+    """Timeouts and retries for every portal request (see catalog.http)."""
+
+    connect_timeout: float = HttpSettings.connect_timeout
+    read_timeout: float = HttpSettings.read_timeout
+    retries: int = HttpSettings.retries
+
+    def settings(self) -> HttpSettings:
+        return HttpSettings(connect_timeout=self.connect_timeout, read_timeout=self.read_timeout, retries=self.retries)
+
+
+class PortalsResource(ConfigurableResource):
+    """The registry, with optional base-URL overrides (a mirror, a proxy, or a local test portal)."""
+
+    url_overrides: dict[str, str] = Field(default_factory=dict)
+
+    def portal(self, portal_id: str) -> Portal:
+        portal = get_portal(portal_id)
+        if portal_id in self.url_overrides:
+            portal = dataclasses.replace(portal, url=self.url_overrides[portal_id])
+        return portal
+
+
+def default_resources() -> dict[str, ConfigurableResource]:
+    return {
+        "lake": LakeResource(root=EnvVar(LAKE_ENV).get_value(DEFAULT_LAKE) or DEFAULT_LAKE),
+        "http": HttpResource(),
+        "portals": PortalsResource(),
+    }

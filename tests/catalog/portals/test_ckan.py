@@ -1,0 +1,128 @@
+"""The CKAN adapter against a local CKAN-API server: paging, caps, publishers and every error shape."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from catalog.errors import HarvestError
+from catalog.http import USER_AGENT, HttpSettings
+from catalog.portals.ckan import CkanClient
+from tests.conftest import load_fixture, multiplied, real_packages
+
+FAST = HttpSettings(retries=1, backoff_factor=0, read_timeout=2, connect_timeout=2)
+
+
+def test_pages_follow_the_portal_cap_in_stable_order(serve) -> None:
+    packages = multiplied(real_packages(), 25)
+    portal = serve(packages, rows_max=7)
+    client = CkanClient(portal.url, rows=10, settings=FAST)
+    pages = list(client.iter_dataset_pages())
+    assert [len(page.records) for page in pages] == [7, 7, 7, 4]
+    assert pages[0].notes == ["portal capped rows at 7 (asked 10)"]
+    assert all(page.reported_count == 25 for page in pages)
+    assert [r["id"] for page in pages for r in page.records] == [p["id"] for p in packages]  # metadata_created order
+    assert client.traffic.requests == 4
+
+
+def test_empty_catalogue_is_one_request(serve) -> None:
+    client = CkanClient(serve([]).url, settings=FAST)
+    pages = list(client.iter_dataset_pages())
+    assert [(len(p.records), p.reported_count) for p in pages] == [(0, 0)]
+
+
+def test_filter_query_is_sent(serve) -> None:
+    packages = multiplied(real_packages(), 6)
+    for index, package in enumerate(packages):
+        package["extras"] = [{"key": "odm_spatial_range", "value": "vn" if index % 3 == 0 else "kh"}]
+    client = CkanClient(serve(packages).url, filter_query="extras_odm_spatial_range:vn", settings=FAST)
+    ids = [r["id"] for page in client.iter_dataset_pages() for r in page.records]
+    assert ids == [packages[0]["id"], packages[3]["id"]]
+
+
+def test_real_organisations_from_a_ckan_that_ignores_paging(serve) -> None:
+    organizations = load_fixture("ckan/open.canada.ca/organization_list_all_fields.json")["result"]
+    portal = serve([], organizations, organization_paging=False)
+    client = CkanClient(portal.url, settings=FAST)
+    publishers = list(client.iter_publishers())
+    assert len(publishers) == 337
+    assert len({p["id"] for p in publishers}) == 337
+    assert client.traffic.requests == 2  # the second, identical page tells us paging is ignored
+
+
+def test_organisations_paged(serve) -> None:
+    organizations = load_fixture("ckan/open.canada.ca/organization_list_all_fields.json")["result"]
+    client = CkanClient(serve([], organizations).url, settings=FAST)
+    assert [p["id"] for p in client.iter_publishers()] == [o["id"] for o in organizations]
+    assert client.traffic.requests == 4  # 100 + 100 + 100 + 37
+
+
+def test_user_agent_names_the_project(serve) -> None:
+    seen = []
+    portal = serve([])
+    portal.options.intercept = lambda action, params: seen.append(action) and None
+    client = CkanClient(portal.url, settings=FAST)
+    list(client.iter_dataset_pages())
+    assert USER_AGENT.startswith("catalog-harvester/")
+    assert client.api.session.headers["User-Agent"] == USER_AGENT
+    assert seen == ["package_search"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ((200, b"<html><body>Maintenance</body></html>", "text/html"), "package_search: HTTP 200, an HTML page instead of JSON"),
+        ((200, b'{"success": true, "result": {"count": 3, "res', "application/json"), "package_search: HTTP 200, body is not valid JSON"),
+        (
+            (409, b'{"success": false, "error": {"__type": "Search Query Error", "message": "bad fq"}}', "application/json"),
+            "package_search: HTTP 409, success=false (Search Query Error: bad fq)",
+        ),
+        ((200, b'{"success": true, "result": {"results": []}}', "application/json"), "package_search: count None"),
+        ((200, b"[1, 2]", "application/json"), "package_search: HTTP 200, JSON is not a CKAN Action API response"),
+        ((503, b"Service Unavailable", "text/plain"), "package_search: HTTP 503"),
+        ((404, b"<html>Not found</html>", "text/html"), "package_search: HTTP 404, an HTML page instead of JSON"),
+    ],
+)
+def test_bad_responses_are_one_clear_line_naming_the_host(serve, answer, message) -> None:
+    portal = serve([])
+    portal.options.intercept = lambda action, params: answer
+    client = CkanClient(portal.url, settings=FAST)
+    with pytest.raises(HarvestError) as caught:
+        list(client.iter_dataset_pages())
+    host = portal.url.removeprefix("http://")
+    assert caught.value.where == host
+    assert str(caught.value).startswith(f"{host}: {message}")
+    assert "\n" not in str(caught.value)
+
+
+def test_transient_errors_are_retried(serve) -> None:
+    failures = iter([(502, b"Bad Gateway", "text/plain")])
+    portal = serve(multiplied(real_packages(), 3))
+    portal.options.intercept = lambda action, params: next(failures, None)
+    client = CkanClient(portal.url, settings=FAST)
+    assert sum(len(page.records) for page in client.iter_dataset_pages()) == 3
+    assert portal.requests == 2
+
+
+def test_unreachable_portal(unused_port) -> None:
+    client = CkanClient(f"http://127.0.0.1:{unused_port}", settings=FAST)
+    with pytest.raises(HarvestError, match=r"package_search: cannot connect \(.*refused"):
+        list(client.iter_dataset_pages())
+
+
+def test_read_timeout(serve) -> None:
+    portal = serve([])
+    portal.options.intercept = lambda action, params: time.sleep(1.5)
+    client = CkanClient(portal.url, settings=HttpSettings(retries=0, read_timeout=0.5))
+    with pytest.raises(HarvestError, match="package_search: timed out"):
+        list(client.iter_dataset_pages())
+
+
+@pytest.fixture
+def unused_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -1,0 +1,147 @@
+"""Harvesting through the real HTTP path into a lake: counts and fields match the portal's records."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+
+import pyarrow.parquet as pq
+import pytest
+
+from catalog.errors import HarvestError
+from catalog.harvest import harvest_portal
+from catalog.http import HttpSettings
+from catalog.lake import Lake
+from tests.conftest import multiplied, portal_at, real_packages
+
+FAST = HttpSettings(retries=1, backoff_factor=0, read_timeout=5)
+
+
+def read(lake: Lake, run, table: str) -> list[dict]:
+    return pq.read_table(lake.harvest_path(run.portal_id, run.harvest_id) / f"{table}.parquet").to_pylist()
+
+
+def test_real_records_harvested_exactly(serve, lake) -> None:
+    packages = real_packages()
+    portal = serve(packages)
+    run = harvest_portal(portal_at(portal.url), lake, settings=FAST)
+    assert (run.status, run.datasets, run.distributions, run.publishers) == ("complete", 15, 61, 6)
+    assert (run.source_count, run.duplicates_dropped, run.warning_count) == (15, 0, 0)
+    assert run.requests == 2  # one search page, one organisation page
+
+    datasets = {row["dataset_id"]: row for row in read(lake, run, "datasets")}
+    assert set(datasets) == {p["id"] for p in packages}
+    for package in packages:
+        row = datasets[package["id"]]
+        assert row["name"] == package["name"]
+        assert row["title"] == package["title"]
+        assert row["num_distributions"] == len(package["resources"])
+        assert row["modified"] == datetime.fromisoformat(package["metadata_modified"]).replace(tzinfo=UTC)
+        assert row["portal_id"] == "test-portal" and row["harvest_id"] == run.harvest_id
+
+    distributions = read(lake, run, "distributions")
+    assert sorted(d["distribution_id"] for d in distributions) == sorted(
+        r["id"] for p in packages for r in p["resources"]
+    )
+    publishers = {row["name"]: row for row in read(lake, run, "publishers")}
+    assert publishers["birmingham-city-council"]["title"] == "Birmingham City Council"
+    assert publishers["environment-agency"]["publisher_id"] == "11c51f05-a8bf-4f58-9b95-7ab55f9546d7"
+    assert not (lake.root / "_staging").exists() or not any((lake.root / "_staging").iterdir())
+
+
+def test_many_pages_with_a_capped_portal(serve, lake) -> None:
+    packages = multiplied(real_packages(), 2345)
+    portal = serve(packages, rows_max=300)
+    run = harvest_portal(portal_at(portal.url), lake, settings=FAST)
+    assert run.datasets == 2345
+    assert run.notes == ["portal capped rows at 300 (asked 1000)"]
+    assert run.requests == 8 + 1  # ceil(2345 / 300) search pages, one organisation page
+    ids = [row["dataset_id"] for row in read(lake, run, "raw_datasets")]
+    assert sorted(ids) == sorted(p["id"] for p in packages)
+
+
+def test_count_mismatch_is_recorded(serve, lake) -> None:
+    portal = serve(multiplied(real_packages(), 40), count_offset=3)
+    run = harvest_portal(portal_at(portal.url), lake, settings=FAST)
+    assert (run.datasets, run.source_count) == (40, 43)
+    assert "portal reported 43 datasets, harvested 40" in run.notes
+
+
+def test_duplicates_across_pages_are_dropped(serve, lake) -> None:
+    """A dataset inserted early in the sort order mid-run shifts offsets: the next page repeats one."""
+    packages = multiplied(real_packages(), 30)
+    portal = serve(packages, rows_max=10)
+    early = dict(packages[0], id="inserted-early", name="inserted-early", metadata_created="2019-01-01T00:00:00")
+
+    def insert_once(start: int) -> None:
+        if start == 10:
+            portal.catalogue.add(early)
+            portal.options.on_search.clear()
+
+    portal.options.on_search.append(insert_once)
+    run = harvest_portal(portal_at(portal.url), lake, settings=FAST)
+    assert run.duplicates_dropped == 1
+    ids = [row["dataset_id"] for row in read(lake, run, "datasets")]
+    assert len(ids) == len(set(ids)) == 30
+    assert set(ids) == {p["id"] for p in packages}
+
+
+def test_datasets_added_during_the_run_are_harvested_once(serve, lake) -> None:
+    packages = multiplied(real_packages(), 30)
+    portal = serve(packages, rows_max=10)
+    added = multiplied(real_packages(), 33)[30:]
+    for package in added:
+        package["metadata_created"] = "2030-01-01T00:00:00"
+
+    def add_during_run(start: int) -> None:
+        if start == 10:
+            for package in added:
+                portal.catalogue.add(package)
+
+    portal.options.on_search.append(add_during_run)
+    run = harvest_portal(portal_at(portal.url), lake, settings=FAST)
+    ids = [row["dataset_id"] for row in read(lake, run, "datasets")]
+    assert sorted(ids) == sorted(p["id"] for p in packages + added)
+    assert run.duplicates_dropped == 0
+
+
+def test_filtered_portal_keeps_its_own_datasets_and_publishers(serve, lake) -> None:
+    packages = real_packages()
+    for package in packages:
+        country = "vn" if package["organization"]["title"] == "Birmingham City Council" else "kh"
+        package.setdefault("extras", []).append({"key": "odm_spatial_range", "value": country})
+    portal = serve(packages)
+    run = harvest_portal(portal_at(portal.url, filter="extras_odm_spatial_range:vn"), lake, settings=FAST)
+    assert (run.datasets, run.publishers) == (10, 1)
+
+
+def snapshot(lake: Lake) -> dict[str, str]:
+    return {
+        str(path.relative_to(lake.root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted((lake.root / "harvests").rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_a_failed_harvest_leaves_the_last_good_one_untouched(serve, lake) -> None:
+    packages = multiplied(real_packages(), 50)
+    portal = serve(packages, rows_max=10)
+    good = harvest_portal(portal_at(portal.url), lake, settings=FAST)
+    before = snapshot(lake)
+
+    portal.options.on_search.append(lambda start: None)
+    portal.options.intercept = lambda action, params: (
+        (500, b"<html>Internal Server Error</html>", "text/html") if params.get("start") == "30" else None
+    )
+    with pytest.raises(HarvestError) as caught:
+        harvest_portal(portal_at(portal.url), lake, settings=FAST)
+    host = portal.url.removeprefix("http://")
+    assert str(caught.value) == f"{host}: package_search: HTTP 500, an HTML page instead of JSON"
+
+    assert snapshot(lake) == before
+    assert not any((lake.root / "_staging").glob("*/*"))
+    runs = {row["harvest_id"]: row for row in pq.read_table(lake.root / "harvest_runs", partitioning=None).to_pylist()}
+    failed = next(row for row in runs.values() if row["status"] == "failed")
+    assert failed["error"] == str(caught.value)
+    assert failed["datasets"] == 30 and failed["requests"] == 4
+    assert runs[good.harvest_id]["status"] == "complete"
