@@ -26,6 +26,8 @@ from catalog.harvest import harvest_portal
 from catalog.lake import Lake, resolve_lake
 from catalog.output import FORMATS, render
 from catalog.registry import Portal, get_portal, load_registry, validate_portal_id
+from catalog.sample.catalogue import generate
+from catalog.sample.server import InMemoryCatalogue, serve_portal
 from catalog.views import query, write_database
 
 PROG = "catalog"
@@ -37,7 +39,9 @@ def _lake(args: argparse.Namespace) -> Lake:
 
 def cmd_harvest(args: argparse.Namespace) -> int:
     if args.url:
-        portal = Portal(id=validate_portal_id(args.portal), title=args.url, url=args.url, software="ckan", filter=args.fq)
+        portal = Portal(
+            id=validate_portal_id(args.portal), title=args.url, url=args.url, software="ckan", filter=args.fq
+        )
     else:
         portal = get_portal(args.portal)
     run = harvest_portal(portal, _lake(args))
@@ -73,9 +77,6 @@ def cmd_portals(args: argparse.Namespace) -> int:
 
 
 def cmd_sample_portal(args: argparse.Namespace) -> int:
-    from catalog.sample.catalogue import generate
-    from catalog.sample.server import InMemoryCatalogue, serve_portal
-
     base_url = f"http://{args.host}:{args.port}"
     packages, organizations = generate(args.size, base_url=base_url)
     with serve_portal(InMemoryCatalogue(packages, organizations), host=args.host, port=args.port) as portal:

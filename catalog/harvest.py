@@ -111,7 +111,7 @@ def prefetched(items: Iterable[T], depth: int = PREFETCH_PAGES) -> Iterator[T]:
                 if stop.is_set():
                     return
             buffer.put(("done", None))
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
+        except BaseException as exc:
             buffer.put(("error", exc))
 
     worker = threading.Thread(target=produce, name="prefetch", daemon=True)
@@ -159,9 +159,7 @@ class Progress:
             self.bar.close()
 
 
-def fetch_raw(
-    portal: Portal, lake: Lake, client: PortalClient, *, progress: Progress | None = None
-) -> RawHarvest:
+def fetch_raw(portal: Portal, lake: Lake, client: PortalClient, *, progress: Progress | None = None) -> RawHarvest:
     """Stage 1: every raw record of the portal into a staging folder. Raises HarvestError on failure."""
     harvest_id = new_harvest_id()
     run = HarvestRun(portal.id, harvest_id, portal.url, portal.software)
@@ -185,8 +183,14 @@ def fetch_raw(
                         run.duplicates_dropped += 1
                         continue
                     seen.add(dataset_id)
-                    rows.append({"portal_id": portal.id, "harvest_id": harvest_id, "dataset_id": dataset_id,
-                                 "raw": orjson.dumps(record).decode()})
+                    rows.append(
+                        {
+                            "portal_id": portal.id,
+                            "harvest_id": harvest_id,
+                            "dataset_id": dataset_id,
+                            "raw": orjson.dumps(record).decode(),
+                        }
+                    )
                 writer.write(rows)
                 run.datasets += len(rows)
                 progress.page(len(rows), page.reported_count, run.datasets)
@@ -194,8 +198,16 @@ def fetch_raw(
             for record in client.iter_publishers():
                 publisher_id = record.get("id") or record.get("name")
                 if isinstance(publisher_id, str) and publisher_id:
-                    writer.write([{"portal_id": portal.id, "harvest_id": harvest_id, "publisher_id": publisher_id,
-                                   "raw": orjson.dumps(record).decode()}])
+                    writer.write(
+                        [
+                            {
+                                "portal_id": portal.id,
+                                "harvest_id": harvest_id,
+                                "publisher_id": publisher_id,
+                                "raw": orjson.dumps(record).decode(),
+                            }
+                        ]
+                    )
     except BaseException as exc:
         _fail(lake, staged, run, client, exc)
         raise
@@ -217,7 +229,9 @@ def normalise_and_publish(raw: RawHarvest, lake: Lake, portal: Portal) -> Harves
         run.distributions = 0
         with (
             TableWriter(staged.table("datasets"), DATASETS, rows_per_group=NORMALISE_BATCH) as datasets,
-            TableWriter(staged.table("distributions"), DISTRIBUTIONS, rows_per_group=10 * NORMALISE_BATCH) as distributions,
+            TableWriter(
+                staged.table("distributions"), DISTRIBUTIONS, rows_per_group=10 * NORMALISE_BATCH
+            ) as distributions,
         ):
             for raw_text in _column(staged.table("raw_datasets"), "raw"):
                 record = orjson.loads(raw_text)
@@ -305,4 +319,3 @@ def harvest_portal(
     finally:
         client.close()
     return normalise_and_publish(raw, lake, portal)
-

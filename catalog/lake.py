@@ -13,6 +13,7 @@ leaves the previous snapshot as the one users see. This module knows tables and 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -115,7 +116,7 @@ class Lake:
         """Move a complete harvest into place with one rename (atomic on one filesystem)."""
         target = self.harvest_path(staged.portal_id, staged.harvest_id)
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.rename(staged.path, target)
+        staged.path.rename(target)
         self._remove_if_empty(staged.path.parent)
         return target
 
@@ -125,10 +126,8 @@ class Lake:
 
     @staticmethod
     def _remove_if_empty(folder: Path) -> None:
-        try:
+        with contextlib.suppress(OSError):  # not empty: another harvest of the portal is being staged
             folder.rmdir()
-        except OSError:
-            pass  # not empty: another harvest of the portal is being staged
 
     def write_run(self, run: Mapping[str, Any]) -> Path:
         """Write (or replace) a run's record atomically: readers see the old record or the new one."""
@@ -137,7 +136,7 @@ class Lake:
         target = folder / f"{run['harvest_id']}.parquet"
         partial = folder / f".{run['harvest_id']}.parquet.partial"
         pq.write_table(pa.Table.from_pylist([dict(run)], schema=HARVEST_RUNS), partial, **PARQUET_OPTIONS)
-        os.replace(partial, target)
+        partial.replace(target)
         return target
 
     def read_run(self, portal_id: str, harvest_id: str) -> dict[str, Any]:

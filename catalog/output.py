@@ -39,9 +39,7 @@ def _cell(value: Any) -> str:
 
 def _width(text: str) -> int:
     """Display width: East Asian wide characters take two columns, combining marks none."""
-    return sum(
-        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text
-    )
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def _clip(text: str) -> str:

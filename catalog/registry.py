@@ -54,7 +54,9 @@ class Portal:
         if self.cadence not in CADENCES:
             raise RegistryError(f"portal {self.id}: cadence {self.cadence!r} is not one of {sorted(CADENCES)}")
         if self.software not in SUPPORTED_SOFTWARE:
-            raise RegistryError(f"portal {self.id}: software {self.software!r} is not one of {sorted(SUPPORTED_SOFTWARE)}")
+            raise RegistryError(
+                f"portal {self.id}: software {self.software!r} is not one of {sorted(SUPPORTED_SOFTWARE)}"
+            )
         if self.province is not None and not re.fullmatch(r"[A-Z]{2}-[A-Z0-9]{1,3}", self.province):
             raise RegistryError(f"portal {self.id}: province {self.province!r} is not an ISO 3166-2 code")
 

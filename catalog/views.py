@@ -36,25 +36,27 @@ def sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+SCALAR_TYPES: dict[pa.DataType, str] = {
+    pa.string(): "VARCHAR",
+    pa.int32(): "INTEGER",
+    pa.int64(): "BIGINT",
+    pa.bool_(): "BOOLEAN",
+    pa.float64(): "DOUBLE",
+    pa.timestamp("us", tz="UTC"): "TIMESTAMP WITH TIME ZONE",
+    pa.timestamp("us"): "TIMESTAMP",
+}
+
+
 def duckdb_type(kind: pa.DataType) -> str:
     """The DuckDB type DuckDB itself gives an Arrow type when reading Parquet."""
-    if pa.types.is_string(kind):
-        return "VARCHAR"
-    if pa.types.is_int32(kind):
-        return "INTEGER"
-    if pa.types.is_int64(kind):
-        return "BIGINT"
-    if pa.types.is_boolean(kind):
-        return "BOOLEAN"
-    if pa.types.is_floating(kind):
-        return "DOUBLE"
-    if pa.types.is_timestamp(kind):
-        return "TIMESTAMP WITH TIME ZONE" if kind.tz else "TIMESTAMP"
     if pa.types.is_list(kind):
         return f"{duckdb_type(kind.value_type)}[]"
     if pa.types.is_map(kind):
         return f"MAP({duckdb_type(kind.key_type)}, {duckdb_type(kind.item_type)})"
-    raise TypeError(f"no DuckDB type for {kind}")
+    try:
+        return SCALAR_TYPES[kind]
+    except KeyError:
+        raise TypeError(f"no DuckDB type for {kind}") from None
 
 
 def lake_view_sql(lake: Lake, table: str, schema: pa.Schema) -> str:

@@ -3,7 +3,6 @@
 from dagster import AssetSelection, Definitions, define_asset_job, load_assets_from_modules
 
 from pipelines.assets import harvest, views
-from pipelines.partitions import portal_partitions
 from pipelines.resources import default_resources
 from pipelines.schedules import harvest_schedules
 
@@ -13,7 +12,6 @@ view_assets = load_assets_from_modules([views])
 harvest_job = define_asset_job(
     "harvest_job",
     selection=AssetSelection.assets(*harvest_assets),
-    partitions_def=portal_partitions,
     description="Harvest one portal: fetch its raw catalogue, then normalise and publish it.",
 )
 views_job = define_asset_job(

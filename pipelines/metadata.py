@@ -29,6 +29,7 @@ def run_metadata(run: HarvestRun) -> dict[str, object]:
 
 def markdown_table(columns: list[str], rows: list[tuple]) -> str:
     """Query rows as a Markdown table (the UI renders it)."""
+
     def cell(value: object) -> str:
         return str(value if value is not None else "").replace("|", "\\|")
 

@@ -86,7 +86,9 @@ def serve() -> Iterator[Callable[..., RunningPortal]]:
     def start(
         packages: list[dict[str, Any]], organizations: list[dict[str, Any]] | None = None, **options: Any
     ) -> RunningPortal:
-        catalogue = InMemoryCatalogue(list(packages), organizations if organizations is not None else organizations_of(packages))
+        catalogue = InMemoryCatalogue(
+            list(packages), organizations if organizations is not None else organizations_of(packages)
+        )
         context = serve_portal(catalogue, PortalOptions(**options))
         running.append(context)
         return context.__enter__()

@@ -7,6 +7,7 @@ naming the dataset, the field and the value, while the raw record keeps what the
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -138,7 +139,9 @@ def normalise_distribution(
     return row
 
 
-def normalise_publisher(record: Mapping[str, Any], context: HarvestContext, raw: str | None = None) -> tuple[dict[str, Any], list[str]]:
+def normalise_publisher(
+    record: Mapping[str, Any], context: HarvestContext, raw: str | None = None
+) -> tuple[dict[str, Any], list[str]]:
     """One CKAN organisation (organization_list all_fields, or the block embedded in a package)."""
     warnings = Warnings(f"publisher {record.get('id') or record.get('name') or '?'}")
     row: dict[str, Any] = {"portal_id": context.portal_id, "harvest_id": context.harvest_id}
@@ -197,12 +200,9 @@ def _themes(record: Mapping[str, Any], extras: Mapping[str, str], warnings: Warn
     for key in THEME_KEYS:
         value = record.get(key, extras.get(key))
         if isinstance(value, str) and value.lstrip().startswith("["):
-            try:
+            with contextlib.suppress(orjson.JSONDecodeError):
                 value = orjson.loads(value)
-            except orjson.JSONDecodeError:
-                pass
         for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, Mapping):
-                item = item.get("name") or item.get("title")
-            themes.append(text(item, key, warnings))
+            name = item.get("name") or item.get("title") if isinstance(item, Mapping) else item
+            themes.append(text(name, key, warnings))
     return unique(themes)

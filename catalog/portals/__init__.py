@@ -7,7 +7,7 @@ from catalog.portals.base import DatasetPage, PortalClient
 from catalog.portals.ckan import CkanClient
 from catalog.registry import Portal
 
-__all__ = ["DatasetPage", "PortalClient", "CkanClient", "client_for"]
+__all__ = ["CkanClient", "DatasetPage", "PortalClient", "client_for"]
 
 
 def client_for(portal: Portal, settings: HttpSettings | None = None) -> PortalClient:

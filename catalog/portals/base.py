@@ -44,5 +44,5 @@ class PortalClient(ABC):
     def fetch_dataset(self, dataset_id: str) -> dict[str, Any]:
         """One dataset's raw record."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional: not every client holds connections
         """Release connections."""

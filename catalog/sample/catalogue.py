@@ -107,7 +107,9 @@ def organization(slug: str, title: str, description: str | None) -> dict[str, An
     }
 
 
-def generate(size: int, seed: int = 2026, base_url: str = "http://127.0.0.1:8765") -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def generate(
+    size: int, seed: int = 2026, base_url: str = "http://127.0.0.1:8765"
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """`size` packages and the organisations that publish them."""
     rng = random.Random(seed)
     organizations = [organization(*publisher) for publisher in PUBLISHERS]
@@ -128,48 +130,52 @@ def generate(size: int, seed: int = 2026, base_url: str = "http://127.0.0.1:8765
         for position in range(rng.choice([0, 1, 1, 2, 2, 3, 4])):
             fmt, mimetype, extension = rng.choices(FORMATS, FORMAT_WEIGHTS)[0]
             resource_id = str(uuid.uuid5(NAMESPACE, f"resource:{package_id}:{position}"))
-            resources.append({
-                "id": resource_id,
-                "package_id": package_id,
-                "name": f"{title} - tệp {position + 1} ",
-                "description": "",
-                "format": fmt,
-                "mimetype": mimetype,
-                "url": f"{base_url}/dataset/{package_id}/resource/{resource_id}/download/du-lieu.{extension}",
-                "url_type": "upload" if position % 2 == 0 else None,
-                "size": rng.randrange(1_000, 5_000_000) if rng.random() < 0.7 else None,
-                "hash": "",
-                "created": created.strftime("%Y-%m-%dT%H:%M:%S.%f"),
-                "last_modified": modified.strftime("%Y-%m-%dT%H:%M:%S.%f") if rng.random() < 0.5 else None,
-                "position": position,
+            resources.append(
+                {
+                    "id": resource_id,
+                    "package_id": package_id,
+                    "name": f"{title} - tệp {position + 1} ",
+                    "description": "",
+                    "format": fmt,
+                    "mimetype": mimetype,
+                    "url": f"{base_url}/dataset/{package_id}/resource/{resource_id}/download/du-lieu.{extension}",
+                    "url_type": "upload" if position % 2 == 0 else None,
+                    "size": rng.randrange(1_000, 5_000_000) if rng.random() < 0.7 else None,
+                    "hash": "",
+                    "created": created.strftime("%Y-%m-%dT%H:%M:%S.%f"),
+                    "last_modified": modified.strftime("%Y-%m-%dT%H:%M:%S.%f") if rng.random() < 0.5 else None,
+                    "position": position,
+                    "state": "active",
+                }
+            )
+        packages.append(
+            {
+                "id": package_id,
+                "name": name,
+                "title": title,
+                "notes": f"Dữ liệu **{title.lower()}** do {org['title']} công bố.\n\nCập nhật định kỳ.",
+                "type": "dataset",
                 "state": "active",
-            })
-        packages.append({
-            "id": package_id,
-            "name": name,
-            "title": title,
-            "notes": f"Dữ liệu **{title.lower()}** do {org['title']} công bố.\n\nCập nhật định kỳ.",
-            "type": "dataset",
-            "state": "active",
-            "private": False,
-            "metadata_created": created.strftime("%Y-%m-%dT%H:%M:%S.%f"),
-            "metadata_modified": modified.strftime("%Y-%m-%dT%H:%M:%S.%f"),
-            "owner_org": org["id"],
-            "organization": org,
-            "license_id": license_id,
-            "license_title": license_title,
-            "license_url": license_url,
-            "maintainer": org["title"],
-            "maintainer_email": f"{org['name']}@example.gov.vn",
-            "author": None,
-            "author_email": None,
-            "url": "",
-            "version": "1.0",
-            "tags": [{"name": tag, "display_name": tag, "state": "active"} for tag in tags],
-            "groups": [{"name": group, "title": GROUPS[group], "display_name": GROUPS[group]}],
-            "extras": [{"key": "frequency", "value": rng.choice(["hằng năm", "hằng quý", "hằng tháng"])}],
-            "resources": resources,
-            "num_resources": len(resources),
-            "num_tags": len(tags),
-        })
+                "private": False,
+                "metadata_created": created.strftime("%Y-%m-%dT%H:%M:%S.%f"),
+                "metadata_modified": modified.strftime("%Y-%m-%dT%H:%M:%S.%f"),
+                "owner_org": org["id"],
+                "organization": org,
+                "license_id": license_id,
+                "license_title": license_title,
+                "license_url": license_url,
+                "maintainer": org["title"],
+                "maintainer_email": f"{org['name']}@example.gov.vn",
+                "author": None,
+                "author_email": None,
+                "url": "",
+                "version": "1.0",
+                "tags": [{"name": tag, "display_name": tag, "state": "active"} for tag in tags],
+                "groups": [{"name": group, "title": GROUPS[group], "display_name": GROUPS[group]}],
+                "extras": [{"key": "frequency", "value": rng.choice(["hằng năm", "hằng quý", "hằng tháng"])}],
+                "resources": resources,
+                "num_resources": len(resources),
+                "num_tags": len(tags),
+            }
+        )
     return packages, organizations

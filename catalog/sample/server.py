@@ -135,7 +135,7 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature from the stdlib
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+    def do_GET(self) -> None:
         url = urlsplit(self.path)
         params = {key: values[-1] for key, values in parse_qs(url.query).items()}
         action = url.path.rstrip("/").rsplit("/", 1)[-1]
@@ -163,7 +163,13 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _envelope(result: bytes, help_action: str = "package_search") -> bytes:
-    return b'{"help":"http://localhost/api/3/action/help_show?name=' + help_action.encode() + b'","success":true,"result":' + result + b"}"
+    return (
+        b'{"help":"http://localhost/api/3/action/help_show?name='
+        + help_action.encode()
+        + b'","success":true,"result":'
+        + result
+        + b"}"
+    )
 
 
 def _envelope_error(kind: str, message: str) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 
 import pytest
@@ -72,10 +73,20 @@ def test_user_agent_names_the_project(serve) -> None:
 @pytest.mark.parametrize(
     ("answer", "message"),
     [
-        ((200, b"<html><body>Maintenance</body></html>", "text/html"), "package_search: HTTP 200, an HTML page instead of JSON"),
-        ((200, b'{"success": true, "result": {"count": 3, "res', "application/json"), "package_search: HTTP 200, body is not valid JSON"),
         (
-            (409, b'{"success": false, "error": {"__type": "Search Query Error", "message": "bad fq"}}', "application/json"),
+            (200, b"<html><body>Maintenance</body></html>", "text/html"),
+            "package_search: HTTP 200, an HTML page instead of JSON",
+        ),
+        (
+            (200, b'{"success": true, "result": {"count": 3, "res', "application/json"),
+            "package_search: HTTP 200, body is not valid JSON",
+        ),
+        (
+            (
+                409,
+                b'{"success": false, "error": {"__type": "Search Query Error", "message": "bad fq"}}',
+                "application/json",
+            ),
             "package_search: HTTP 409, success=false (Search Query Error: bad fq)",
         ),
         ((200, b'{"success": true, "result": {"results": []}}', "application/json"), "package_search: count None"),
@@ -121,8 +132,6 @@ def test_read_timeout(serve) -> None:
 
 @pytest.fixture
 def unused_port() -> int:
-    import socket
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]

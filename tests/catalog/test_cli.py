@@ -1,0 +1,117 @@
+"""The `catalog` command, called as a user would (in-process, real HTTP to a local portal)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import duckdb
+import pytest
+
+from catalog.cli import main
+from tests.conftest import real_packages
+
+
+@pytest.fixture
+def harvested_lake(serve, lake, capsys):
+    portal = serve(real_packages())
+    assert main(["harvest", portal.url, "--portal", "uk-sample", "--lake", str(lake.root)]) == 0
+    capsys.readouterr()
+    return lake
+
+
+def test_harvest_prints_one_summary_line(serve, lake, capsys) -> None:
+    portal = serve(real_packages())
+    assert main(["harvest", portal.url, "--portal", "uk-sample", "--lake", str(lake.root)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("uk-sample: 15 datasets, 61 distributions, 6 publishers; 2 requests in ")
+
+
+def test_harvest_failure_is_one_line_and_leaves_the_lake(serve, harvested_lake, capsys) -> None:
+    portal = serve([])
+    portal.options.intercept = lambda action, params: (200, b"<!doctype html><title>Oops</title>", "text/html")
+    before = sorted(p for p in (harvested_lake.root / "harvests").rglob("*"))
+    code = main(["harvest", portal.url, "--portal", "uk-sample", "--lake", str(harvested_lake.root)])
+    err = capsys.readouterr().err
+    host = portal.url.removeprefix("http://")
+    assert code == 1
+    assert err == f"catalog harvest: {host}: package_search: HTTP 200, an HTML page instead of JSON\n"
+    assert sorted(p for p in (harvested_lake.root / "harvests").rglob("*")) == before
+
+
+def test_invalid_portal_id_is_rejected(lake, capsys) -> None:
+    assert main(["harvest", "http://127.0.0.1:9", "--portal", "../escape", "--lake", str(lake.root)]) == 1
+    assert "invalid portal id '../escape'" in capsys.readouterr().err
+    assert not lake.root.exists()
+
+
+def test_unknown_registry_portal(lake, capsys) -> None:
+    assert main(["harvest", "--portal", "no-such-portal", "--lake", str(lake.root)]) == 1
+    assert (
+        capsys.readouterr().err
+        == "catalog harvest: portal 'no-such-portal' is not in the registry (see `catalog portals`)\n"
+    )
+
+
+def test_sql_csv(harvested_lake, capsys) -> None:
+    sql = "SELECT name, num_distributions FROM datasets WHERE publisher_name = 'Durham County Council'"
+    assert main(["sql", sql, "--lake", str(harvested_lake.root), "--format", "csv"]) == 0
+    assert list(csv.reader(io.StringIO(capsys.readouterr().out))) == [
+        ["name", "num_distributions"],
+        ["ford-crossings", "2"],
+    ]
+
+
+def test_sql_json(harvested_lake, capsys) -> None:
+    sql = "SELECT name, keywords, modified FROM datasets WHERE name = 'purchase-card-transactions'"
+    assert main(["sql", sql, "--lake", str(harvested_lake.root), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [
+        {
+            "name": "purchase-card-transactions",
+            "keywords": ["payments", "purchase card"],
+            "modified": "2021-01-15T10:25:28.638659+00:00",
+        }
+    ]
+
+
+def test_sql_table(harvested_lake, capsys) -> None:
+    sql = "SELECT publisher_name, datasets FROM coverage_by_publisher ORDER BY datasets DESC, 1 LIMIT 2"
+    assert main(["sql", sql, "--lake", str(harvested_lake.root)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "publisher_name           datasets",
+        "-----------------------  --------",
+        "Birmingham City Council  10",
+        "City of York Council     1",
+        "(2 rows)",
+    ]
+
+
+def test_sql_error_is_one_line(harvested_lake, capsys) -> None:
+    assert main(["sql", "SELECT * FROM no_such_view", "--lake", str(harvested_lake.root)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("catalog sql: Catalog Error: Table with name no_such_view does not exist")
+    assert err.count("\n") == 1
+
+
+def test_lake_from_environment(harvested_lake, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("CATALOG_LAKE", str(harvested_lake.root))
+    assert main(["sql", "SELECT count(*) AS n FROM datasets", "--format", "csv"]) == 0
+    assert capsys.readouterr().out == "n\n15\n"
+
+
+def test_duckdb_file(harvested_lake, tmp_path, capsys) -> None:
+    target = tmp_path / "out.duckdb"
+    assert main(["duckdb", str(target), "--lake", str(harvested_lake.root)]) == 0
+    assert capsys.readouterr().out.startswith(f"{target}: ")
+    with duckdb.connect(str(target), read_only=True) as connection:
+        assert connection.execute("SELECT count(*) FROM publishers").fetchone() == (6,)
+
+
+def test_portals_lists_the_registry(capsys) -> None:
+    assert main(["portals", "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    by_id = {row["id"]: row for row in rows}
+    assert by_id["vn-open-data"]["url"] == "https://open.data.gov.vn"
+    assert by_id["vn-odm"]["filter"] == "extras_odm_spatial_range:vn"
+    assert by_id["vn-hai-phong"]["province"] == "VN-HP"

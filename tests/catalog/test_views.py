@@ -1,0 +1,82 @@
+"""The DuckDB views over a lake harvested from the real fixture records; expected rows written by hand."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from catalog.errors import HarvestError
+from catalog.harvest import harvest_portal
+from catalog.http import HttpSettings
+from catalog.views import connect, creation_order, query, view_definitions, write_database
+from tests.conftest import portal_at, real_packages
+
+FAST = HttpSettings(retries=0, read_timeout=5)
+
+
+@pytest.fixture
+def harvested(serve, lake):
+    portal = serve(real_packages())
+    run = harvest_portal(portal_at(portal.url), lake, settings=FAST)
+    return lake, portal, run
+
+
+def test_coverage_by_publisher_golden(harvested) -> None:
+    lake, _, _ = harvested
+    columns, rows = query(lake, "SELECT publisher_name, datasets, distributions, formats FROM coverage_by_publisher")
+    assert columns == ["publisher_name", "datasets", "distributions", "formats"]
+    # From the recordings: Birmingham's 10 purchase-card datasets (45 + 9 x 1 XLS resources, two with
+    # format ""), and one dataset each from five data.gov.uk publishers.
+    assert rows == [
+        ("Birmingham City Council", 10, 54, ["XLS"]),
+        ("City of York Council", 1, 1, ["XLS"]),
+        ("Durham County Council", 1, 2, ["CSV", "HTML"]),
+        ("Environment Agency", 1, 3, ["WMS"]),
+        ("Her Majesty's Revenue and Customs", 1, 0, []),
+        ("Second publisher", 1, 1, ["WMS"]),
+    ]
+
+
+def test_views_show_only_the_latest_complete_harvest(harvested) -> None:
+    lake, portal, first = harvested
+    portal.options.intercept = lambda action, params: (503, b"down", "text/plain")
+    with pytest.raises(HarvestError):
+        harvest_portal(portal_at(portal.url), lake, settings=FAST)
+    portal.options.intercept = None
+    second = harvest_portal(portal_at(portal.url), lake, settings=FAST)
+
+    _, rows = query(lake, "SELECT harvest_id, count(*) FROM datasets GROUP BY ALL")
+    assert rows == [(second.harvest_id, 15)]
+    _, rows = query(lake, "SELECT count(*), count(DISTINCT harvest_id) FROM lake_datasets")
+    assert rows == [(30, 2)]
+    _, rows = query(lake, "SELECT status, error FROM harvest_runs ORDER BY started_at")
+    host = portal.url.removeprefix("http://")
+    assert rows == [
+        ("complete", None),
+        ("failed", f"{host}: package_search: HTTP 503"),
+        ("complete", None),
+    ]
+    assert first.harvest_id < second.harvest_id
+
+
+def test_an_empty_lake_has_every_view_and_no_rows(lake) -> None:
+    connection = connect(lake)
+    for name in view_definitions():
+        assert connection.execute(f"SELECT count(*) FROM {name}").fetchone() == (0,)
+
+
+def test_views_are_created_after_what_they_read() -> None:
+    order = creation_order(view_definitions())
+    assert order.index("latest_harvests") < order.index("datasets") < order.index("coverage_by_publisher")
+
+
+def test_database_file_for_other_tools(harvested, tmp_path) -> None:
+    lake, _, _ = harvested
+    path = tmp_path / "catalog.duckdb"
+    names = write_database(lake, path)
+    assert {"datasets", "distributions", "publishers", "harvest_runs", "coverage_by_publisher"} <= set(names)
+    connection = duckdb.connect(str(path), read_only=True)
+    assert connection.execute("SELECT count(*) FROM distributions").fetchone() == (61,)
+    assert connection.execute("SELECT title FROM datasets WHERE name = 'aggregates-levy'").fetchone() == (
+        "Aggregates levy",
+    )

@@ -1,0 +1,27 @@
+"""The Dagster code location loads, with a partition per registered portal and the schedules."""
+
+from __future__ import annotations
+
+from catalog.registry import load_registry
+from pipelines.definitions import defs
+from pipelines.schedules import HOST_TAG, harvest_run_requests
+
+
+def test_definitions_load() -> None:
+    repository = defs.get_repository_def()
+    assert {key.to_user_string() for key in repository.asset_graph.get_all_asset_keys()} == {
+        "raw_catalog",
+        "catalog_tables",
+        "catalog_views",
+    }
+    job = defs.resolve_job_def("harvest_job")
+    assert job.partitions_def.get_partition_keys() == list(load_registry())
+    assert {schedule.name for schedule in repository.schedule_defs} == {"daily_harvest", "weekly_harvest"}
+
+
+def test_daily_schedule_requests_one_run_per_daily_portal_tagged_with_its_host() -> None:
+    requests = list(harvest_run_requests("daily"))
+    registry = load_registry()
+    assert [r.partition_key for r in requests] == [p.id for p in registry.values() if p.cadence == "daily"]
+    assert "vn-sample" not in [r.partition_key for r in requests]
+    assert requests[0].tags[HOST_TAG] == "open.data.gov.vn"

@@ -1,0 +1,44 @@
+"""Materialising the harvest assets for one partition, against a local portal serving real records."""
+
+from __future__ import annotations
+
+from dagster import DagsterInstance, materialize
+
+from catalog.lake import Lake
+from catalog.views import query
+from pipelines.assets.harvest import catalog_tables, raw_catalog
+from pipelines.assets.views import catalog_views
+from pipelines.resources import HttpResource, LakeResource, PortalsResource
+from tests.conftest import real_packages
+
+
+def test_materialise_one_portal_partition(serve, tmp_path) -> None:
+    portal = serve(real_packages())
+    lake = Lake(tmp_path / "lake")
+    resources = {
+        "lake": LakeResource(root=str(lake.root)),
+        "http": HttpResource(retries=0),
+        "portals": PortalsResource(url_overrides={"gb-birmingham": portal.url}),
+    }
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize(
+            [raw_catalog, catalog_tables], partition_key="gb-birmingham", resources=resources, instance=instance
+        )
+        assert result.success
+        metadata = {
+            event.asset_key.to_user_string(): event.step_materialization_data.materialization.metadata
+            for event in result.get_asset_materialization_events()
+        }
+        tables = metadata["catalog_tables"]
+        assert tables["datasets"].value == 15
+        assert tables["distributions"].value == 61
+        assert tables["publishers"].value == 6
+        assert tables["requests"].value == 2
+        assert "| Birmingham City Council | 10 | 54 | XLS |" in tables["top_publishers"].value
+        assert metadata["raw_catalog"]["portal_url"].value == portal.url
+
+        views = materialize([catalog_views], resources={"lake": resources["lake"]}, instance=instance)
+        assert views.success
+    assert (lake.root / "catalog.duckdb").is_file()
+    _, rows = query(lake, "SELECT portal_id, count(*) FROM datasets GROUP BY ALL")
+    assert rows == [("gb-birmingham", 15)]
