@@ -7,10 +7,7 @@ exercises the real client, paging and parsing.
 
 from __future__ import annotations
 
-import copy
-import json
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,20 +16,11 @@ import pytest
 
 from catalog.lake import Lake
 from catalog.registry import Portal
+from catalog.sample import recorded
 from catalog.sample.server import InMemoryCatalogue, PortalOptions, RunningPortal, organizations_of, serve_portal
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(os.environ.get("CATALOG_FIXTURES", REPO.parent / "shared" / "fixtures"))
-
-BIRMINGHAM_SEARCH = "ckan/data.birmingham.gov.uk/package_search_q-purchase-card.json"
-DATA_GOV_UK_SHOWS = [
-    "ckan/data.gov.uk/v26_package_show_inspire.json",
-    "ckan/data.gov.uk/v26_package_show_update.json",
-    "ckan/data.gov.uk/v26_package_show_create.json",
-    "ckan/data.gov.uk/v26_package_show_empty.json",
-    "ckan/data.gov.uk/v26_new_api_package_show_inspire.json",
-]
-CANADA_ORGANIZATIONS = "ckan/open.canada.ca/organization_list_all_fields.json"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -41,36 +29,19 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def load_fixture(relative: str) -> Any:
-    """A recorded JSON response. data.gov.uk's organisation files carry `//` comment lines: skipped."""
-    text = (FIXTURES / relative).read_text(encoding="utf-8")
-    return json.loads("\n".join(line for line in text.splitlines() if not line.startswith("//")))
+    return recorded.load_recording(FIXTURES, relative)
 
 
 def birmingham_packages() -> list[dict[str, Any]]:
-    """The 10 real package_search results recorded from data.birmingham.gov.uk."""
-    return load_fixture(BIRMINGHAM_SEARCH)["result"]["results"]
+    return recorded.birmingham_packages(FIXTURES)
 
 
 def data_gov_uk_packages() -> list[dict[str, Any]]:
-    """The 5 real package_show results recorded from data.gov.uk (2018)."""
-    return [load_fixture(path)["result"] for path in DATA_GOV_UK_SHOWS]
+    return recorded.data_gov_uk_packages(FIXTURES)
 
 
 def real_packages() -> list[dict[str, Any]]:
-    """Every real CKAN package record in the fixtures: 10 from Birmingham, 5 from data.gov.uk."""
-    return birmingham_packages() + data_gov_uk_packages()
-
-
-def multiplied(records: list[dict[str, Any]], total: int) -> list[dict[str, Any]]:
-    """`total` packages built from real ones: content kept, ids, names and creation times made unique."""
-    packages = []
-    for index in range(total):
-        package = copy.deepcopy(records[index % len(records)])
-        package["id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"test-package-{index}"))
-        package["name"] = f"{package['name']}-{index}"
-        package["metadata_created"] = f"2020-01-01T00:00:00.{index:06d}"
-        packages.append(package)
-    return packages
+    return recorded.real_packages(FIXTURES)
 
 
 @pytest.fixture

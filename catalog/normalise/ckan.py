@@ -127,14 +127,15 @@ def normalise_distribution(
         "dataset_id": dataset["dataset_id"],
         "position": position,
     }
+    warnings = warnings.scoped(f"resources[{position}].")
     for column, keys in DISTRIBUTION_TEXT.items():
-        row[column] = text(_first(resource, keys), f"resources[{position}].{column}", warnings)
+        row[column] = text(_first(resource, keys), column, warnings)
     for column, keys in DISTRIBUTION_TIMES.items():
-        row[column] = timestamp(_first(resource, keys), f"resources[{position}].{column}", warnings)
-    row["byte_size"] = integer(resource.get("size"), f"resources[{position}].size", warnings)
+        row[column] = timestamp(_first(resource, keys), column, warnings)
+    row["byte_size"] = integer(resource.get("size"), "size", warnings)
     # ckanext-dcat: `download_url` when given; an uploaded file's url is itself a download.
     download = resource.get("download_url") or (resource.get("url") if resource.get("url_type") == "upload" else None)
-    row["download_url"] = text(download, f"resources[{position}].download_url", warnings)
+    row["download_url"] = text(download, "download_url", warnings)
     row["license_id"] = dataset["license_id"]
     return row
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE_LIKE = re.compile(r"\d{4}-?\d{2}-?\d{2}")
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 MAX_WARNING_VALUE = 60
 
@@ -21,15 +21,21 @@ MAX_WARNING_VALUE = 60
 class Warnings(list[str]):
     """Warnings about one record, each naming the record, the field and the offending value."""
 
-    def __init__(self, subject: str) -> None:
+    def __init__(self, subject: str, prefix: str = "", into: list[str] | None = None) -> None:
         super().__init__()
         self.subject = subject
+        self.prefix = prefix
+        self._into = into if into is not None else self
 
     def add(self, field: str, value: Any, problem: str) -> None:
         shown = repr(value)
         if len(shown) > MAX_WARNING_VALUE:
             shown = shown[: MAX_WARNING_VALUE - 3] + "..."
-        self.append(f"{self.subject}: {field} {shown} {problem}")
+        self._into.append(f"{self.subject}: {self.prefix}{field} {shown} {problem}")
+
+    def scoped(self, prefix: str) -> Warnings:
+        """Warnings about a part of the record (`resources[2].`), collected with the record's own."""
+        return Warnings(self.subject, self.prefix + prefix, into=self._into)
 
 
 def text(value: Any, field: str, warnings: Warnings) -> str | None:
@@ -77,15 +83,18 @@ def timestamp(value: Any, field: str, warnings: Warnings) -> datetime | None:
     if not isinstance(value, str):
         warnings.add(field, value, "is not a date; dropped")
         return None
-    candidate = _FRACTION.sub(r"\1", value.strip())
     try:
-        if _DATE_ONLY.fullmatch(candidate):
-            parsed = datetime.fromisoformat(candidate)
-        else:
-            parsed = datetime.fromisoformat(candidate.replace("z", "Z"))
+        parsed = datetime.fromisoformat(value)  # the common case (CKAN), without the regex below
     except ValueError:
-        warnings.add(field, value, "is not an ISO 8601 date; dropped")
-        return None
+        candidate = _FRACTION.sub(r"\1", value.strip()).replace("z", "Z")
+        if not _DATE_LIKE.match(candidate):
+            warnings.add(field, value, "is not an ISO 8601 date; dropped")
+            return None
+        try:
+            parsed = datetime.fromisoformat(candidate)
+        except ValueError:
+            warnings.add(field, value, "is not an ISO 8601 date; dropped")
+            return None
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)

@@ -14,13 +14,25 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
 JSON = "application/json;charset=utf-8"
 Intercept = Callable[[str, dict[str, str]], tuple[int, bytes, str] | None]
+
+
+class Catalogue(Protocol):
+    """What the server needs from a catalogue: packages as encoded JSON, and organisations."""
+
+    organizations: list[dict[str, Any]]
+
+    def search(self, fq: str | None, sort: str | None, start: int, rows: int) -> tuple[int, list[bytes]]: ...
+
+    def show(self, package_id: str) -> bytes | None: ...
+
+    def names(self) -> list[str]: ...
 
 
 def _field(package: Mapping[str, Any], name: str) -> Any:
@@ -179,7 +191,7 @@ def _envelope_error(kind: str, message: str) -> bytes:
 class _CkanServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], catalogue: InMemoryCatalogue, options: PortalOptions) -> None:
+    def __init__(self, address: tuple[str, int], catalogue: Catalogue, options: PortalOptions) -> None:
         super().__init__(address, _Handler)
         self.catalogue = catalogue
         self.options = options
@@ -229,7 +241,7 @@ class RunningPortal:
     """A served portal: its base URL, the catalogue and options to change, and a request counter."""
 
     url: str
-    catalogue: InMemoryCatalogue
+    catalogue: Any
     options: PortalOptions
     server: _CkanServer
 
@@ -240,7 +252,7 @@ class RunningPortal:
 
 @contextmanager
 def serve_portal(
-    catalogue: InMemoryCatalogue,
+    catalogue: Catalogue,
     options: PortalOptions | None = None,
     host: str = "127.0.0.1",
     port: int = 0,

@@ -12,7 +12,8 @@ from catalog.errors import HarvestError
 from catalog.harvest import harvest_portal
 from catalog.http import HttpSettings
 from catalog.lake import Lake
-from tests.conftest import multiplied, portal_at, real_packages
+from catalog.sample.recorded import multiplied
+from tests.conftest import portal_at, real_packages
 
 FAST = HttpSettings(retries=1, backoff_factor=0, read_timeout=5)
 

@@ -10,7 +10,8 @@ import pytest
 from catalog.errors import HarvestError
 from catalog.http import USER_AGENT, HttpSettings
 from catalog.portals.ckan import CkanClient
-from tests.conftest import load_fixture, multiplied, real_packages
+from catalog.sample.recorded import multiplied
+from tests.conftest import load_fixture, real_packages
 
 FAST = HttpSettings(retries=1, backoff_factor=0, read_timeout=2, connect_timeout=2)
 
