@@ -77,10 +77,6 @@ class HarvestRun:
         end = self.finished_at or datetime.now(UTC)
         return (end - self.started_at).total_seconds()
 
-    @classmethod
-    def from_record(cls, record: dict[str, Any]) -> HarvestRun:
-        return cls(**record)
-
 
 @dataclass(frozen=True)
 class RawHarvest:
@@ -151,7 +147,7 @@ class Progress:
             self.bar.set_postfix(pages=self.pages, refresh=False)
         elif self.pages % self.log_every == 1 or self.log_every == 1:
             rate = done / max(time.monotonic() - self.started, 1e-9)
-            eta = f", ETA {(total - done) / rate:.0f}s" if total and rate else ""
+            eta = f", ETA {(total - done) / rate:.0f}s" if total and rate and done < total else ""
             log.info("%s: page %d, %d/%s datasets, %.0f/s%s", self.portal_id, self.pages, done, total, rate, eta)
 
     def close(self) -> None:

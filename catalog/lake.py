@@ -26,7 +26,6 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from catalog.errors import LakeError
 from catalog.registry import validate_portal_id
 from catalog.schemas import HARVEST_RUNS
 
@@ -138,13 +137,6 @@ class Lake:
         pq.write_table(pa.Table.from_pylist([dict(run)], schema=HARVEST_RUNS), partial, **PARQUET_OPTIONS)
         partial.replace(target)
         return target
-
-    def read_run(self, portal_id: str, harvest_id: str) -> dict[str, Any]:
-        path = self.root / HARVEST_RUNS_DIR / f"portal_id={validate_portal_id(portal_id)}" / f"{harvest_id}.parquet"
-        try:
-            return pq.read_table(path).to_pylist()[0]
-        except (OSError, IndexError) as exc:
-            raise LakeError(f"{path}: no run record for harvest {harvest_id} ({exc})") from exc
 
     def table_files(self, table: str) -> Iterator[Path]:
         """Every published file of a table, across portals and harvests."""

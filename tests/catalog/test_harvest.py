@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import UTC, datetime
 
 import pyarrow.parquet as pq
 import pytest
 
 from catalog.errors import HarvestError
-from catalog.harvest import harvest_portal
+from catalog.harvest import Progress, harvest_portal
 from catalog.http import HttpSettings
 from catalog.lake import Lake
 from catalog.sample.recorded import multiplied
@@ -146,3 +147,18 @@ def test_a_failed_harvest_leaves_the_last_good_one_untouched(serve, lake) -> Non
     assert failed["error"] == str(caught.value)
     assert failed["datasets"] == 30 and failed["requests"] == 4
     assert runs[good.harvest_id]["status"] == "complete"
+
+
+def test_progress_is_logged_away_from_a_terminal(serve, lake, caplog) -> None:
+    portal = serve(multiplied(real_packages(), 25), rows_max=10)
+    with caplog.at_level(logging.INFO, logger="catalog.harvest"):
+        harvest_portal(
+            portal_at(portal.url), lake, settings=FAST, progress=Progress("test-portal", enabled=False, log_every=1)
+        )
+    lines = [record.getMessage() for record in caplog.records]
+    assert [line.split(", ")[:2] for line in lines] == [
+        ["test-portal: page 1", "10/25 datasets"],
+        ["test-portal: page 2", "20/25 datasets"],
+        ["test-portal: page 3", "25/25 datasets"],
+    ]
+    assert "ETA" in lines[0] and "ETA" not in lines[2]

@@ -60,6 +60,15 @@ def test_organisations_paged(serve) -> None:
     assert client.traffic.requests == 4  # 100 + 100 + 100 + 37
 
 
+def test_one_dataset_by_id_or_name(serve) -> None:
+    packages = real_packages()
+    client = CkanClient(serve(packages).url, settings=FAST)
+    assert client.fetch_dataset(packages[10]["id"]) == packages[10]
+    assert client.fetch_dataset("ford-crossings")["id"] == packages[11]["id"]
+    with pytest.raises(HarvestError, match=r"package_show: HTTP 404, success=false \(Not Found Error: Not found\)"):
+        client.fetch_dataset("no-such-dataset")
+
+
 def test_user_agent_names_the_project(serve) -> None:
     seen = []
     portal = serve([])
