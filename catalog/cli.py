@@ -23,6 +23,7 @@ import duckdb
 from catalog import __version__
 from catalog.errors import CatalogError
 from catalog.harvest import harvest_portal
+from catalog.http import HttpSettings
 from catalog.lake import Lake, resolve_lake
 from catalog.output import FORMATS, render
 from catalog.registry import Portal, get_portal, load_registry, validate_portal_id
@@ -44,7 +45,8 @@ def cmd_harvest(args: argparse.Namespace) -> int:
         )
     else:
         portal = get_portal(args.portal)
-    run = harvest_portal(portal, _lake(args))
+    settings = HttpSettings(retries=args.retries, read_timeout=args.timeout, requests_per_second=args.rate)
+    run = harvest_portal(portal, _lake(args), settings=settings)
     difference = ""
     if run.source_count is not None and run.source_count != run.datasets:
         difference = f" (portal reported {run.source_count})"
@@ -101,6 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
     harvest.add_argument("url", nargs="?", help="base URL of a CKAN portal (omit to use the registry's)")
     harvest.add_argument("--portal", required=True, help="portal id: a registry id, or a new slug for URL")
     harvest.add_argument("--fq", help="with URL: a CKAN filter query applied to every search")
+    defaults = HttpSettings()
+    harvest.add_argument("--retries", type=int, default=defaults.retries, help="retries per request (%(default)s)")
+    harvest.add_argument("--timeout", type=float, default=defaults.read_timeout, help="read timeout in s (%(default)s)")
+    harvest.add_argument(
+        "--rate", type=float, default=defaults.requests_per_second, help="requests/s per host; 0: no cap"
+    )
     lake_option(harvest)
     harvest.set_defaults(handler=cmd_harvest)
 

@@ -8,12 +8,18 @@ class CatalogError(Exception):
 
 
 class HarvestError(CatalogError):
-    """A harvest could not complete. `where` names the host (or file) and `cause` the reason."""
+    """A harvest could not complete. `where` names the host (or file) and `cause` the reason.
 
-    def __init__(self, where: str, cause: str) -> None:
+    `transient`: trying the same request again may succeed. `overloaded`: the server timed out or
+    failed with 5xx, so a lighter request (a smaller page) may succeed where this one did not.
+    """
+
+    def __init__(self, where: str, cause: str, *, transient: bool = False, overloaded: bool = False) -> None:
         super().__init__(f"{where}: {cause}")
         self.where = where
         self.cause = cause
+        self.transient = transient
+        self.overloaded = overloaded
 
 
 class RegistryError(CatalogError):

@@ -22,7 +22,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-import orjson
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
@@ -30,6 +29,7 @@ from catalog.errors import CatalogError
 from catalog.http import HttpSettings
 from catalog.lake import Lake, StagedHarvest, TableWriter, new_harvest_id
 from catalog.normalise.ckan import HarvestContext, normalise_dataset, normalise_publisher
+from catalog.normalise.values import json_text, loads_lenient
 from catalog.portals import PortalClient, client_for
 from catalog.registry import Portal
 from catalog.schemas import DATASETS, DISTRIBUTIONS, PUBLISHERS, RAW_DATASETS, RAW_PUBLISHERS
@@ -173,7 +173,7 @@ def fetch_raw(portal: Portal, lake: Lake, client: PortalClient, *, progress: Pro
                 for record in page.records:
                     dataset_id = record.get("id") or record.get("name")
                     if not isinstance(dataset_id, str) or not dataset_id:
-                        run.warn([f"a record without id or name was dropped: {orjson.dumps(record)[:80]!r}"])
+                        run.warn([f"a record without id or name was dropped: {json_text(record)[:80]!r}"])
                         continue
                     if dataset_id in seen:
                         run.duplicates_dropped += 1
@@ -184,7 +184,7 @@ def fetch_raw(portal: Portal, lake: Lake, client: PortalClient, *, progress: Pro
                             "portal_id": portal.id,
                             "harvest_id": harvest_id,
                             "dataset_id": dataset_id,
-                            "raw": orjson.dumps(record).decode(),
+                            "raw": json_text(record),
                         }
                     )
                 writer.write(rows)
@@ -200,7 +200,7 @@ def fetch_raw(portal: Portal, lake: Lake, client: PortalClient, *, progress: Pro
                                 "portal_id": portal.id,
                                 "harvest_id": harvest_id,
                                 "publisher_id": publisher_id,
-                                "raw": orjson.dumps(record).decode(),
+                                "raw": json_text(record),
                             }
                         ]
                     )
@@ -230,7 +230,7 @@ def normalise_and_publish(raw: RawHarvest, lake: Lake, portal: Portal) -> Harves
             ) as distributions,
         ):
             for raw_text in _column(staged.table("raw_datasets"), "raw"):
-                record = orjson.loads(raw_text)
+                record, _ = loads_lenient(raw_text)
                 result = normalise_dataset(record, context, raw=raw_text)
                 datasets.write([result.dataset])
                 distributions.write(result.distributions)
@@ -264,7 +264,7 @@ def _write_publishers(
     """
     rows: dict[str, dict[str, Any]] = {}
     for raw_text in _column(staged.table("raw_publishers"), "raw"):
-        row, warnings = normalise_publisher(orjson.loads(raw_text), context, raw=raw_text)
+        row, warnings = normalise_publisher(loads_lenient(raw_text)[0], context, raw=raw_text)
         run.warn(warnings)
         if row["publisher_id"] and (not restrict or row["publisher_id"] in embedded):
             rows.setdefault(row["publisher_id"], row)

@@ -1,87 +1,228 @@
-"""The one place HTTP is configured: sessions with timeouts, retries, a User-Agent, and counters.
+"""The one place HTTP is done: polite, bounded, counted, and retried where retrying can help.
 
-Every adapter gets its session from `build_session`, so politeness and resilience are the same for all
-portals. Retries use urllib3's `Retry` (exponential backoff with jitter, honouring `Retry-After`)
-rather than a hand-written loop.
+Every adapter reads through `PortalSession.get`, so all portals get the same behaviour:
+- timeouts on connect and read (requests has none by default, and hangs forever without one);
+- urllib3's `Retry` for 429, 5xx, connection resets and timeouts: exponential backoff with jitter,
+  honouring `Retry-After` (seconds or an HTTP date);
+- a per-host request rate (requests-ratelimiter on pyrate-limiter) and a per-host cap on requests in
+  flight, shared by every session of the process;
+- an identifying User-Agent, an optional API key sent as a header (never logged or stored);
+- a cap on response size, enforced while streaming;
+- request and byte counters for the run record.
+Retries of answers that are bad only at the application level (an HTML page with status 200, a
+truncated body) are the caller's, through `retry_transient`, because only the caller can tell.
 """
 
 from __future__ import annotations
 
+import http.client
+import socket
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from threading import Lock
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
+from requests_ratelimiter import LimiterMixin
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 from urllib3.util.retry import Retry
 
 from catalog import __version__
 
 USER_AGENT = f"catalog-harvester/{__version__} (open data portal catalogue harvester)"
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+CHUNK = 1 << 16
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class HttpSettings:
-    """How politely and patiently we talk to a portal."""
+    """How politely and patiently we talk to one portal."""
 
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
     retries: int = 4
     backoff_factor: float = 0.5
     backoff_max: float = 60.0
+    requests_per_second: float = 5.0
+    """0 means unlimited (local test portals)."""
+    max_concurrency: int = 2
+    max_response_bytes: int = 512 * 2**20
     user_agent: str = USER_AGENT
+    api_key: str | None = field(default=None, repr=False)
+
+
+class FetchError(Exception):
+    """A request that failed after the transport's own retries.
+
+    `transient`: worth trying again later (a dropped connection mid-body). `overloaded`: the server
+    timed out or answered 5xx, so a lighter request (a smaller page) may succeed.
+    """
+
+    def __init__(self, cause: str, *, transient: bool = False, overloaded: bool = False) -> None:
+        super().__init__(cause)
+        self.cause = cause
+        self.transient = transient
+        self.overloaded = overloaded
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A whole response body, read within the size cap."""
+
+    url: str
+    status: int
+    content_type: str
+    body: bytes
 
 
 @dataclass
 class TrafficCounter:
-    """Requests and bytes received through one session (after retries: one per logical request)."""
+    """Requests made and bytes received (a request retried by the transport counts once)."""
 
     requests: int = 0
     bytes_received: int = 0
-    _lock: Lock = field(default_factory=Lock, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def record(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+    def record(self, size: int) -> None:
         with self._lock:
             self.requests += 1
-            self.bytes_received += len(response.content or b"")
+            self.bytes_received += size
 
 
-class _TimeoutAdapter(HTTPAdapter):
-    """An adapter that applies a default timeout: requests itself has none, and hangs forever without one."""
+_HOST_SLOTS: dict[str, threading.BoundedSemaphore] = {}
+_HOST_SLOTS_LOCK = threading.Lock()
 
-    def __init__(self, timeout: tuple[float, float], **kwargs: Any) -> None:
-        self._timeout = timeout
+
+def _host_slots(host: str, limit: int) -> threading.BoundedSemaphore:
+    """The process-wide semaphore bounding requests in flight to one host."""
+    with _HOST_SLOTS_LOCK:
+        return _HOST_SLOTS.setdefault(host, threading.BoundedSemaphore(max(1, limit)))
+
+
+class _PoliteAdapter(HTTPAdapter):
+    """Applies a default timeout and the per-host cap on requests in flight."""
+
+    def __init__(self, settings: HttpSettings, **kwargs: Any) -> None:
+        self._timeout = (settings.connect_timeout, settings.read_timeout)
+        self._max_concurrency = settings.max_concurrency
         super().__init__(**kwargs)
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self._timeout
-        return super().send(request, **kwargs)
+        host = urllib3.util.parse_url(request.url).netloc or ""
+        with _host_slots(host, self._max_concurrency):
+            return super().send(request, **kwargs)
 
 
-def build_session(settings: HttpSettings | None = None) -> tuple[requests.Session, TrafficCounter]:
-    """A session with timeouts, retries and our User-Agent, and the counter that watches it."""
-    settings = settings or HttpSettings()
-    retry = Retry(
+class _RateLimitedAdapter(LimiterMixin, _PoliteAdapter):  # type: ignore[misc]
+    """The polite adapter, plus a per-host request rate."""
+
+
+def _retry(settings: HttpSettings) -> Retry:
+    return Retry(
         total=settings.retries,
         connect=settings.retries,
         read=settings.retries,
         status=settings.retries,
         backoff_factor=settings.backoff_factor,
         backoff_max=settings.backoff_max,
-        backoff_jitter=0.5,
+        backoff_jitter=settings.backoff_factor,
         status_forcelist=RETRY_STATUSES,
         allowed_methods=frozenset({"GET", "HEAD"}),
         respect_retry_after_header=True,
         raise_on_status=False,
     )
-    adapter = _TimeoutAdapter((settings.connect_timeout, settings.read_timeout), max_retries=retry)
-    session = requests.Session()
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    session.headers["User-Agent"] = settings.user_agent
-    session.headers["Accept"] = "application/json"
-    counter = TrafficCounter()
-    session.hooks["response"].append(counter.record)
-    return session, counter
+
+
+class PortalSession:
+    """A requests session configured from `HttpSettings`, read through `get`."""
+
+    def __init__(self, settings: HttpSettings | None = None) -> None:
+        self.settings = settings = settings or HttpSettings()
+        if settings.requests_per_second > 0:
+            adapter: HTTPAdapter = _RateLimitedAdapter(
+                settings=settings,
+                max_retries=_retry(settings),
+                per_second=settings.requests_per_second,
+                per_host=True,
+            )
+        else:
+            adapter = _PoliteAdapter(settings, max_retries=_retry(settings))
+        self.session = requests.Session()
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers["User-Agent"] = settings.user_agent
+        self.session.headers["Accept"] = "application/json"
+        if settings.api_key:
+            self.session.headers["Authorization"] = settings.api_key
+        self.traffic = TrafficCounter()
+
+    def get(self, url: str, params: Mapping[str, Any] | None = None) -> Fetched:
+        """GET a whole body, streamed so that an oversized one is refused before it is held."""
+        try:
+            with self.session.get(url, params=params, stream=True) as response:
+                body = self._read_capped(response)
+                self.traffic.record(len(body))
+                return Fetched(response.url, response.status_code, response.headers.get("Content-Type", ""), body)
+        except requests.RequestException as exc:
+            self.traffic.record(0)
+            raise describe_request_error(exc) from exc
+
+    def _read_capped(self, response: requests.Response) -> bytes:
+        limit = self.settings.max_response_bytes
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise FetchError(f"response of {int(declared):,} bytes exceeds the {limit:,}-byte cap")
+        chunks, size = [], 0
+        for chunk in response.iter_content(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise FetchError(f"response exceeds the {limit:,}-byte cap")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def close(self) -> None:
+        self.session.close()
+
+
+# Innermost causes of a failed connection, and how we say them.
+_CONNECTION_CAUSES: list[tuple[tuple[type[BaseException], ...], str]] = [
+    ((ConnectionRefusedError,), "connection refused"),
+    ((socket.gaierror, urllib3.exceptions.NameResolutionError), "host name does not resolve"),
+    (
+        (ConnectionResetError, http.client.RemoteDisconnected, urllib3.exceptions.ProtocolError),
+        "connection reset by the server",
+    ),
+]
+
+
+def describe_request_error(exc: requests.RequestException) -> FetchError:
+    """A short, classified cause from the innermost error, without urllib3's nested repr or any header."""
+    if isinstance(exc, requests.TooManyRedirects):
+        return FetchError("too many redirects (a redirect loop?)")
+    root: BaseException = exc
+    while (inner := getattr(root, "reason", None) or root.__context__) is not None and inner is not root:
+        root = inner
+    if isinstance(exc, requests.Timeout) or isinstance(root, TimeoutError | urllib3.exceptions.TimeoutError):
+        return FetchError("timed out", overloaded=True)
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError):
+        return FetchError("connection broken while reading the body", transient=True)
+    cause = next((text for kinds, text in _CONNECTION_CAUSES if isinstance(root, kinds)), None)
+    return FetchError(cause or f"request failed ({type(root).__name__})")
+
+
+def retry_transient(settings: HttpSettings, call: Callable[[], T], is_transient: Callable[[BaseException], bool]) -> T:
+    """`call()`, tried again (backoff with jitter) while it fails in a way `is_transient` accepts."""
+    retrying = Retrying(
+        retry=retry_if_exception(is_transient),
+        stop=stop_after_attempt(settings.retries + 1),
+        wait=wait_exponential_jitter(
+            multiplier=settings.backoff_factor, max=settings.backoff_max, jitter=settings.backoff_factor
+        ),
+        reraise=True,
+    )
+    return retrying(call)

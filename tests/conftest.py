@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from catalog.http import HttpSettings
 from catalog.lake import Lake
 from catalog.registry import Portal
 from catalog.sample import recorded
@@ -21,6 +22,10 @@ from catalog.sample.server import InMemoryCatalogue, PortalOptions, RunningPorta
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(os.environ.get("CATALOG_FIXTURES", REPO.parent / "shared" / "fixtures"))
+
+
+# Local portals answer at once: no rate limit, short timeouts, one quick retry.
+FAST = HttpSettings(retries=1, backoff_factor=0, read_timeout=5, connect_timeout=2, requests_per_second=0)
 
 
 def pytest_configure(config: pytest.Config) -> None:

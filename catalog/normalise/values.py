@@ -7,6 +7,7 @@ same way whichever software it came from.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -101,8 +102,43 @@ def timestamp(value: Any, field: str, warnings: Warnings) -> datetime | None:
 
 
 def json_text(value: Any) -> str:
-    """Any JSON value as compact JSON text (non-string extras keep their structure this way)."""
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    """Any JSON value as compact JSON text (non-string extras keep their structure this way).
+
+    orjson is fast but refuses nesting deeper than 254 levels; the standard library takes those.
+    """
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value, separators=(",", ":"), default=str)
+
+
+def loads_lenient(body: bytes | str) -> tuple[Any, bool]:
+    """Parse JSON; returns (value, repaired).
+
+    orjson first. If it refuses the text for invalid UTF-8, lone surrogate escapes or nesting deeper
+    than it allows, the standard library parses it instead and any unpaired surrogate becomes
+    U+FFFD, so one bad string does not lose a whole page. Raises ValueError when it is not JSON.
+    """
+    try:
+        return orjson.loads(body), False
+    except orjson.JSONDecodeError as exc:
+        first_error = exc
+    text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        raise first_error from None
+    return _scrub_surrogates(value), True
+
+
+def _scrub_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    if isinstance(value, list):
+        return [_scrub_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_scrub_surrogates(key): _scrub_surrogates(item) for key, item in value.items()}
+    return value
 
 
 def unique(values: list[str | None]) -> list[str]:

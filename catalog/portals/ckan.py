@@ -4,15 +4,16 @@ API: `GET {base}/api/3/action/{action}?...`, JSON envelope `{"success": bool, "r
 
 Paging: `package_search` with `rows` up to 1000 (`ckan.search.rows_max`; many portals cap lower) and
 `start` as offset. Results are sorted by `metadata_created asc, id asc`: datasets added during a run sort
-after everything already read, so offsets neither skip nor repeat on insertion; ids still seen twice
-(deletions shift offsets) are dropped by the harvest loop. When a page comes back shorter than asked
-while more remain, the portal capped `rows`: we adopt the cap for the following pages.
+after everything already read, so offsets neither skip nor repeat on insertion; ids seen twice
+(deletions or early insertions shift offsets) are dropped by the harvest loop, which then makes one
+catch-up pass for what the shift hid. A page shorter than asked while more remain means the portal
+capped `rows`: we adopt the cap. A page that times out or fails with 5xx (after the transport's
+retries) is asked again with half the rows, down to 10; after three good pages the size doubles back.
 
 Publishers: `organization_list?all_fields=true` paged with `limit`/`offset` (CKAN >= 2.9); older CKAN
 ignores both and returns everything at once, which we notice as a repeated page.
 
-Limits: none documented beyond `rows_max`; politeness (timeouts, retries, Retry-After) lives in
-`catalog.http`.
+Limits: none documented beyond `rows_max`; rate, concurrency, timeouts and retries live in `catalog.http`.
 
 Incremental: not yet; every run is a full pass.
 """
@@ -23,81 +24,96 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-import orjson
-import requests
-import urllib3
 from ckanapi import RemoteCKAN
 
 from catalog.errors import HarvestError
-from catalog.http import HttpSettings, build_session
+from catalog.http import Fetched, FetchError, HttpSettings, PortalSession, retry_transient
+from catalog.normalise.values import loads_lenient
 from catalog.portals.base import DatasetPage, PortalClient
 
 MAX_ROWS = 1000
+MIN_ROWS = 10
+GROW_AFTER_PAGES = 3
 ORGANIZATION_PAGE = 100
 SEARCH_SORT = "metadata_created asc, id asc"
 
 
 class CkanActionApi(RemoteCKAN):
-    """ckanapi's `RemoteCKAN` with one change: how a response is read.
+    """ckanapi's `RemoteCKAN` with one change: how a request is made and its response read.
 
-    ckanapi decodes the body to text, parses it with `json`, and on error embeds the whole body in the
-    exception. We parse the bytes with orjson (several times faster on 10 MB pages) and turn every
-    failure into a one-line `HarvestError` naming the host, the action and the cause.
+    ckanapi decodes the body to text, parses it with `json`, sets no timeout by default, and on error
+    embeds the whole body in the exception. We read through `catalog.http` (timeouts, retries, rate
+    limit, size cap), parse the bytes with orjson, and turn every failure into a one-line
+    `HarvestError` naming the host, the action and the cause.
     """
 
     base_url = "api/3/action/"
+
+    def __init__(self, address: str, portal_session: PortalSession) -> None:
+        super().__init__(
+            address, get_only=True, session=portal_session.session, user_agent=portal_session.settings.user_agent
+        )
+        self.portal_session = portal_session
+        self.host = urlsplit(address).netloc
+        self.notes: list[str] = []
 
     def call_action(  # type: ignore[override]
         self, action: str, data_dict: dict[str, Any] | None = None, **_: Any
     ) -> Any:
         url = f"{self.address.rstrip('/')}/{self.base_url}{action}"
+        return retry_transient(
+            self.portal_session.settings,
+            lambda: self._call_once(action, url, data_dict),
+            lambda exc: isinstance(exc, HarvestError) and exc.transient,
+        )
+
+    def _call_once(self, action: str, url: str, data_dict: dict[str, Any] | None) -> Any:
         try:
-            response = self.session.get(url, params=data_dict)
-        except requests.RequestException as exc:
-            raise HarvestError(self.host, f"{action}: {describe_request_error(exc)}") from exc
-        return read_action_response(self.host, action, response)
+            fetched = self.portal_session.get(url, data_dict)
+        except FetchError as failure:
+            raise self._error(f"{action}: {failure.cause}", failure.transient, failure.overloaded) from None
+        try:
+            return read_action_response(action, fetched, self.notes)
+        except FetchError as failure:
+            raise self._error(failure.cause, failure.transient, failure.overloaded) from None
 
-    @property
-    def host(self) -> str:
-        return urlsplit(self.address).netloc
-
-
-def describe_request_error(exc: requests.RequestException) -> str:
-    """A short cause for a transport failure, from the innermost error rather than urllib3's nested repr."""
-    if isinstance(exc, requests.TooManyRedirects):
-        return "too many redirects"
-    root: BaseException = exc
-    while (inner := getattr(root, "reason", None) or root.__context__) is not None and inner is not root:
-        root = inner
-    if isinstance(exc, requests.Timeout) or isinstance(root, TimeoutError | urllib3.exceptions.TimeoutError):
-        return "timed out"
-    if isinstance(exc, requests.ConnectionError):
-        return f"cannot connect ({type(root).__name__}: {str(root).split(': ')[-1][:120]})"
-    return f"request failed ({type(exc).__name__}: {str(root)[:120]})"
+    def _error(self, cause: str, transient: bool, overloaded: bool) -> HarvestError:
+        key = self.portal_session.settings.api_key
+        if key:
+            cause = cause.replace(key, "***")
+        return HarvestError(self.host, cause, transient=transient, overloaded=overloaded)
 
 
-def read_action_response(host: str, action: str, response: requests.Response) -> Any:
-    """The `result` of an Action API response, or a HarvestError saying exactly what was wrong."""
-    status = response.status_code
-    body = response.content
+def read_action_response(action: str, fetched: Fetched, notes: list[str]) -> Any:
+    """The `result` of an Action API response, or an `FetchError` saying exactly what was wrong.
+
+    An HTML page or broken JSON with status 200 is transient (proxies and overloaded portals send
+    them); a 5xx means the server struggled. Invalid UTF-8 is repaired, with a note.
+    """
+    status = fetched.status
+    overloaded = status >= 500
     try:
-        envelope = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        content_type = response.headers.get("Content-Type", "")
-        if "html" in content_type or body.lstrip()[:1] == b"<":
-            raise HarvestError(host, f"{action}: HTTP {status}, an HTML page instead of JSON") from None
-        if status >= 400:
-            raise HarvestError(host, f"{action}: HTTP {status}") from None
-        raise HarvestError(host, f"{action}: HTTP {status}, body is not valid JSON ({exc})") from None
+        envelope, repaired = loads_lenient(fetched.body)
+    except ValueError as exc:
+        html = "html" in fetched.content_type or fetched.body.lstrip()[:1] == b"<"
+        if html:
+            cause = f"{action}: HTTP {status}, an HTML page instead of JSON"
+        elif status >= 400:
+            cause = f"{action}: HTTP {status}"
+        else:
+            cause = f"{action}: HTTP {status}, body is not valid JSON ({exc})"
+        raise FetchError(cause, transient=status < 400, overloaded=overloaded) from None
+    if repaired:
+        notes.append(f"{action}: response had invalid UTF-8 or lone surrogates; replaced with U+FFFD")
     if not isinstance(envelope, dict) or "success" not in envelope:
-        raise HarvestError(host, f"{action}: HTTP {status}, JSON is not a CKAN Action API response")
+        raise FetchError(f"{action}: HTTP {status}, JSON is not a CKAN Action API response", overloaded=overloaded)
     if envelope["success"] is not True:
         error = envelope.get("error") or {}
         kind = error.get("__type", "error") if isinstance(error, dict) else "error"
         message = error.get("message", "") if isinstance(error, dict) else str(error)
-        raise HarvestError(host, f"{action}: HTTP {status}, success=false ({kind}: {message})".rstrip())
+        raise FetchError(f"{action}: HTTP {status}, success=false ({kind}: {message})".rstrip(), overloaded=overloaded)
     if status >= 400:
-        raise HarvestError(host, f"{action}: HTTP {status}")
+        raise FetchError(f"{action}: HTTP {status}", overloaded=overloaded)
     return envelope.get("result")
 
 
@@ -114,25 +130,39 @@ class CkanClient(PortalClient):
         settings: HttpSettings | None = None,
         rows: int = MAX_ROWS,
     ) -> None:
-        session, self.traffic = build_session(settings)
-        self.api = CkanActionApi(base_url, get_only=True, session=session, user_agent=session.headers["User-Agent"])
+        self.session = PortalSession(settings)
+        self.traffic = self.session.traffic
+        self.api = CkanActionApi(base_url, self.session)
         self.host = self.api.host
         self.filter_query = filter_query
         self.rows = rows
 
     def iter_dataset_pages(self) -> Iterator[DatasetPage]:
-        start, rows = 0, self.rows
+        start, rows, ceiling, good_pages = 0, self.rows, self.rows, 0
         while True:
             params: dict[str, Any] = {"q": "*:*", "sort": SEARCH_SORT, "rows": rows, "start": start}
             if self.filter_query:
                 params["fq"] = self.filter_query
-            result = self.api.call_action("package_search", params)
+            try:
+                result = self.api.call_action("package_search", params)
+            except HarvestError as exc:
+                if not exc.overloaded or rows <= MIN_ROWS:
+                    raise
+                smaller = max(MIN_ROWS, rows // 2)
+                self.api.notes.append(
+                    f"package_search failed with rows={rows} ({exc.cause}); retried with rows={smaller}"
+                )
+                rows, good_pages = smaller, 0
+                continue
             records, count = _search_page(self.host, result)
-            notes = []
-            remaining = count - start
-            if 0 < len(records) < rows and len(records) < remaining:
-                notes.append(f"portal capped rows at {len(records)} (asked {rows})")
-                rows = len(records)
+            if 0 < len(records) < rows and len(records) < count - start:
+                self.api.notes.append(f"portal capped rows at {len(records)} (asked {rows})")
+                ceiling = rows = len(records)
+            elif rows < ceiling:
+                good_pages += 1
+                if good_pages >= GROW_AFTER_PAGES:
+                    rows, good_pages = min(ceiling, rows * 2), 0
+            notes, self.api.notes = self.api.notes, []
             yield DatasetPage(records=records, reported_count=count, notes=notes)
             start += len(records)
             if not records or start >= count:
@@ -155,12 +185,14 @@ class CkanClient(PortalClient):
 
     def fetch_dataset(self, dataset_id: str) -> dict[str, Any]:
         result = self.api.call_action("package_show", {"id": dataset_id})
+        if isinstance(result, list) and len(result) == 1:  # DKAN's CKAN-compatible API wraps it in a list
+            result = result[0]
         if not isinstance(result, dict):
             raise HarvestError(self.host, f"package_show {dataset_id}: result is not an object")
         return result
 
     def close(self) -> None:
-        self.api.close()
+        self.session.close()
 
 
 def _search_page(host: str, result: Any) -> tuple[list[dict[str, Any]], int]:

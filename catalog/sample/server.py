@@ -20,7 +20,10 @@ from urllib.parse import parse_qs, urlsplit
 import orjson
 
 JSON = "application/json;charset=utf-8"
-Intercept = Callable[[str, dict[str, str]], tuple[int, bytes, str] | None]
+RESET = "reset"
+"""An intercept answer: close the connection without a response, as a crashing or overloaded server does."""
+Answer = tuple[int, bytes, str] | tuple[int, bytes, str, dict[str, str]] | str
+Intercept = Callable[[str, dict[str, str]], Answer | None]
 
 
 class Catalogue(Protocol):
@@ -133,7 +136,8 @@ class PortalOptions:
     count_offset: int = 0
     """Added to every reported count: a portal whose count disagrees with what it serves."""
     intercept: Intercept | None = None
-    """Called with (action, params) before answering; may return (status, body, content type)."""
+    """Called with (action, params) before answering; may return (status, body, content type[, headers])
+    to answer instead, or RESET to hang up. A Content-Length header larger than the body truncates it."""
     on_search: list[Callable[[int], None]] = field(default_factory=list)
     """Called with `start` before each package_search is answered: mutate the catalogue mid-run."""
     organization_paging: bool = True
@@ -157,7 +161,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.requests += 1
         options = self.server.options
         if options.intercept and (answer := options.intercept(action, params)):
-            self._send(*answer)
+            if answer == RESET:
+                self.close_connection = True
+            else:
+                self._send(*answer)  # type: ignore[misc]
             return
         handler = getattr(self.server, f"action_{action}", None)
         if handler is None:
@@ -166,12 +173,15 @@ class _Handler(BaseHTTPRequestHandler):
         status, body = handler(params)
         self._send(status, body, JSON)
 
-    def _send(self, status: int, body: bytes, content_type: str) -> None:
+    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+        headers = {"Content-Type": content_type, "Content-Length": str(len(body))} | (headers or {})
         self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers.items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
+        if headers["Content-Length"] != str(len(body)):
+            self.close_connection = True
 
 
 def _envelope(result: bytes, help_action: str = "package_search") -> bytes:

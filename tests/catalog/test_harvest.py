@@ -11,12 +11,9 @@ import pytest
 
 from catalog.errors import HarvestError
 from catalog.harvest import Progress, harvest_portal
-from catalog.http import HttpSettings
 from catalog.lake import Lake
 from catalog.sample.recorded import multiplied
-from tests.conftest import portal_at, real_packages
-
-FAST = HttpSettings(retries=1, backoff_factor=0, read_timeout=5)
+from tests.conftest import FAST, portal_at, real_packages
 
 
 def read(lake: Lake, run, table: str) -> list[dict]:

@@ -7,11 +7,8 @@ import pytest
 
 from catalog.errors import HarvestError
 from catalog.harvest import harvest_portal
-from catalog.http import HttpSettings
 from catalog.views import connect, creation_order, query, view_definitions, write_database
-from tests.conftest import portal_at, real_packages
-
-FAST = HttpSettings(retries=0, read_timeout=5)
+from tests.conftest import FAST, portal_at, real_packages
 
 
 @pytest.fixture
