@@ -12,6 +12,7 @@ Errors are one line on stderr naming what failed and where; the exit status is n
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 import time
@@ -26,6 +27,7 @@ from catalog.harvest import harvest_portal
 from catalog.http import HttpSettings
 from catalog.lake import Lake, resolve_lake
 from catalog.output import FORMATS, render
+from catalog.portals import portal_settings
 from catalog.registry import Portal, get_portal, load_registry, validate_portal_id
 from catalog.sample.catalogue import generate
 from catalog.sample.server import InMemoryCatalogue, serve_portal
@@ -45,7 +47,9 @@ def cmd_harvest(args: argparse.Namespace) -> int:
         )
     else:
         portal = get_portal(args.portal)
-    settings = HttpSettings(retries=args.retries, read_timeout=args.timeout, requests_per_second=args.rate)
+    settings = portal_settings(portal, HttpSettings(retries=args.retries, read_timeout=args.timeout))
+    if args.rate is not None:
+        settings = dataclasses.replace(settings, requests_per_second=args.rate)
     run = harvest_portal(portal, _lake(args), settings=settings)
     difference = ""
     if run.source_count is not None and run.source_count != run.datasets:
@@ -106,9 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     defaults = HttpSettings()
     harvest.add_argument("--retries", type=int, default=defaults.retries, help="retries per request (%(default)s)")
     harvest.add_argument("--timeout", type=float, default=defaults.read_timeout, help="read timeout in s (%(default)s)")
-    harvest.add_argument(
-        "--rate", type=float, default=defaults.requests_per_second, help="requests/s per host; 0: no cap"
-    )
+    harvest.add_argument("--rate", type=float, help=f"requests/s per host, 0: no cap ({defaults.requests_per_second})")
     lake_option(harvest)
     harvest.set_defaults(handler=cmd_harvest)
 

@@ -156,7 +156,12 @@ class Progress:
 
 
 def fetch_raw(portal: Portal, lake: Lake, client: PortalClient, *, progress: Progress | None = None) -> RawHarvest:
-    """Stage 1: every raw record of the portal into a staging folder. Raises HarvestError on failure."""
+    """Stage 1: every raw record of the portal into a staging folder. Raises HarvestError on failure.
+
+    If the first pass saw a dataset twice, or fewer datasets than the portal last reported, offsets
+    moved under it (datasets inserted or deleted mid-run, or a page served twice): one catch-up pass
+    collects what was hidden, so every dataset is harvested exactly once.
+    """
     harvest_id = new_harvest_id()
     run = HarvestRun(portal.id, harvest_id, portal.url, portal.software)
     lake.write_run(asdict(run))
@@ -165,45 +170,17 @@ def fetch_raw(portal: Portal, lake: Lake, client: PortalClient, *, progress: Pro
     try:
         seen: set[str] = set()
         with TableWriter(staged.table("raw_datasets"), RAW_DATASETS, rows_per_group=NORMALISE_BATCH) as writer:
-            for page in prefetched(client.iter_dataset_pages()):
-                run.notes.extend(note for note in page.notes if note not in run.notes)
-                if page.reported_count is not None and run.source_count is None:
-                    run.source_count = page.reported_count
-                rows = []
-                for record in page.records:
-                    dataset_id = record.get("id") or record.get("name")
-                    if not isinstance(dataset_id, str) or not dataset_id:
-                        run.warn([f"a record without id or name was dropped: {json_text(record)[:80]!r}"])
-                        continue
-                    if dataset_id in seen:
-                        run.duplicates_dropped += 1
-                        continue
-                    seen.add(dataset_id)
-                    rows.append(
-                        {
-                            "portal_id": portal.id,
-                            "harvest_id": harvest_id,
-                            "dataset_id": dataset_id,
-                            "raw": json_text(record),
-                        }
-                    )
-                writer.write(rows)
-                run.datasets += len(rows)
-                progress.page(len(rows), page.reported_count, run.datasets)
+            last_count = _write_pages(client, writer, seen, run, progress)
+            if run.duplicates_dropped or (last_count is not None and run.datasets < last_count):
+                before = run.datasets
+                _write_pages(client, writer, seen, run, None)
+                run.notes.append(f"catch-up pass found {run.datasets - before} datasets the first pass missed")
         with TableWriter(staged.table("raw_publishers"), RAW_PUBLISHERS, rows_per_group=NORMALISE_BATCH) as writer:
             for record in client.iter_publishers():
                 publisher_id = record.get("id") or record.get("name")
                 if isinstance(publisher_id, str) and publisher_id:
-                    writer.write(
-                        [
-                            {
-                                "portal_id": portal.id,
-                                "harvest_id": harvest_id,
-                                "publisher_id": publisher_id,
-                                "raw": json_text(record),
-                            }
-                        ]
-                    )
+                    row = {"portal_id": portal.id, "harvest_id": harvest_id, "publisher_id": publisher_id}
+                    writer.write([row | {"raw": json_text(record)}])
     except BaseException as exc:
         _fail(lake, staged, run, client, exc)
         raise
@@ -214,6 +191,37 @@ def fetch_raw(portal: Portal, lake: Lake, client: PortalClient, *, progress: Pro
         run.notes.append(f"portal reported {run.source_count} datasets, harvested {run.datasets}")
     lake.write_run(asdict(run))
     return RawHarvest(staged, run)
+
+
+def _write_pages(
+    client: PortalClient, writer: TableWriter, seen: set[str], run: HarvestRun, progress: Progress | None
+) -> int | None:
+    """One pass over the portal's pages: write records not `seen` before. Returns the last reported count."""
+    last_count = None
+    for page in prefetched(client.iter_dataset_pages()):
+        run.notes.extend(note for note in page.notes if note not in run.notes)
+        if page.reported_count is not None:
+            last_count = page.reported_count
+            if run.source_count is None:
+                run.source_count = page.reported_count
+        rows = []
+        for record in page.records:
+            dataset_id = record.get("id") or record.get("name")
+            if not isinstance(dataset_id, str) or not dataset_id:
+                run.warn([f"a record without id or name was dropped: {json_text(record)[:80]!r}"])
+                continue
+            if dataset_id in seen:
+                if progress is not None:  # on the catch-up pass, everything seen is expected
+                    run.duplicates_dropped += 1
+                continue
+            seen.add(dataset_id)
+            rows.append({"portal_id": run.portal_id, "harvest_id": run.harvest_id, "dataset_id": dataset_id,
+                         "raw": json_text(record)})  # fmt: skip
+        writer.write(rows)
+        run.datasets += len(rows)
+        if progress is not None:
+            progress.page(len(rows), page.reported_count, run.datasets)
+    return last_count
 
 
 def normalise_and_publish(raw: RawHarvest, lake: Lake, portal: Portal) -> HarvestRun:

@@ -42,6 +42,10 @@ class Portal:
     city: str | None = None
     filter: str | None = None
     cadence: str = "daily"
+    requests_per_second: float | None = None
+    max_concurrency: int | None = None
+    api_key_env: str | None = None
+    """The name of the environment variable holding the portal's API key (never the key itself)."""
     source: str | None = None
 
     def __post_init__(self) -> None:
@@ -57,6 +61,14 @@ class Portal:
             raise RegistryError(
                 f"portal {self.id}: software {self.software!r} is not one of {sorted(SUPPORTED_SOFTWARE)}"
             )
+        if self.api_key_env is not None and not re.fullmatch(r"[A-Z_][A-Z0-9_]*", self.api_key_env):
+            raise RegistryError(
+                f"portal {self.id}: api_key_env {self.api_key_env!r} is not an environment variable name"
+            )
+        if self.requests_per_second is not None and self.requests_per_second < 0:
+            raise RegistryError(f"portal {self.id}: requests_per_second must not be negative")
+        if self.max_concurrency is not None and self.max_concurrency < 1:
+            raise RegistryError(f"portal {self.id}: max_concurrency must be at least 1")
         if self.province is not None and not re.fullmatch(r"[A-Z]{2}-[A-Z0-9]{1,3}", self.province):
             raise RegistryError(f"portal {self.id}: province {self.province!r} is not an ISO 3166-2 code")
 

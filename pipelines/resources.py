@@ -9,6 +9,7 @@ from pydantic import Field
 
 from catalog.http import HttpSettings
 from catalog.lake import DEFAULT_LAKE, LAKE_ENV, Lake, resolve_lake
+from catalog.portals import portal_settings
 from catalog.registry import Portal, get_portal
 
 
@@ -28,8 +29,13 @@ class HttpResource(ConfigurableResource):
     read_timeout: float = HttpSettings.read_timeout
     retries: int = HttpSettings.retries
 
-    def settings(self) -> HttpSettings:
-        return HttpSettings(connect_timeout=self.connect_timeout, read_timeout=self.read_timeout, retries=self.retries)
+    def settings(self, portal: Portal) -> HttpSettings:
+        """Settings for one portal; its API key, if it needs one, comes from the environment via EnvVar."""
+        api_key = EnvVar(portal.api_key_env).get_value() if portal.api_key_env else None
+        base = HttpSettings(
+            connect_timeout=self.connect_timeout, read_timeout=self.read_timeout, retries=self.retries, api_key=api_key
+        )
+        return portal_settings(portal, base)
 
 
 class PortalsResource(ConfigurableResource):

@@ -159,6 +159,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, b"<html><body>Not found</body></html>", "text/html")
             return
         self.server.requests += 1
+        self.server.log.append((self.path, dict(self.headers.items())))
         options = self.server.options
         if options.intercept and (answer := options.intercept(action, params)):
             if answer == RESET:
@@ -206,6 +207,8 @@ class _CkanServer(ThreadingHTTPServer):
         self.catalogue = catalogue
         self.options = options
         self.requests = 0
+        self.log: list[tuple[str, dict[str, str]]] = []
+        """Every API request's path and headers, for tests."""
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Clients that hang up (timeouts under test) are not server errors worth printing."""

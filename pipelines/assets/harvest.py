@@ -21,7 +21,7 @@ def raw_catalog(
 ) -> RawHarvest:
     """Every dataset and publisher record of one portal, exactly as its API returned them (staged)."""
     portal = portals.portal(context.partition_key)
-    client = client_for(portal, http.settings())
+    client = client_for(portal, http.settings(portal))
     try:
         raw = fetch_raw(portal, lake.lake(), client, progress=Progress(portal.id, enabled=False))
     finally:

@@ -66,8 +66,9 @@ def test_count_mismatch_is_recorded(serve, lake) -> None:
     assert "portal reported 43 datasets, harvested 40" in run.notes
 
 
-def test_duplicates_across_pages_are_dropped(serve, lake) -> None:
-    """A dataset inserted early in the sort order mid-run shifts offsets: the next page repeats one."""
+def test_a_shift_mid_run_is_deduplicated_then_caught_up(serve, lake) -> None:
+    """A dataset inserted early in the sort order mid-run shifts offsets: the next page repeats one
+    dataset and the inserted one is behind us. Duplicates are dropped; a catch-up pass finds it."""
     packages = multiplied(real_packages(), 30)
     portal = serve(packages, rows_max=10)
     early = dict(packages[0], id="inserted-early", name="inserted-early", metadata_created="2019-01-01T00:00:00")
@@ -80,9 +81,10 @@ def test_duplicates_across_pages_are_dropped(serve, lake) -> None:
     portal.options.on_search.append(insert_once)
     run = harvest_portal(portal_at(portal.url), lake, settings=FAST)
     assert run.duplicates_dropped == 1
+    assert "catch-up pass found 1 datasets the first pass missed" in run.notes
     ids = [row["dataset_id"] for row in read(lake, run, "datasets")]
-    assert len(ids) == len(set(ids)) == 30
-    assert set(ids) == {p["id"] for p in packages}
+    assert len(ids) == len(set(ids)) == 31
+    assert set(ids) == {p["id"] for p in packages} | {"inserted-early"}
 
 
 def test_datasets_added_during_the_run_are_harvested_once(serve, lake) -> None:

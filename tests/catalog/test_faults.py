@@ -1,0 +1,242 @@
+"""Fault injection against the local CKAN portal: what real portals do, and what the harvester does about it.
+
+Transient faults (up to 10 % of requests): the harvest completes with every dataset exactly once.
+Permanent faults: the run ends with one clear line naming host and cause, is recorded as failed, and
+the views still show the previous snapshot, byte for byte. Every test is bounded in time (short
+timeouts, near-zero backoff).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import random
+import time
+from collections import Counter
+from email.utils import formatdate
+
+import pyarrow.parquet as pq
+import pytest
+
+from catalog.errors import HarvestError
+from catalog.harvest import harvest_portal
+from catalog.lake import Lake
+from catalog.sample.recorded import multiplied
+from catalog.sample.server import JSON, RESET
+from catalog.views import query
+from tests.conftest import FAST, portal_at, real_packages
+
+PATIENT = dataclasses.replace(FAST, retries=3, backoff_factor=0.01, read_timeout=0.5)
+
+TRANSIENT_FAULTS = {
+    "429 with Retry-After": (429, b'{"success": false}', JSON, {"Retry-After": "0"}),
+    "500": (500, b"<html>Internal Server Error</html>", "text/html"),
+    "502": (502, b"Bad Gateway", "text/plain"),
+    "503": (503, b"Service Unavailable", "text/plain"),
+    "connection reset": RESET,
+    "read timeout": "sleep",
+    "truncated body": (200, b'{"success": true, "result": {"count": ', JSON, {"Content-Length": "4096"}),
+    "truncated JSON": (200, b'{"success": true, "result": {"count": 3, "resu', JSON),
+    "HTML page with status 200": (200, b"<!doctype html><h1>Maintenance</h1>", "text/html"),
+}
+
+
+class FaultPlan:
+    """Injects a transient fault into about `rate` of requests (chosen by a seeded generator), taking
+    the kinds in turn so that every kind is exercised."""
+
+    def __init__(self, rate: float, seed: int = 7) -> None:
+        self.rate = rate
+        self.random = random.Random(seed)
+        self.kinds = itertools.cycle(sorted(TRANSIENT_FAULTS))
+        self.injected: Counter[str] = Counter()
+        self.requests = 0
+
+    def __call__(self, action: str, params: dict[str, str]):
+        self.requests += 1
+        if self.random.random() >= self.rate:
+            return None
+        kind = next(self.kinds)
+        self.injected[kind] += 1
+        answer = TRANSIENT_FAULTS[kind]
+        if answer == "sleep":
+            time.sleep(PATIENT.read_timeout + 0.3)
+            return None
+        return answer
+
+
+def dataset_ids(lake: Lake, run) -> list[str]:
+    path = lake.harvest_path(run.portal_id, run.harvest_id) / "datasets.parquet"
+    return pq.read_table(path, columns=["dataset_id"]).column(0).to_pylist()
+
+
+def test_ten_percent_transient_faults_every_dataset_exactly_once(serve, lake) -> None:
+    packages = multiplied(real_packages(), 600)
+    portal = serve(packages, rows_max=10)
+    plan = FaultPlan(rate=0.10)
+    portal.options.intercept = plan
+    run = harvest_portal(portal_at(portal.url), lake, settings=PATIENT)
+    ids = dataset_ids(lake, run)
+    assert sorted(ids) == sorted(p["id"] for p in packages)
+    assert run.status == "complete" and run.datasets == 600
+    assert set(plan.injected) == set(TRANSIENT_FAULTS), plan.injected  # every kind was exercised
+    assert 0.05 < sum(plan.injected.values()) / plan.requests <= 0.15
+
+
+def test_retry_after_in_seconds_and_as_a_date_is_honoured(serve, lake) -> None:
+    portal = serve(multiplied(real_packages(), 20), rows_max=10)
+    answers = iter([
+        lambda: (429, b"slow down", "text/plain", {"Retry-After": "1"}),
+        lambda: None,
+        # an HTTP date has whole seconds: 2 s ahead of now is 1 to 2 s of waiting
+        lambda: (503, b"later", "text/plain", {"Retry-After": formatdate(time.time() + 2, usegmt=True)}),
+    ])  # fmt: skip
+    arrivals = []
+
+    def intercept(action, params):
+        arrivals.append(time.monotonic())
+        return next(answers, lambda: None)()
+
+    portal.options.intercept = intercept
+    run = harvest_portal(portal_at(portal.url), lake, settings=PATIENT)
+    assert run.datasets == 20
+    assert arrivals[1] - arrivals[0] >= 0.9  # waited the 1 s asked for
+    assert arrivals[3] - arrivals[2] >= 0.9  # waited until (about) the date given, a whole-second HTTP date
+
+
+def test_a_page_that_repeats_the_previous_one(serve, lake) -> None:
+    packages = multiplied(real_packages(), 40)
+    portal = serve(packages, rows_max=10)
+    served_twice = []
+
+    def repeat_page_once(action, params):
+        if action == "package_search" and params.get("start") == "20" and not served_twice:
+            served_twice.append(True)
+            status, body = portal.server.action_package_search(params | {"start": "10"})
+            return status, body, JSON
+        return None
+
+    portal.options.intercept = repeat_page_once
+    run = harvest_portal(portal_at(portal.url), lake, settings=PATIENT)
+    assert run.duplicates_dropped == 10
+    assert "catch-up pass found 10 datasets the first pass missed" in run.notes
+    assert sorted(dataset_ids(lake, run)) == sorted(p["id"] for p in packages)
+
+
+def test_records_inserted_and_deleted_during_the_run(serve, lake) -> None:
+    packages = multiplied(real_packages(), 40)
+    portal = serve(packages, rows_max=10)
+    inserted = [
+        dict(packages[0], id=f"inserted-{n}", name=f"inserted-{n}", metadata_created=f"2019-0{n + 1}-01T00:00:00")
+        for n in range(2)
+    ]
+    already_read, not_yet_read = packages[3], packages[30:33]
+
+    def mutate(start: int) -> None:
+        if start == 20:
+            for package in inserted:
+                portal.catalogue.add(package)
+            for package in [already_read, *not_yet_read]:
+                portal.catalogue.remove(package["id"])
+            portal.options.on_search.clear()
+
+    portal.options.on_search.append(mutate)
+    run = harvest_portal(portal_at(portal.url), lake, settings=PATIENT)
+    ids = dataset_ids(lake, run)
+    assert len(ids) == len(set(ids))
+    expected = {p["id"] for p in packages} - {p["id"] for p in not_yet_read} | {p["id"] for p in inserted}
+    # the dataset deleted after it was read stays in this harvest: it existed when the run read it
+    assert set(ids) == expected
+
+
+def snapshot(lake: Lake) -> dict[str, str]:
+    return {
+        str(path.relative_to(lake.root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted((lake.root / "harvests").rglob("*"))
+        if path.is_file()
+    }
+
+
+def view_rows(lake: Lake) -> list[tuple]:
+    return query(lake, "SELECT portal_id, harvest_id, dataset_id, title, modified FROM datasets ORDER BY dataset_id")[1]
+
+
+def redirect_to_itself(portal):
+    return lambda action, params: (302, b"", "text/html", {"Location": f"{portal.url}/api/3/action/{action}"})
+
+
+def dies_after_two_pages(portal):
+    return lambda action, params: RESET if int(params.get("start", 0)) >= 20 else None
+
+
+def always(answer):
+    return lambda portal: lambda action, params: answer
+
+
+ACCESS_DENIED = b'{"success": false, "error": {"__type": "Authorization Error", "message": "Access denied"}}'
+PERMANENT_FAULTS = {
+    "success false": (
+        always(
+            (403, b'{"success": false, "error": {"__type": "Authorization Error", "message": "Access denied"}}', JSON)
+        ),
+        "package_search: HTTP 403, success=false (Authorization Error: Access denied)",
+    ),
+    "portal dies half-way": (dies_after_two_pages, "package_search: connection reset by the server"),
+    "redirect loop": (redirect_to_itself, "package_search: too many redirects (a redirect loop?)"),
+    "HTML page with status 200, always": (
+        always((200, b"<html><body>Login</body></html>", "text/html")),
+        "package_search: HTTP 200, an HTML page instead of JSON",
+    ),
+    "500, always": (always((500, b"oops", "text/plain")), "package_search: HTTP 500"),
+    "429, always": (always((429, b"", "text/plain", {"Retry-After": "0"})), "package_search: HTTP 429"),
+    "truncated JSON, always": (
+        always((200, b'{"success": tr', JSON)),
+        "package_search: HTTP 200, body is not valid JSON",
+    ),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(PERMANENT_FAULTS))
+def test_permanent_failure_keeps_the_previous_snapshot(serve, lake, fault) -> None:
+    packages = multiplied(real_packages(), 50)
+    portal = serve(packages, rows_max=10)
+    good = harvest_portal(portal_at(portal.url), lake, settings=PATIENT)
+    before_files, before_view = snapshot(lake), view_rows(lake)
+
+    make_intercept, cause = PERMANENT_FAULTS[fault]
+    portal.options.intercept = make_intercept(portal)
+    with pytest.raises(HarvestError) as caught:
+        harvest_portal(portal_at(portal.url), lake, settings=PATIENT)
+    host = portal.url.removeprefix("http://")
+    message = str(caught.value)
+    assert message.startswith(f"{host}: {cause}") and "\n" not in message
+
+    assert snapshot(lake) == before_files
+    assert view_rows(lake) == before_view
+    _, runs = query(lake, "SELECT harvest_id, status, error FROM harvest_runs ORDER BY started_at")
+    assert runs[0] == (good.harvest_id, "complete", None)
+    assert runs[1][1:] == ("failed", message)
+
+
+def test_oversized_response_is_refused(serve, lake) -> None:
+    portal = serve(multiplied(real_packages(), 30))
+    with pytest.raises(HarvestError, match=r"package_search: response of [\d,]+ bytes exceeds the 100,000-byte cap"):
+        harvest_portal(portal_at(portal.url), lake, settings=dataclasses.replace(PATIENT, max_response_bytes=100_000))
+
+
+def test_a_portal_that_times_out_on_big_pages_gets_smaller_ones(serve, lake) -> None:
+    portal = serve(multiplied(real_packages(), 300))
+
+    def slow_on_big_pages(action, params):
+        if action == "package_search" and int(params["rows"]) > 100:
+            time.sleep(PATIENT.read_timeout + 0.3)
+
+    portal.options.intercept = slow_on_big_pages
+    run = harvest_portal(portal_at(portal.url), lake, settings=dataclasses.replace(PATIENT, retries=0))
+    assert run.datasets == 300
+    assert run.notes[:3] == [
+        "package_search failed with rows=1000 (package_search: timed out); retried with rows=500",
+        "package_search failed with rows=500 (package_search: timed out); retried with rows=250",
+        "package_search failed with rows=250 (package_search: timed out); retried with rows=125",
+    ]
