@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from catalog.normalise.values import Warnings, integer, json_text, text, timestamp, unique
+from catalog.normalise.values import Warnings, integer, json_text, text, timestamp, unique, valid_utf8
 
 # column -> CKAN keys, first non-empty wins. Extras are consulted too (see `_lookup`).
 DATASET_TEXT = {
@@ -185,7 +185,7 @@ def _extras(value: Any, warnings: Warnings) -> dict[str, str]:
             warnings.add("extras", item, "is not a {key, value} pair; ignored")
             continue
         raw = item.get("value")
-        extras[item["key"]] = raw if isinstance(raw, str) else json_text(raw)
+        extras[valid_utf8(item["key"])] = valid_utf8(raw) if isinstance(raw, str) else json_text(raw)
     return extras
 
 

@@ -7,6 +7,7 @@ same way whichever software it came from.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from datetime import UTC, datetime
@@ -15,6 +16,8 @@ from typing import Any
 import orjson
 
 _DATE_LIKE = re.compile(r"\d{4}-?\d{2}-?\d{2}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+INT64 = range(-(2**63), 2**63)
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 MAX_WARNING_VALUE = 60
 
@@ -39,12 +42,23 @@ class Warnings(list[str]):
         return Warnings(self.subject, self.prefix + prefix, into=self._into)
 
 
+def valid_utf8(value: str) -> str:
+    """`value`, with any unpaired surrogate replaced by U+FFFD: Parquet strings must be valid UTF-8."""
+    if value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", value)
+    return value
+
+
 def text(value: Any, field: str, warnings: Warnings) -> str | None:
     """A stripped string, or None for missing/empty; numbers and booleans become their text."""
     if value is None:
         return None
     if isinstance(value, str):
-        return value.strip() or None
+        return valid_utf8(value.strip()) or None
     if isinstance(value, bool | int | float):
         return str(value)
     warnings.add(field, value, "is not text; dropped")
@@ -58,17 +72,20 @@ def integer(value: Any, field: str, warnings: Warnings) -> int | None:
     if isinstance(value, bool):
         warnings.add(field, value, "is not a number; dropped")
         return None
+    number = None
     if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
-        try:
-            return int(value.strip().replace(",", ""))
-        except ValueError:
-            pass
-    warnings.add(field, value, "is not a whole number; dropped")
-    return None
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            number = int(value.strip().replace(",", ""))
+    if number is None:
+        warnings.add(field, value, "is not a whole number; dropped")
+    elif number not in INT64:
+        warnings.add(field, value, "is out of range; dropped")
+        number = None
+    return number
 
 
 def timestamp(value: Any, field: str, warnings: Warnings) -> datetime | None:
@@ -133,7 +150,7 @@ def loads_lenient(body: bytes | str) -> tuple[Any, bool]:
 
 def _scrub_surrogates(value: Any) -> Any:
     if isinstance(value, str):
-        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        return valid_utf8(value)
     if isinstance(value, list):
         return [_scrub_surrogates(item) for item in value]
     if isinstance(value, dict):

@@ -13,6 +13,7 @@ from catalog.errors import HarvestError
 from catalog.harvest import Progress, harvest_portal
 from catalog.lake import Lake
 from catalog.sample.recorded import multiplied
+from catalog.views import query
 from tests.conftest import FAST, portal_at, real_packages
 
 
@@ -161,3 +162,27 @@ def test_progress_is_logged_away_from_a_terminal(serve, lake, caplog) -> None:
         ["test-portal: page 3", "25/25 datasets"],
     ]
     assert "ETA" in lines[0] and "ETA" not in lines[2]
+
+
+def test_invalid_utf8_in_a_page_is_repaired_and_noted(serve, lake) -> None:
+    packages = multiplied(real_packages(), 3)
+    packages[1]["title"] = "@@BROKEN@@"
+    portal = serve(packages)
+
+    def broken_bytes(action, params):
+        if action != "package_search":
+            return None
+        status, body = portal.server.action_package_search(params)
+        return status, body.replace(b"@@BROKEN@@", b"Caf\xe9 \\ud800 data"), "application/json"
+
+    portal.options.intercept = broken_bytes
+    run = harvest_portal(portal_at(portal.url), lake, settings=FAST)
+    assert run.notes == ["package_search: response had invalid UTF-8 or lone surrogates; replaced with U+FFFD"]
+    titles = {row["dataset_id"]: row["title"] for row in read(lake, run, "datasets")}
+    assert titles[packages[1]["id"]] == "Caf\ufffd \ufffd data"
+
+
+def test_a_lake_path_with_quotes_is_not_sql(serve, tmp_path) -> None:
+    lake = Lake(tmp_path / "it's a lake; DROP VIEW datasets; --")
+    harvest_portal(portal_at(serve(real_packages()).url), lake, settings=FAST)
+    assert query(lake, "SELECT count(*) FROM datasets")[1] == [(15,)]

@@ -42,3 +42,30 @@ def test_materialise_one_portal_partition(serve, tmp_path) -> None:
     assert (lake.root / "catalog.duckdb").is_file()
     _, rows = query(lake, "SELECT portal_id, count(*) FROM datasets GROUP BY ALL")
     assert rows == [("gb-birmingham", 15)]
+
+
+def test_one_portal_failing_does_not_fail_another(serve, tmp_path) -> None:
+    good, bad = serve(real_packages()), serve([])
+    bad.options.intercept = lambda action, params: (503, b"down for maintenance", "text/plain")
+    lake = Lake(tmp_path / "lake")
+    resources = {
+        "lake": LakeResource(root=str(lake.root)),
+        "http": HttpResource(retries=0),
+        "portals": PortalsResource(url_overrides={"gb-birmingham": good.url, "vn-sample": bad.url}),
+    }
+    with DagsterInstance.ephemeral() as instance:
+        results = {
+            partition: materialize(
+                [raw_catalog, catalog_tables],
+                partition_key=partition,
+                resources=resources,
+                instance=instance,
+                raise_on_error=False,
+            )
+            for partition in ("vn-sample", "gb-birmingham")
+        }
+    assert not results["vn-sample"].success
+    assert results["gb-birmingham"].success
+    _, rows = query(lake, "SELECT portal_id, status FROM harvest_runs ORDER BY portal_id")
+    assert rows == [("gb-birmingham", "complete"), ("vn-sample", "failed")]
+    assert query(lake, "SELECT portal_id, count(*) FROM datasets GROUP BY ALL")[1] == [("gb-birmingham", 15)]
