@@ -168,6 +168,9 @@ class PortalSession:
                 body = self._read_capped(response)
                 self.traffic.record(len(body))
                 return Fetched(response.url, response.status_code, response.headers.get("Content-Type", ""), body)
+        except FetchError:
+            self.traffic.record(0)
+            raise
         except requests.RequestException as exc:
             self.traffic.record(0)
             raise describe_request_error(exc) from exc

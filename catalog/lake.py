@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import shutil
 from collections.abc import Iterable, Iterator, Mapping
@@ -26,6 +27,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from catalog.errors import LakeError
 from catalog.registry import validate_portal_id
 from catalog.schemas import HARVEST_RUNS
 
@@ -41,6 +43,16 @@ def resolve_lake(option: str | os.PathLike[str] | None) -> Path:
     """The lake root: the option given, else $CATALOG_LAKE, else ./lake; always absolute."""
     chosen = option or os.environ.get(LAKE_ENV) or DEFAULT_LAKE
     return Path(chosen).expanduser().resolve()
+
+
+HARVEST_ID_PATTERN = re.compile(r"\d{8}T\d{12}Z-[0-9a-f]{4}")
+
+
+def validate_harvest_id(harvest_id: str) -> str:
+    """Return `harvest_id` if it has the shape `new_harvest_id` makes: it becomes a folder name."""
+    if not isinstance(harvest_id, str) or not HARVEST_ID_PATTERN.fullmatch(harvest_id):
+        raise LakeError(f"invalid harvest id {harvest_id!r}")
+    return harvest_id
 
 
 def new_harvest_id(now: datetime | None = None) -> str:
@@ -103,11 +115,12 @@ class Lake:
 
     def harvest_path(self, portal_id: str, harvest_id: str) -> Path:
         validate_portal_id(portal_id)
+        validate_harvest_id(harvest_id)
         return self.root / HARVESTS / f"portal_id={portal_id}" / f"harvest_id={harvest_id}"
 
     def stage(self, portal_id: str, harvest_id: str) -> StagedHarvest:
         """A fresh staging folder for a new harvest."""
-        path = self.root / STAGING / validate_portal_id(portal_id) / harvest_id
+        path = self.root / STAGING / validate_portal_id(portal_id) / validate_harvest_id(harvest_id)
         path.mkdir(parents=True, exist_ok=False)
         return StagedHarvest(portal_id, harvest_id, path)
 
@@ -132,8 +145,9 @@ class Lake:
         """Write (or replace) a run's record atomically: readers see the old record or the new one."""
         folder = self.root / HARVEST_RUNS_DIR / f"portal_id={validate_portal_id(run['portal_id'])}"
         folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"{run['harvest_id']}.parquet"
-        partial = folder / f".{run['harvest_id']}.parquet.partial"
+        harvest_id = validate_harvest_id(run["harvest_id"])
+        target = folder / f"{harvest_id}.parquet"
+        partial = folder / f".{harvest_id}.parquet.partial"
         pq.write_table(pa.Table.from_pylist([dict(run)], schema=HARVEST_RUNS), partial, **PARQUET_OPTIONS)
         partial.replace(target)
         return target

@@ -1,0 +1,53 @@
+"""The lake writer: names that become paths are validated; publishing is one rename."""
+
+from __future__ import annotations
+
+import pyarrow.parquet as pq
+import pytest
+
+from catalog.errors import LakeError, RegistryError
+from catalog.lake import Lake, TableWriter, new_harvest_id, resolve_lake
+from catalog.schemas import RAW_DATASETS
+
+
+@pytest.mark.parametrize("harvest_id", ["../../etc", "20260101T000000000000Z-zzzz", "", "a/b"])
+def test_harvest_ids_that_could_escape_the_lake_are_rejected(lake, harvest_id) -> None:
+    with pytest.raises(LakeError, match="invalid harvest id"):
+        lake.harvest_path("p", harvest_id)
+    with pytest.raises(LakeError):
+        lake.stage("p", harvest_id)
+
+
+def test_portal_ids_that_could_escape_the_lake_are_rejected(lake) -> None:
+    with pytest.raises(RegistryError):
+        lake.stage("../outside", new_harvest_id())
+
+
+def test_staged_harvest_is_invisible_until_published(lake) -> None:
+    staged = lake.stage("p", new_harvest_id())
+    with TableWriter(staged.table("raw_datasets"), RAW_DATASETS, rows_per_group=2) as writer:
+        writer.write(
+            [{"portal_id": "p", "harvest_id": staged.harvest_id, "dataset_id": str(i), "raw": "{}"} for i in range(5)]
+        )
+    assert list(lake.table_files("raw_datasets")) == []
+    published = lake.publish(staged)
+    assert [path.parent for path in lake.table_files("raw_datasets")] == [published]
+    metadata = pq.read_metadata(published / "raw_datasets.parquet")
+    assert (metadata.num_rows, metadata.num_row_groups) == (5, 3)
+    assert metadata.row_group(0).column(0).compression == "ZSTD"
+    assert not (lake.root / "_staging" / "p").exists()
+
+
+def test_lake_root_option_then_environment_then_default(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("CATALOG_LAKE", str(tmp_path / "from-env"))
+    assert resolve_lake(tmp_path / "given") == tmp_path / "given"
+    assert resolve_lake(None) == tmp_path / "from-env"
+    monkeypatch.delenv("CATALOG_LAKE")
+    monkeypatch.chdir(tmp_path)
+    assert resolve_lake(None) == tmp_path / "lake"
+
+
+def test_harvest_ids_sort_chronologically() -> None:
+    first, second = new_harvest_id(), new_harvest_id()
+    assert first[:22] <= second[:22]
+    assert Lake("x").harvest_path("p", first).name == f"harvest_id={first}"
