@@ -26,9 +26,8 @@ def test_portal_ids_that_could_escape_the_lake_are_rejected(lake) -> None:
 def test_staged_harvest_is_invisible_until_published(lake) -> None:
     staged = lake.stage("p", new_harvest_id())
     with TableWriter(staged.table("raw_datasets"), RAW_DATASETS, rows_per_group=2) as writer:
-        writer.write(
-            [{"portal_id": "p", "harvest_id": staged.harvest_id, "dataset_id": str(i), "raw": "{}"} for i in range(5)]
-        )
+        for index in range(5):  # a page at a time, as the harvest writes
+            writer.write([{"portal_id": "p", "harvest_id": staged.harvest_id, "dataset_id": str(index), "raw": "{}"}])
     assert list(lake.table_files("raw_datasets")) == []
     published = lake.publish(staged)
     assert [path.parent for path in lake.table_files("raw_datasets")] == [published]
