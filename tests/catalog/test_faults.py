@@ -240,3 +240,14 @@ def test_a_portal_that_times_out_on_big_pages_gets_smaller_ones(serve, lake) -> 
         "package_search failed with rows=500 (package_search: timed out); retried with rows=250",
         "package_search failed with rows=250 (package_search: timed out); retried with rows=125",
     ]
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_a_burst_of_server_errors_within_the_retry_budget(serve, lake, status) -> None:
+    packages = multiplied(real_packages(), 30)
+    portal = serve(packages, rows_max=10)
+    burst = iter([(status, b"busy", "text/plain")] * PATIENT.retries)
+    portal.options.intercept = lambda action, params: next(burst, None) if params.get("start") == "10" else None
+    run = harvest_portal(portal_at(portal.url), lake, settings=PATIENT)
+    assert sorted(dataset_ids(lake, run)) == sorted(p["id"] for p in packages)
+    assert run.notes == []  # absorbed by the transport's retries: no smaller pages needed
