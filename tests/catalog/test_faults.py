@@ -250,4 +250,4 @@ def test_a_burst_of_server_errors_within_the_retry_budget(serve, lake, status) -
     portal.options.intercept = lambda action, params: next(burst, None) if params.get("start") == "10" else None
     run = harvest_portal(portal_at(portal.url), lake, settings=PATIENT)
     assert sorted(dataset_ids(lake, run)) == sorted(p["id"] for p in packages)
-    assert run.notes == []  # absorbed by the transport's retries: no smaller pages needed
+    assert run.notes == ["portal capped rows at 10 (asked 1000)"]  # the retries absorbed it: no smaller pages
