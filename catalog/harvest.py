@@ -2,9 +2,12 @@
 
 1. `fetch_raw`: page through the portal's API and write every record, as the portal sent it, to
    `raw_datasets` / `raw_publishers` in a staging folder. A background thread fetches the next page
-   while the current one is written, and only a couple of pages are ever in memory.
-2. `normalise_and_publish`: read the raw records back in batches, normalise them into `datasets`,
-   `distributions` and `publishers`, then publish the folder atomically and mark the run complete.
+   while the current one is written, and only a couple of pages are ever in memory. A full harvest
+   fetches everything; an incremental one (`since`, the watermark) fetches only what changed since,
+   plus a cheap listing of every id so that deletions are noticed.
+2. `normalise_and_publish`: normalise the raw records, compare them with the lake's current state
+   (`catalog.versions`), keep only added, modified and deleted datasets as new versions, publish the
+   folder atomically and mark the run complete.
 
 Each run has a record in `harvest_runs` from its start ('running') to its end ('complete' or 'failed'),
 so failed runs are as queryable as good ones, and a failure never touches the published snapshot.
@@ -19,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import pyarrow.parquet as pq
@@ -30,13 +33,17 @@ from catalog.http import HttpSettings
 from catalog.lake import Lake, StagedHarvest, TableWriter, new_harvest_id
 from catalog.normalise.ckan import HarvestContext, normalise_dataset, normalise_publisher
 from catalog.normalise.values import json_text, loads_lenient
-from catalog.portals import PortalClient, client_for
+from catalog.portals import DatasetPage, PortalClient, client_for
 from catalog.registry import Portal
-from catalog.schemas import DATASETS, DISTRIBUTIONS, PUBLISHERS, RAW_DATASETS, RAW_PUBLISHERS
+from catalog.schemas import DATASETS, DISTRIBUTIONS, LISTED_IDS, PUBLISHERS, RAW_DATASETS, RAW_PUBLISHERS
+from catalog.versions import write_changes
 
 log = logging.getLogger(__name__)
 
 MAX_WARNINGS_KEPT = 1000
+SAFETY_MARGIN = timedelta(hours=1)
+"""How far before the last complete harvest's start an incremental run looks (clock skew, slow indexing)."""
+WORKING_FILES = ("raw_datasets", "raw_publishers", "listed_ids", "fetched_datasets", "fetched_distributions")
 PREFETCH_PAGES = 2
 NORMALISE_BATCH = 1000
 T = TypeVar("T")
@@ -51,11 +58,17 @@ class HarvestRun:
     base_url: str
     software: str
     status: str = "running"
+    mode: str = "full"
+    since: datetime | None = None
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     finished_at: datetime | None = None
     datasets: int = 0
     distributions: int = 0
     publishers: int = 0
+    added: int = 0
+    modified: int = 0
+    deleted: int = 0
+    listed: int | None = None
     source_count: int | None = None
     duplicates_dropped: int = 0
     requests: int = 0
@@ -155,26 +168,51 @@ class Progress:
             self.bar.close()
 
 
-def fetch_raw(portal: Portal, lake: Lake, client: PortalClient, *, progress: Progress | None = None) -> RawHarvest:
-    """Stage 1: every raw record of the portal into a staging folder. Raises HarvestError on failure.
+def watermark(lake: Lake, portal_id: str, margin: timedelta = SAFETY_MARGIN) -> datetime | None:
+    """Where an incremental harvest starts: the last complete harvest's start minus `margin`.
 
-    If the first pass saw a dataset twice, or fewer datasets than the portal last reported, offsets
+    None when the portal has no complete harvest yet, so its first harvest is a full one.
+    """
+    starts = [run["started_at"] for run in lake.runs(portal_id) if run["status"] == "complete"]
+    return max(starts) - margin if starts else None
+
+
+def fetch_raw(
+    portal: Portal,
+    lake: Lake,
+    client: PortalClient,
+    *,
+    since: datetime | None = None,
+    progress: Progress | None = None,
+) -> RawHarvest:
+    """Stage 1: raw records of the portal into a staging folder. Raises HarvestError on failure.
+
+    Without `since`, every dataset (a full harvest); with it, those modified since, and a listing of
+    every id. If a pass saw a dataset twice, or fewer datasets than the portal last reported, offsets
     moved under it (datasets inserted or deleted mid-run, or a page served twice): one catch-up pass
     collects what was hidden, so every dataset is harvested exactly once.
     """
     harvest_id = new_harvest_id()
-    run = HarvestRun(portal.id, harvest_id, portal.url, portal.software)
+    mode = "full" if since is None else "incremental"
+    run = HarvestRun(portal.id, harvest_id, portal.url, portal.software, mode=mode, since=since)
     lake.write_run(asdict(run))
     staged = lake.stage(portal.id, harvest_id)
     progress = progress or Progress(portal.id)
     try:
         seen: set[str] = set()
         with TableWriter(staged.table("raw_datasets"), RAW_DATASETS, rows_per_group=NORMALISE_BATCH) as writer:
-            last_count = _write_pages(client, writer, seen, run, progress)
+            last_count = _write_pages(client.iter_dataset_pages(since), writer, seen, run, progress)
             if run.duplicates_dropped or (last_count is not None and run.datasets < last_count):
                 before = run.datasets
-                _write_pages(client, writer, seen, run, None)
+                _write_pages(client.iter_dataset_pages(since), writer, seen, run, None)
                 run.notes.append(f"catch-up pass found {run.datasets - before} datasets the first pass missed")
+        if since is None:
+            complete = last_count is None or run.datasets >= last_count
+            run.listed = run.datasets if complete else None
+        else:
+            _list_ids(client, staged, run)
+        if run.listed is None:
+            run.notes.append("the listing of ids was incomplete or impossible: no deletions recorded this run")
         with TableWriter(staged.table("raw_publishers"), RAW_PUBLISHERS, rows_per_group=NORMALISE_BATCH) as writer:
             for record in client.iter_publishers():
                 publisher_id = record.get("id") or record.get("name")
@@ -187,18 +225,35 @@ def fetch_raw(portal: Portal, lake: Lake, client: PortalClient, *, progress: Pro
     finally:
         progress.close()
     _count_traffic(run, client)
-    if run.source_count is not None and run.source_count != run.datasets:
+    if mode == "full" and run.source_count is not None and run.source_count != run.datasets:
         run.notes.append(f"portal reported {run.source_count} datasets, harvested {run.datasets}")
     lake.write_run(asdict(run))
     return RawHarvest(staged, run)
 
 
+def _list_ids(client: PortalClient, staged: StagedHarvest, run: HarvestRun) -> None:
+    """Every id the portal has now, into `listed_ids`; `run.listed` only if the listing is complete."""
+    pages = client.iter_dataset_ids()
+    if pages is None:
+        return
+    listed: set[str] = set()
+    last_count = None
+    with TableWriter(staged.table("listed_ids"), LISTED_IDS, rows_per_group=10 * NORMALISE_BATCH) as writer:
+        for page in prefetched(pages):
+            last_count = page.reported_count
+            fresh = [r["id"] for r in page.records if isinstance(r.get("id"), str) and r["id"] not in listed]
+            listed.update(fresh)
+            writer.write({"portal_id": run.portal_id, "harvest_id": run.harvest_id, "dataset_id": i} for i in fresh)
+    if last_count is not None and len(listed) >= last_count:
+        run.listed = len(listed)
+
+
 def _write_pages(
-    client: PortalClient, writer: TableWriter, seen: set[str], run: HarvestRun, progress: Progress | None
+    pages: Iterator[DatasetPage], writer: TableWriter, seen: set[str], run: HarvestRun, progress: Progress | None
 ) -> int | None:
     """One pass over the portal's pages: write records not `seen` before. Returns the last reported count."""
     last_count = None
-    for page in prefetched(client.iter_dataset_pages()):
+    for page in prefetched(pages):
         run.notes.extend(note for note in page.notes if note not in run.notes)
         if page.reported_count is not None:
             last_count = page.reported_count
@@ -225,16 +280,15 @@ def _write_pages(
 
 
 def normalise_and_publish(raw: RawHarvest, lake: Lake, portal: Portal) -> HarvestRun:
-    """Stage 2: normalise the staged raw records, publish the harvest, mark the run complete."""
+    """Stage 2: normalise the staged records, keep what changed as new versions, publish, mark complete."""
     staged, run = raw.staged, raw.run
     context = HarvestContext(portal.id, run.harvest_id, portal.url, run.started_at)
     try:
         embedded_publishers: dict[str, dict[str, Any]] = {}
-        run.distributions = 0
         with (
-            TableWriter(staged.table("datasets"), DATASETS, rows_per_group=NORMALISE_BATCH) as datasets,
+            TableWriter(staged.table("fetched_datasets"), DATASETS, rows_per_group=NORMALISE_BATCH) as datasets,
             TableWriter(
-                staged.table("distributions"), DISTRIBUTIONS, rows_per_group=10 * NORMALISE_BATCH
+                staged.table("fetched_distributions"), DISTRIBUTIONS, rows_per_group=10 * NORMALISE_BATCH
             ) as distributions,
         ):
             for raw_text in _column(staged.table("raw_datasets"), "raw"):
@@ -242,12 +296,28 @@ def normalise_and_publish(raw: RawHarvest, lake: Lake, portal: Portal) -> Harves
                 result = normalise_dataset(record, context, raw=raw_text)
                 datasets.write([result.dataset])
                 distributions.write(result.distributions)
-                run.distributions += len(result.distributions)
                 run.warn(result.warnings)
                 organization = record.get("organization")
                 if isinstance(organization, dict) and isinstance(organization.get("id"), str):
                     embedded_publishers.setdefault(organization["id"], organization)
         run.publishers = _write_publishers(staged, context, embedded_publishers, run, restrict=bool(portal.filter))
+        listing = None
+        if run.listed is not None:
+            listing = staged.table("fetched_datasets" if run.mode == "full" else "listed_ids")
+        changes, run.distributions = write_changes(
+            lake,
+            portal_id=portal.id,
+            harvest_id=run.harvest_id,
+            harvested_at=run.started_at,
+            fetched_datasets=staged.table("fetched_datasets"),
+            fetched_distributions=staged.table("fetched_distributions"),
+            listing=listing,
+            datasets_out=staged.table("datasets"),
+            distributions_out=staged.table("distributions"),
+        )
+        run.added, run.modified, run.deleted = changes["added"], changes["modified"], changes["deleted"]
+        for name in WORKING_FILES:
+            staged.table(name).unlink(missing_ok=True)
         lake.publish(staged)
     except BaseException as exc:
         _fail(lake, staged, run, None, exc)
@@ -312,14 +382,22 @@ def harvest_portal(
     portal: Portal,
     lake: Lake,
     *,
+    full: bool = False,
+    since: datetime | None = None,
     settings: HttpSettings | None = None,
     client_factory: Callable[[Portal, HttpSettings | None], PortalClient] = client_for,
     progress: Progress | None = None,
 ) -> HarvestRun:
-    """Both stages, for the CLI and tests: the portal's whole catalogue, published or not at all."""
+    """Both stages, for the CLI and tests: the portal's catalogue, published or not at all.
+
+    Incremental from the watermark by default (see `watermark`), full when asked or when the portal
+    has never been harvested; `since` overrides the watermark.
+    """
+    if since is None and not full:
+        since = watermark(lake, portal.id)
     client = client_factory(portal, settings)
     try:
-        raw = fetch_raw(portal, lake, client, progress=progress)
+        raw = fetch_raw(portal, lake, client, since=since, progress=progress)
     finally:
         client.close()
     return normalise_and_publish(raw, lake, portal)

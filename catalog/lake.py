@@ -152,6 +152,11 @@ class Lake:
         partial.replace(target)
         return target
 
+    def runs(self, portal_id: str) -> list[dict[str, Any]]:
+        """Every run record of one portal."""
+        folder = self.root / HARVEST_RUNS_DIR / f"portal_id={validate_portal_id(portal_id)}"
+        return [row for path in sorted(folder.glob("*.parquet")) for row in pq.read_table(path).to_pylist()]
+
     def table_files(self, table: str) -> Iterator[Path]:
         """Every published file of a table, across portals and harvests."""
         if table == "harvest_runs":

@@ -2,6 +2,10 @@
 
 Every row carries `portal_id` and `harvest_id`, so any file can be read alone and still say where it
 came from. Timestamps are UTC with microsecond precision.
+
+`datasets` holds dataset *versions*: a harvest writes a row only for a dataset it found added or
+modified (by content hash) or deleted (a tombstone, `change = 'deleted'`), so storage grows with change,
+not with the number of runs. `distributions` belong to the dataset version with the same harvest_id.
 """
 
 from __future__ import annotations
@@ -22,7 +26,15 @@ RAW_DATASETS = _schema(
     ("portal_id", pa.string()),
     ("harvest_id", pa.string()),
     ("dataset_id", pa.string()),
+    ("change", pa.string()),
+    ("content_hash", pa.string()),
     ("raw", pa.string()),
+)
+
+LISTED_IDS = _schema(
+    ("portal_id", pa.string()),
+    ("harvest_id", pa.string()),
+    ("dataset_id", pa.string()),
 )
 
 RAW_PUBLISHERS = _schema(
@@ -36,6 +48,8 @@ DATASETS = _schema(
     ("portal_id", pa.string()),
     ("harvest_id", pa.string()),
     ("dataset_id", pa.string()),
+    ("change", pa.string()),
+    ("content_hash", pa.string()),
     ("name", pa.string()),
     ("title", pa.string()),
     ("description", pa.string()),
@@ -98,11 +112,17 @@ HARVEST_RUNS = _schema(
     ("base_url", pa.string()),
     ("software", pa.string()),
     ("status", pa.string()),
+    ("mode", pa.string()),
+    ("since", TIMESTAMP),
     ("started_at", TIMESTAMP),
     ("finished_at", TIMESTAMP),
     ("datasets", pa.int64()),
     ("distributions", pa.int64()),
     ("publishers", pa.int64()),
+    ("added", pa.int64()),
+    ("modified", pa.int64()),
+    ("deleted", pa.int64()),
+    ("listed", pa.int64()),
     ("source_count", pa.int64()),
     ("duplicates_dropped", pa.int64()),
     ("requests", pa.int64()),

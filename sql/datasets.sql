@@ -1,5 +1,6 @@
--- Every dataset each portal publishes now (its latest complete harvest).
+-- Every dataset each portal publishes now: the current version of each, deleted ones left out.
+-- harvest_id is the harvest that found this version; valid_from is when.
 CREATE OR REPLACE VIEW datasets AS
-SELECT t.*
-FROM lake_datasets AS t
-JOIN latest_harvests AS latest USING (portal_id, harvest_id);
+SELECT * EXCLUDE (change, valid_to)
+FROM dataset_history
+WHERE valid_to IS NULL AND change <> 'deleted';

@@ -8,6 +8,7 @@ naming the dataset, the field and the value, while the raw record keeps what the
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,6 +37,8 @@ DATASET_TIMES = {
     "issued": ("metadata_created",),
     "modified": ("metadata_modified",),
 }
+# Keys whose values change without anyone editing the dataset (view counters).
+VOLATILE_KEYS = ("tracking_summary",)
 # Where CKAN portals put themes: groups, ckanext-dcat's `theme` extra, data.gov.uk's theme-* keys.
 THEME_KEYS = ("groups", "theme", "theme-primary", "theme-secondary")
 
@@ -110,11 +113,20 @@ def normalise_dataset(record: Mapping[str, Any], context: HarvestContext, raw: s
     ]
     row["num_distributions"] = len(distributions)
     row["raw"] = raw if raw is not None else json_text(record)
+    row["content_hash"] = content_hash(record, row["raw"])
+    row["change"] = None  # decided against the previous state when the harvest is published
     row["harvested_at"] = context.harvested_at
     if row["dataset_id"] is None:
         warnings.add("id", record.get("id"), "is missing; the dataset name stands in")
         row["dataset_id"] = row["name"]
     return NormalisedDataset(row, distributions, list(warnings))
+
+
+def content_hash(record: Mapping[str, Any], raw: str) -> str:
+    """A digest of what the portal says about a dataset, ignoring counters that change without an edit."""
+    if any(key in record for key in VOLATILE_KEYS):
+        raw = json_text({key: value for key, value in record.items() if key not in VOLATILE_KEYS})
+    return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
 
 
 def normalise_distribution(

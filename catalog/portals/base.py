@@ -9,6 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from catalog.http import TrafficCounter
@@ -33,8 +34,16 @@ class PortalClient(ABC):
     traffic: TrafficCounter
 
     @abstractmethod
-    def iter_dataset_pages(self) -> Iterator[DatasetPage]:
-        """Every dataset of the catalogue, a page at a time, in a stable order."""
+    def iter_dataset_pages(self, since: datetime | None = None) -> Iterator[DatasetPage]:
+        """Every dataset of the catalogue, a page at a time, in a stable order.
+
+        With `since`, only datasets modified at or after it, where the portal can filter so; a client
+        that cannot returns everything, and the harvest tells changes apart by content hash.
+        """
+
+    def iter_dataset_ids(self) -> Iterator[DatasetPage] | None:
+        """Every dataset id, cheaply (records hold only `id`), to notice deletions; None if impossible."""
+        return None
 
     @abstractmethod
     def iter_publishers(self) -> Iterator[dict[str, Any]]:

@@ -31,7 +31,9 @@ class Catalogue(Protocol):
 
     organizations: list[dict[str, Any]]
 
-    def search(self, fq: str | None, sort: str | None, start: int, rows: int) -> tuple[int, list[bytes]]: ...
+    def search(
+        self, fq: str | None, sort: str | None, start: int, rows: int, fields: list[str] | None = None
+    ) -> tuple[int, list[bytes]]: ...
 
     def show(self, package_id: str) -> bytes | None: ...
 
@@ -75,10 +77,22 @@ class InMemoryCatalogue:
             self._encoded.pop(package_id, None)
             self._orders.clear()
 
-    def search(self, fq: str | None, sort: str | None, start: int, rows: int) -> tuple[int, list[bytes]]:
+    def update(self, package: dict[str, Any]) -> None:
+        """Replace the package with this id (an edit on the portal)."""
+        with self._lock:
+            self.packages = [package if p["id"] == package["id"] else p for p in self.packages]
+            self._by_id[package["id"]] = package
+            self._encoded.pop(package["id"], None)
+            self._orders.clear()
+
+    def search(
+        self, fq: str | None, sort: str | None, start: int, rows: int, fields: list[str] | None = None
+    ) -> tuple[int, list[bytes]]:
         with self._lock:
             order = self._order(fq, sort)
             ids = order[start : start + rows]
+            if fields:
+                return len(order), [orjson.dumps({f: self._by_id[i].get(f) for f in fields}) for i in ids]
             return len(order), [self._encode(package_id) for package_id in ids]
 
     def show(self, package_id: str) -> bytes | None:
@@ -110,11 +124,17 @@ class InMemoryCatalogue:
 
 
 def _matches(package: Mapping[str, Any], fq: str | None) -> bool:
+    """Solr-ish filter: clauses `field:value` or `field:[low TO high]` (`*` open), joined by AND."""
     if not fq:
         return True
     for clause in fq.split(" AND "):
         name, _, value = clause.partition(":")
-        if str(_field(package, name.strip())) != value.strip().strip('"'):
+        actual, value = str(_field(package, name.strip())), value.strip()
+        if value.startswith("[") and value.endswith("]"):
+            low, _, high = value[1:-1].partition(" TO ")
+            if (low != "*" and actual < low.rstrip("Z")) or (high != "*" and actual > high.rstrip("Z")):
+                return False
+        elif actual != value.strip('"'):
             return False
     return True
 
@@ -225,7 +245,8 @@ class _CkanServer(ThreadingHTTPServer):
             return 409, _envelope_error("Validation Error", "rows and start must be integers")
         for hook in list(self.options.on_search):
             hook(start)
-        count, packages = self.catalogue.search(params.get("fq"), params.get("sort"), start, rows)
+        fields = [f for f in params.get("fl", "").replace(" ", ",").split(",") if f] or None
+        count, packages = self.catalogue.search(params.get("fq"), params.get("sort"), start, rows, fields)
         head = orjson.dumps({"count": count + self.options.count_offset, "sort": params.get("sort", "score desc")})
         body = head[:-1] + b',"facets":{},"search_facets":{},"results":[' + b",".join(packages) + b"]}"
         return 200, _envelope(body)

@@ -56,7 +56,7 @@ def test_many_pages_with_a_capped_portal(serve, lake) -> None:
     assert run.datasets == 2345
     assert run.notes == ["portal capped rows at 300 (asked 1000)"]
     assert run.requests == 8 + 1  # ceil(2345 / 300) search pages, one organisation page
-    ids = [row["dataset_id"] for row in read(lake, run, "raw_datasets")]
+    ids = [row["dataset_id"] for row in read(lake, run, "datasets")]
     assert sorted(ids) == sorted(p["id"] for p in packages)
 
 
@@ -136,7 +136,7 @@ def test_a_failed_harvest_leaves_the_last_good_one_untouched(serve, lake) -> Non
         (500, b"<html>Internal Server Error</html>", "text/html") if params.get("start") == "30" else None
     )
     with pytest.raises(HarvestError) as caught:
-        harvest_portal(portal_at(portal.url), lake, settings=FAST)
+        harvest_portal(portal_at(portal.url), lake, full=True, settings=FAST)
     host = portal.url.removeprefix("http://")
     assert str(caught.value) == f"{host}: package_search: HTTP 500, an HTML page instead of JSON"
 

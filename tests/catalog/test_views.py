@@ -42,10 +42,13 @@ def test_views_show_only_the_latest_complete_harvest(harvested) -> None:
     portal.options.intercept = None
     second = harvest_portal(portal_at(portal.url), lake, settings=FAST)
 
+    # nothing changed between the two good harvests: the current versions are the first harvest's,
+    # and the second stored no dataset rows at all
     _, rows = query(lake, "SELECT harvest_id, count(*) FROM datasets GROUP BY ALL")
-    assert rows == [(second.harvest_id, 15)]
+    assert rows == [(first.harvest_id, 15)]
     _, rows = query(lake, "SELECT count(*), count(DISTINCT harvest_id) FROM lake_datasets")
-    assert rows == [(30, 2)]
+    assert rows == [(15, 1)]
+    assert (second.mode, second.datasets, second.added, second.modified, second.deleted) == ("incremental", 0, 0, 0, 0)
     _, rows = query(lake, "SELECT status, error FROM harvest_runs ORDER BY started_at")
     host = portal.url.removeprefix("http://")
     assert rows == [
@@ -58,8 +61,9 @@ def test_views_show_only_the_latest_complete_harvest(harvested) -> None:
 
 def test_an_empty_lake_has_every_view_and_no_rows(lake) -> None:
     connection = connect(lake)
-    for name in view_definitions():
-        assert connection.execute(f"SELECT count(*) FROM {name}").fetchone() == (0,)
+    for name, sql in view_definitions().items():
+        relation = f"{name}(now())" if "MACRO" in sql else name
+        assert connection.execute(f"SELECT count(*) FROM {relation}").fetchone() == (0,)
 
 
 def test_views_are_created_after_what_they_read() -> None:
