@@ -17,6 +17,7 @@ import logging
 import sys
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -40,6 +41,11 @@ def _lake(args: argparse.Namespace) -> Lake:
     return Lake(resolve_lake(args.lake))
 
 
+def _timestamp(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def cmd_harvest(args: argparse.Namespace) -> int:
     if args.url:
         portal = Portal(
@@ -50,14 +56,15 @@ def cmd_harvest(args: argparse.Namespace) -> int:
     settings = portal_settings(portal, HttpSettings(retries=args.retries, read_timeout=args.timeout))
     if args.rate is not None:
         settings = dataclasses.replace(settings, requests_per_second=args.rate)
-    run = harvest_portal(portal, _lake(args), settings=settings)
+    run = harvest_portal(portal, _lake(args), full=args.full, since=args.since, settings=settings)
     difference = ""
     if run.source_count is not None and run.source_count != run.datasets:
         difference = f" (portal reported {run.source_count})"
     print(
-        f"{portal.id}: {run.datasets} datasets{difference}, {run.distributions} distributions, "
-        f"{run.publishers} publishers; {run.requests} requests in {run.duration_s:.1f}s; "
-        f"{run.warning_count} warnings; harvest {run.harvest_id}"
+        f"{portal.id}: {run.mode} harvest {run.harvest_id}: {run.datasets} datasets fetched{difference}; "
+        f"{run.added} added, {run.modified} modified, {run.deleted} deleted; "
+        f"{run.distributions} distributions, {run.publishers} publishers; "
+        f"{run.requests} requests in {run.duration_s:.1f}s; {run.warning_count} warnings"
     )
     return 0
 
@@ -107,6 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     harvest.add_argument("url", nargs="?", help="base URL of a CKAN portal (omit to use the registry's)")
     harvest.add_argument("--portal", required=True, help="portal id: a registry id, or a new slug for URL")
     harvest.add_argument("--fq", help="with URL: a CKAN filter query applied to every search")
+    harvest.add_argument("--full", action="store_true", help="re-read everything (default: incremental)")
+    harvest.add_argument(
+        "--since", type=_timestamp, help="incremental from this ISO 8601 time instead of the watermark"
+    )
     defaults = HttpSettings()
     harvest.add_argument("--retries", type=int, default=defaults.retries, help="retries per request (%(default)s)")
     harvest.add_argument("--timeout", type=float, default=defaults.read_timeout, help="read timeout in s (%(default)s)")

@@ -11,6 +11,7 @@ def run_metadata(run: HarvestRun) -> dict[str, object]:
     """Counts, traffic and notes of a harvest run."""
     metadata: dict[str, object] = {
         "harvest_id": run.harvest_id,
+        "mode": run.mode,
         "datasets": run.datasets,
         "requests": run.requests,
         "bytes_received": run.bytes_received,
@@ -18,8 +19,18 @@ def run_metadata(run: HarvestRun) -> dict[str, object]:
         "warnings": run.warning_count,
         "duplicates_dropped": run.duplicates_dropped,
     }
+    if run.since is not None:
+        metadata["since"] = run.since.isoformat()
+    if run.listed is not None:
+        metadata["listed"] = run.listed
     if run.status == "complete":
-        metadata |= {"distributions": run.distributions, "publishers": run.publishers}
+        metadata |= {
+            "added": run.added,
+            "modified": run.modified,
+            "deleted": run.deleted,
+            "distributions": run.distributions,
+            "publishers": run.publishers,
+        }
     if run.source_count is not None:
         metadata["source_count"] = run.source_count
     if run.notes:

@@ -1,4 +1,10 @@
-"""Harvest schedules by registry cadence: one run per portal, tagged with its host.
+"""Harvest schedules: one run per portal, tagged with its host.
+
+- `daily_harvest`: an incremental harvest of every portal whose registry cadence is daily.
+- `weekly_full_harvest`: a full harvest of every scheduled portal (daily and weekly cadence): it
+  re-reads everything, so whatever an incremental run cannot see (a portal that edits without
+  touching metadata_modified) is caught within a week.
+Portals with cadence `manual` are harvested only on request.
 
 The `catalog/host` tag lets dagster.yaml allow one run per host at a time, so two portals on one
 server never overlap, while different hosts harvest in parallel.
@@ -13,29 +19,36 @@ from dagster import JobDefinition, RunRequest, ScheduleDefinition, ScheduleEvalu
 from catalog.registry import load_registry
 
 HOST_TAG = "catalog/host"
-CRON_BY_CADENCE = {"daily": "0 2 * * *", "weekly": "0 3 * * 1"}
+FULL_RUN_CONFIG = {"ops": {"raw_catalog": {"config": {"full": True}}}}
 
 
-def harvest_run_requests(cadence: str) -> Iterator[RunRequest]:
+def harvest_run_requests(cadences: tuple[str, ...], *, full: bool) -> Iterator[RunRequest]:
     for portal in load_registry().values():
-        if portal.cadence == cadence:
-            yield RunRequest(partition_key=portal.id, tags={HOST_TAG: portal.host})
+        if portal.cadence in cadences:
+            yield RunRequest(
+                partition_key=portal.id,
+                tags={HOST_TAG: portal.host, "catalog/mode": "full" if full else "incremental"},
+                run_config=FULL_RUN_CONFIG if full else {},
+            )
+
+
+def _schedule(job: JobDefinition, name: str, cron: str, cadences: tuple[str, ...], *, full: bool) -> ScheduleDefinition:
+    def evaluate(context: ScheduleEvaluationContext) -> Iterator[RunRequest]:
+        yield from harvest_run_requests(cadences, full=full)
+
+    kind = "full" if full else "incremental"
+    return ScheduleDefinition(
+        name=name,
+        cron_schedule=cron,
+        job=job,
+        execution_fn=evaluate,
+        execution_timezone="UTC",
+        description=f"A {kind} harvest of every portal whose registry cadence is {' or '.join(cadences)}.",
+    )
 
 
 def harvest_schedules(job: JobDefinition) -> list[ScheduleDefinition]:
-    """A schedule per cadence; portals with cadence `manual` are harvested only on request."""
-
-    def build(cadence: str, cron: str) -> ScheduleDefinition:
-        def evaluate(context: ScheduleEvaluationContext) -> Iterator[RunRequest]:
-            yield from harvest_run_requests(cadence)
-
-        return ScheduleDefinition(
-            name=f"{cadence}_harvest",
-            cron_schedule=cron,
-            job=job,
-            execution_fn=evaluate,
-            execution_timezone="UTC",
-            description=f"Harvest every portal whose registry cadence is {cadence}.",
-        )
-
-    return [build(cadence, cron) for cadence, cron in CRON_BY_CADENCE.items()]
+    return [
+        _schedule(job, "daily_harvest", "0 2 * * *", ("daily",), full=False),
+        _schedule(job, "weekly_full_harvest", "0 3 * * 0", ("daily", "weekly"), full=True),
+    ]

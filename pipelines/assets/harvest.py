@@ -1,8 +1,8 @@
 """The harvest, as two partitioned assets: raw records fetched, then normalised tables published."""
 
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 
-from catalog.harvest import Progress, RawHarvest, fetch_raw, normalise_and_publish
+from catalog.harvest import Progress, RawHarvest, fetch_raw, normalise_and_publish, watermark
 from catalog.portals import client_for
 from catalog.views import query
 from pipelines.metadata import markdown_table, run_metadata
@@ -15,15 +15,28 @@ FROM coverage_by_publisher WHERE portal_id = ? ORDER BY datasets DESC LIMIT 10
 """
 
 
+class HarvestConfig(Config):
+    """Incremental from the watermark unless `full` (the weekly schedule sets it)."""
+
+    full: bool = False
+
+
 @asset(partitions_def=portal_partitions, group_name="harvest", kinds={"python", "parquet"})
 def raw_catalog(
-    context: AssetExecutionContext, lake: LakeResource, http: HttpResource, portals: PortalsResource
+    context: AssetExecutionContext,
+    config: HarvestConfig,
+    lake: LakeResource,
+    http: HttpResource,
+    portals: PortalsResource,
 ) -> RawHarvest:
-    """Every dataset and publisher record of one portal, exactly as its API returned them (staged)."""
+    """The portal's dataset and publisher records, exactly as its API returned them (staged): all of them
+    on a full harvest, those changed since the watermark plus every id on an incremental one."""
     portal = portals.portal(context.partition_key)
+    the_lake = lake.lake()
+    since = None if config.full else watermark(the_lake, portal.id)
     client = client_for(portal, http.settings(portal))
     try:
-        raw = fetch_raw(portal, lake.lake(), client, progress=Progress(portal.id, enabled=False))
+        raw = fetch_raw(portal, the_lake, client, since=since, progress=Progress(portal.id, enabled=False))
     finally:
         client.close()
     context.add_output_metadata(run_metadata(raw.run) | {"portal_url": MetadataValue.url(portal.url)})

@@ -16,12 +16,20 @@ def test_definitions_load() -> None:
     }
     job = defs.resolve_job_def("harvest_job")
     assert job.partitions_def.get_partition_keys() == list(load_registry())
-    assert {schedule.name for schedule in repository.schedule_defs} == {"daily_harvest", "weekly_harvest"}
+    assert {schedule.name for schedule in repository.schedule_defs} == {"daily_harvest", "weekly_full_harvest"}
 
 
-def test_daily_schedule_requests_one_run_per_daily_portal_tagged_with_its_host() -> None:
-    requests = list(harvest_run_requests("daily"))
+def test_daily_schedule_requests_one_incremental_run_per_daily_portal_tagged_with_its_host() -> None:
+    requests = list(harvest_run_requests(("daily",), full=False))
     registry = load_registry()
     assert [r.partition_key for r in requests] == [p.id for p in registry.values() if p.cadence == "daily"]
     assert "vn-sample" not in [r.partition_key for r in requests]
     assert requests[0].tags[HOST_TAG] == "open.data.gov.vn"
+    assert requests[0].run_config == {}
+
+
+def test_weekly_schedule_requests_full_runs_of_every_scheduled_portal() -> None:
+    requests = list(harvest_run_requests(("daily", "weekly"), full=True))
+    assert {r.partition_key for r in requests} == {p.id for p in load_registry().values() if p.cadence != "manual"}
+    assert all(r.run_config == {"ops": {"raw_catalog": {"config": {"full": True}}}} for r in requests)
+    assert requests[0].tags["catalog/mode"] == "full"

@@ -34,6 +34,7 @@ def test_materialise_one_portal_partition(serve, tmp_path) -> None:
         assert tables["distributions"].value == 61
         assert tables["publishers"].value == 6
         assert tables["requests"].value == 2
+        assert (tables["mode"].value, tables["added"].value, tables["deleted"].value) == ("full", 15, 0)
         assert "| Birmingham City Council | 10 | 54 | XLS |" in tables["top_publishers"].value
         assert metadata["raw_catalog"]["portal_url"].value == portal.url
 
