@@ -26,7 +26,7 @@ from catalog import __version__
 from catalog.errors import CatalogError
 from catalog.harvest import harvest_portal
 from catalog.http import HttpSettings
-from catalog.lake import Lake, resolve_lake
+from catalog.lake import Lake, resolve_lake, use_compact_memory_pool
 from catalog.output import FORMATS, render
 from catalog.portals import portal_settings
 from catalog.registry import Portal, get_portal, load_registry, validate_portal_id
@@ -150,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    use_compact_memory_pool()
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s", stream=sys.stderr)
     logging.getLogger("urllib3").setLevel(logging.WARNING)
     try:

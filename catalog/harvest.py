@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
@@ -36,16 +38,16 @@ from catalog.normalise.values import json_text, loads_lenient
 from catalog.portals import DatasetPage, PortalClient, client_for
 from catalog.registry import Portal
 from catalog.schemas import DATASETS, DISTRIBUTIONS, LISTED_IDS, PUBLISHERS, RAW_DATASETS, RAW_PUBLISHERS
-from catalog.versions import write_changes
+from catalog.versions import classify, previous_state, tombstones
 
 log = logging.getLogger(__name__)
 
 MAX_WARNINGS_KEPT = 1000
 SAFETY_MARGIN = timedelta(hours=1)
 """How far before the last complete harvest's start an incremental run looks (clock skew, slow indexing)."""
-WORKING_FILES = ("raw_datasets", "raw_publishers", "listed_ids", "fetched_datasets", "fetched_distributions")
-PREFETCH_PAGES = 2
-NORMALISE_BATCH = 1000
+WORKING_FILES = ("raw_datasets", "raw_publishers", "listed_ids")
+PREFETCH_PAGES = 1
+NORMALISE_BATCH = 500
 T = TypeVar("T")
 
 
@@ -248,30 +250,49 @@ def _list_ids(client: PortalClient, staged: StagedHarvest, run: HarvestRun) -> N
         run.listed = len(listed)
 
 
+@dataclass
+class _SerialisedPage:
+    """A page reduced to (id, raw JSON text) pairs: a fraction of the memory of the parsed records."""
+
+    records: list[tuple[str | None, str]]
+    reported_count: int | None
+    notes: list[str]
+
+
+def _serialised(pages: Iterator[DatasetPage]) -> Iterator[_SerialisedPage]:
+    """Runs on the fetch thread, so only compact text ever waits in the prefetch queue."""
+    for page in pages:
+        records = []
+        for record in page.records:
+            dataset_id = record.get("id") or record.get("name")
+            records.append((dataset_id if isinstance(dataset_id, str) and dataset_id else None, json_text(record)))
+        yield _SerialisedPage(records, page.reported_count, page.notes)
+
+
 def _write_pages(
     pages: Iterator[DatasetPage], writer: TableWriter, seen: set[str], run: HarvestRun, progress: Progress | None
 ) -> int | None:
     """One pass over the portal's pages: write records not `seen` before. Returns the last reported count."""
     last_count = None
-    for page in prefetched(pages):
+    for page in prefetched(_serialised(pages)):
         run.notes.extend(note for note in page.notes if note not in run.notes)
         if page.reported_count is not None:
             last_count = page.reported_count
             if run.source_count is None:
                 run.source_count = page.reported_count
         rows = []
-        for record in page.records:
-            dataset_id = record.get("id") or record.get("name")
-            if not isinstance(dataset_id, str) or not dataset_id:
-                run.warn([f"a record without id or name was dropped: {json_text(record)[:80]!r}"])
+        for dataset_id, raw in page.records:
+            if dataset_id is None:
+                run.warn([f"a record without id or name was dropped: {raw[:80]!r}"])
                 continue
             if dataset_id in seen:
                 if progress is not None:  # on the catch-up pass, everything seen is expected
                     run.duplicates_dropped += 1
                 continue
             seen.add(dataset_id)
-            rows.append({"portal_id": run.portal_id, "harvest_id": run.harvest_id, "dataset_id": dataset_id,
-                         "raw": json_text(record)})  # fmt: skip
+            rows.append(
+                {"portal_id": run.portal_id, "harvest_id": run.harvest_id, "dataset_id": dataset_id, "raw": raw}
+            )
         writer.write(rows)
         run.datasets += len(rows)
         if progress is not None:
@@ -284,38 +305,41 @@ def normalise_and_publish(raw: RawHarvest, lake: Lake, portal: Portal) -> Harves
     staged, run = raw.staged, raw.run
     context = HarvestContext(portal.id, run.harvest_id, portal.url, run.started_at)
     try:
+        previous = previous_state(lake, portal.id)
         embedded_publishers: dict[str, dict[str, Any]] = {}
         with (
-            TableWriter(staged.table("fetched_datasets"), DATASETS, rows_per_group=NORMALISE_BATCH) as datasets,
-            TableWriter(
-                staged.table("fetched_distributions"), DISTRIBUTIONS, rows_per_group=10 * NORMALISE_BATCH
-            ) as distributions,
+            TableWriter(staged.table("datasets"), DATASETS, rows_per_group=NORMALISE_BATCH) as datasets,
+            TableWriter(staged.table("distributions"), DISTRIBUTIONS, rows_per_group=NORMALISE_BATCH) as distributions,
         ):
-            for raw_text in _column(staged.table("raw_datasets"), "raw"):
-                record, _ = loads_lenient(raw_text)
-                result = normalise_dataset(record, context, raw=raw_text)
-                datasets.write([result.dataset])
-                distributions.write(result.distributions)
-                run.warn(result.warnings)
-                organization = record.get("organization")
-                if isinstance(organization, dict) and isinstance(organization.get("id"), str):
-                    embedded_publishers.setdefault(organization["id"], organization)
+            for batch in _batches(staged.table("raw_datasets"), "raw"):
+                dataset_rows, distribution_rows = [], []
+                for raw_text in batch:
+                    record, _ = loads_lenient(raw_text)
+                    result = normalise_dataset(record, context, raw=raw_text)
+                    dataset_rows.append(result.dataset)
+                    distribution_rows.extend(result.distributions)
+                    run.warn(result.warnings)
+                    organization = record.get("organization")
+                    if isinstance(organization, dict) and isinstance(organization.get("id"), str):
+                        embedded_publishers.setdefault(organization["id"], organization)
+                changed = classify(pa.Table.from_pylist(dataset_rows, schema=DATASETS), previous)
+                datasets.write_table(changed)
+                batch_distributions = pa.Table.from_pylist(distribution_rows, schema=DISTRIBUTIONS)
+                distributions.write_table(
+                    batch_distributions.filter(pc.is_in(batch_distributions["dataset_id"], changed["dataset_id"]))
+                )
+                counts = pc.value_counts(changed["change"]).to_pylist()
+                for count in counts:
+                    setattr(run, count["values"], getattr(run, count["values"]) + count["counts"])
+            listed = _listed_ids(staged, run)
+            if listed is not None:
+                gone = tombstones(
+                    previous, listed, portal_id=portal.id, harvest_id=run.harvest_id, harvested_at=run.started_at
+                )
+                datasets.write_table(gone)
+                run.deleted = gone.num_rows
+            run.distributions = distributions.rows_written
         run.publishers = _write_publishers(staged, context, embedded_publishers, run, restrict=bool(portal.filter))
-        listing = None
-        if run.listed is not None:
-            listing = staged.table("fetched_datasets" if run.mode == "full" else "listed_ids")
-        changes, run.distributions = write_changes(
-            lake,
-            portal_id=portal.id,
-            harvest_id=run.harvest_id,
-            harvested_at=run.started_at,
-            fetched_datasets=staged.table("fetched_datasets"),
-            fetched_distributions=staged.table("fetched_distributions"),
-            listing=listing,
-            datasets_out=staged.table("datasets"),
-            distributions_out=staged.table("distributions"),
-        )
-        run.added, run.modified, run.deleted = changes["added"], changes["modified"], changes["deleted"]
         for name in WORKING_FILES:
             staged.table(name).unlink(missing_ok=True)
         lake.publish(staged)
@@ -326,6 +350,14 @@ def normalise_and_publish(raw: RawHarvest, lake: Lake, portal: Portal) -> Harves
     run.finished_at = datetime.now(UTC)
     lake.write_run(asdict(run))
     return run
+
+
+def _listed_ids(staged: StagedHarvest, run: HarvestRun) -> pa.Array | None:
+    """Every id the portal has now: a full run's own records, an incremental run's listing; None if unknown."""
+    if run.listed is None:
+        return None
+    source = "raw_datasets" if run.mode == "full" else "listed_ids"
+    return pq.read_table(staged.table(source), columns=["dataset_id"]).column(0).combine_chunks()
 
 
 def _write_publishers(
@@ -356,10 +388,15 @@ def _write_publishers(
     return len(rows)
 
 
-def _column(path: Any, column: str) -> Iterator[str]:
+def _batches(path: Any, column: str) -> Iterator[list[str]]:
     """One text column of a Parquet file, streamed in batches."""
     for batch in pq.ParquetFile(path).iter_batches(batch_size=NORMALISE_BATCH, columns=[column]):
-        yield from batch.column(0).to_pylist()
+        yield batch.column(0).to_pylist()
+
+
+def _column(path: Any, column: str) -> Iterator[str]:
+    for batch in _batches(path, column):
+        yield from batch
 
 
 def _count_traffic(run: HarvestRun, client: PortalClient | None) -> None:

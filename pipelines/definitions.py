@@ -2,9 +2,12 @@
 
 from dagster import AssetSelection, Definitions, define_asset_job, load_assets_from_modules
 
+from catalog.lake import use_compact_memory_pool
 from pipelines.assets import harvest, views
 from pipelines.resources import default_resources
 from pipelines.schedules import harvest_schedules
+
+use_compact_memory_pool()
 
 harvest_assets = load_assets_from_modules([harvest])
 view_assets = load_assets_from_modules([views])

@@ -167,6 +167,7 @@ class PortalOptions:
 class _Handler(BaseHTTPRequestHandler):
     server: _CkanServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: without this, 40 ms stalls
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature from the stdlib
         pass
