@@ -1,0 +1,146 @@
+"""DuckDB view latency over a large lake: 1,000,000 current datasets and 5,000,000 distributions.
+
+    python bench/lake_views.py [--datasets 1000000] [--portals 20] [--keep DIR]
+
+Builds the lake in the real layout (20 portals; per portal a full harvest and an incremental one that
+modified 10 % of datasets and deleted 1 %), with every table's real schema, then times the coverage
+and current-state views (median of 3, after one warm-up). `raw` holds short JSON here: views that
+do not select it never read it (Parquet is columnar), and a 9 KB `raw` would make the lake 9 GB.
+Figures, not assertions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+
+from catalog.lake import Lake, new_harvest_id
+from catalog.views import connect, sql_literal
+
+QUERIES = {
+    "datasets: count": "SELECT count(*) FROM datasets",
+    "datasets: per portal": "SELECT portal_id, count(*) FROM datasets GROUP BY ALL",
+    "distributions: count": "SELECT count(*) FROM distributions",
+    "coverage_by_publisher: all rows": "SELECT * FROM coverage_by_publisher",
+    "coverage_by_publisher: one portal": "SELECT * FROM coverage_by_publisher WHERE portal_id = 'p07'",
+    "changes: one portal, last week": """SELECT change, count(*) FROM changes
+        WHERE portal_id = 'p07' AND detected_at >= now() - INTERVAL 7 DAY GROUP BY ALL""",
+    "datasets_as_of: a week ago": "SELECT count(*) FROM datasets_as_of(now() - INTERVAL 7 DAY)",
+    "harvest_runs: all": "SELECT * FROM harvest_runs",
+}
+
+DATASETS_SQL = """
+SELECT
+    {portal} AS portal_id, {harvest} AS harvest_id,
+    printf('%s-%08d', {portal}, i) AS dataset_id,
+    {change} AS change,
+    md5(printf('%d-%s', i, {harvest})) AS content_hash,
+    printf('dataset-%d', i) AS name,
+    printf('Dataset %d: %s', i, ['Ngân sách', 'Giao thông', 'Y tế', 'Giáo dục', 'Dân số'][1 + i % 5]) AS title,
+    'A description of moderate length, as most portals write them.' AS description,
+    printf('%s-pub-%03d', {portal}, i % 150) AS publisher_id,
+    printf('Publisher %03d', i % 150) AS publisher_name,
+    NULL::VARCHAR AS landing_page, printf('https://portal/dataset/%d', i) AS dataset_url,
+    NULL::VARCHAR AS contact_name, NULL::VARCHAR AS contact_email,
+    TIMESTAMPTZ '2019-01-01 00:00:00+00' + to_seconds(i) AS issued,
+    TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_seconds(i) AS modified,
+    ['cc-by', 'odc-by', 'notspecified', NULL][1 + i % 4] AS license_id,
+    NULL::VARCHAR AS license_title, NULL::VARCHAR AS license_url,
+    ['tag-a', 'tag-b'] AS keywords, ['theme-' || (i % 12)::VARCHAR] AS themes,
+    NULL::VARCHAR AS version, 'active' AS state,
+    5::INTEGER AS num_distributions,
+    MAP {{'frequency': 'monthly'}} AS extras,
+    '{{"id": "short"}}' AS raw,
+    {harvested_at} AS harvested_at
+FROM range({start}, {stop}) AS t(i)
+WHERE {where}
+"""
+
+DISTRIBUTIONS_SQL = """
+SELECT
+    d.portal_id, d.harvest_id, d.dataset_id, printf('%s-r%d', d.dataset_id, k) AS distribution_id,
+    k::INTEGER AS position, printf('File %d', k) AS title, NULL::VARCHAR AS description,
+    ['CSV', 'XLSX', 'PDF', 'JSON', 'SHP'][1 + k] AS format, NULL::VARCHAR AS media_type,
+    printf('https://portal/files/%s/%d', d.dataset_id, k) AS access_url, NULL::VARCHAR AS download_url,
+    1000::BIGINT AS byte_size, NULL::VARCHAR AS checksum,
+    d.issued, d.modified, d.license_id
+FROM read_parquet({datasets}) AS d, range(5) AS r(k)
+WHERE d.change <> 'deleted'
+"""
+
+
+def build(lake: Lake, datasets: int, portals: int) -> None:
+    per_portal = datasets // portals
+    connection = duckdb.connect()
+    connection.execute("SET TimeZone = 'UTC'")
+    now = datetime.now(UTC)
+    for number in range(portals):
+        portal = f"p{number:02d}"
+        full_at, incremental_at = now - timedelta(days=10), now - timedelta(days=2)
+        harvests = [
+            (new_harvest_id(full_at), full_at, "'added'", "true"),
+            # 10 % modified (every 10th), 1 % deleted (every 100th, as tombstones)
+            (new_harvest_id(incremental_at), incremental_at,
+             "CASE WHEN i % 100 = 1 THEN 'deleted' ELSE 'modified' END", "i % 10 = 1"),
+        ]  # fmt: skip
+        for harvest_id, at, change, where in harvests:
+            folder = lake.harvest_path(portal, harvest_id)
+            folder.mkdir(parents=True)
+            query = DATASETS_SQL.format(
+                portal=sql_literal(portal), harvest=sql_literal(harvest_id), change=change, where=where,
+                harvested_at=f"TIMESTAMPTZ {sql_literal(at.isoformat())}", start=0, stop=per_portal,
+            )  # fmt: skip
+            connection.execute(f"COPY ({query}) TO {sql_literal(str(folder / 'datasets.parquet'))} (FORMAT parquet)")
+            distributions = DISTRIBUTIONS_SQL.format(datasets=sql_literal(str(folder / "datasets.parquet")))
+            connection.execute(
+                f"COPY ({distributions}) TO {sql_literal(str(folder / 'distributions.parquet'))} (FORMAT parquet)"
+            )
+            connection.execute(
+                f"COPY (SELECT {sql_literal(portal)} AS portal_id, {sql_literal(harvest_id)} AS harvest_id, "
+                "'x' AS publisher_id, 'x' AS name, 'X' AS title, NULL::VARCHAR AS description, "
+                "NULL::VARCHAR AS image_url, NULL::TIMESTAMPTZ AS issued, 1::BIGINT AS dataset_count, '{}' AS raw) "
+                f"TO {sql_literal(str(folder / 'publishers.parquet'))} (FORMAT parquet)"
+            )
+            lake.write_run({
+                "portal_id": portal, "harvest_id": harvest_id, "base_url": "https://portal", "software": "ckan",
+                "status": "complete", "mode": "full" if change == "'added'" else "incremental", "since": None,
+                "started_at": at, "finished_at": at + timedelta(minutes=5), "datasets": per_portal,
+                "distributions": None, "publishers": 1, "added": None, "modified": None, "deleted": None,
+                "listed": per_portal, "source_count": per_portal, "duplicates_dropped": 0, "requests": 0,
+                "bytes_received": 0, "warning_count": 0, "warnings": [], "notes": [], "error": None,
+            })  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", type=int, default=1_000_000)
+    parser.add_argument("--portals", type=int, default=20)
+    parser.add_argument("--keep", type=Path, help="build the lake here and keep it")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-lake-") as folder:
+        lake = Lake(args.keep or Path(folder))
+        started = time.perf_counter()
+        build(lake, args.datasets, args.portals)
+        connection = connect(lake)
+        current = connection.execute("SELECT count(*) FROM datasets").fetchone()[0]
+        files = connection.execute("SELECT count(*) FROM lake_distributions").fetchone()[0]
+        print(f"lake: {current:,} current datasets, {files:,} distribution rows, "
+              f"built in {time.perf_counter() - started:.0f}s", flush=True)  # fmt: skip
+        for label, sql in QUERIES.items():
+            connection.execute(sql).fetchall()
+            times = []
+            for _ in range(3):
+                started = time.perf_counter()
+                connection.execute(sql).fetchall()
+                times.append(time.perf_counter() - started)
+            print(f"{label:>36}  {statistics.median(times) * 1000:8.0f} ms", flush=True)
+
+
+if __name__ == "__main__":
+    main()
