@@ -1,23 +1,27 @@
 -- Who publishes what: per portal and publisher, how many datasets and distributions, in which formats.
 CREATE OR REPLACE VIEW coverage_by_publisher AS
-WITH publisher_datasets AS (
+WITH current AS MATERIALIZED (
+    SELECT portal_id, harvest_id, dataset_id, publisher_id, publisher_name, num_distributions FROM datasets
+),
+publisher_datasets AS (
     SELECT
         portal_id,
         publisher_id,
         coalesce(any_value(publisher_name), '(no publisher)') AS publisher_name,
         count(*) AS datasets,
         CAST(sum(num_distributions) AS BIGINT) AS distributions
-    FROM datasets
+    FROM current
     GROUP BY portal_id, publisher_id
 ),
 publisher_formats AS (
-    SELECT
-        d.portal_id,
-        d.publisher_id,
-        list_sort(list_distinct(list(upper(trim(x.format))) FILTER (WHERE trim(x.format) <> ''))) AS formats
-    FROM distributions AS x
-    JOIN datasets AS d USING (portal_id, dataset_id)
-    GROUP BY d.portal_id, d.publisher_id
+    SELECT portal_id, publisher_id, list(format ORDER BY format) AS formats
+    FROM (
+        SELECT DISTINCT c.portal_id, c.publisher_id, upper(trim(x.format)) AS format
+        FROM lake_distributions AS x
+        JOIN current AS c USING (portal_id, dataset_id, harvest_id)
+        WHERE trim(x.format) <> ''
+    )
+    GROUP BY portal_id, publisher_id
 )
 SELECT
     p.portal_id,
