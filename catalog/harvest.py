@@ -110,20 +110,24 @@ def prefetched(items: Iterable[T], depth: int = PREFETCH_PAGES) -> Iterator[T]:
     buffer: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
+    def offer(message: tuple[str, Any]) -> bool:
+        """Put unless the consumer has gone: a full queue must never strand this thread."""
+        while not stop.is_set():
+            try:
+                buffer.put(message, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def produce() -> None:
         try:
             for item in items:
-                while not stop.is_set():
-                    try:
-                        buffer.put(("item", item), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not offer(("item", item)):
                     return
-            buffer.put(("done", None))
+            offer(("done", None))
         except BaseException as exc:
-            buffer.put(("error", exc))
+            offer(("error", exc))
 
     worker = threading.Thread(target=produce, name="prefetch", daemon=True)
     worker.start()

@@ -7,6 +7,7 @@ exercises the real client, paging and parsing.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -72,6 +73,15 @@ def serve() -> Iterator[Callable[..., RunningPortal]]:
     yield start
     for context in reversed(running):
         context.__exit__(None, None, None)
+
+
+def published_files(lake: Lake) -> dict[str, str]:
+    """sha256 of every published harvest file: compares snapshots byte for byte."""
+    return {
+        str(path.relative_to(lake.root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted((lake.root / "harvests").rglob("*"))
+        if path.is_file()
+    }
 
 
 def portal_at(url: str, portal_id: str = "test-portal", **fields: Any) -> Portal:

@@ -9,7 +9,6 @@ timeouts, near-zero backoff).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import itertools
 import random
 import time
@@ -25,7 +24,7 @@ from catalog.lake import Lake
 from catalog.sample.recorded import multiplied
 from catalog.sample.server import JSON, RESET
 from catalog.views import query
-from tests.conftest import FAST, portal_at, real_packages
+from tests.conftest import FAST, portal_at, published_files, real_packages
 
 PATIENT = dataclasses.replace(FAST, retries=3, backoff_factor=0.01, read_timeout=0.5)
 
@@ -150,14 +149,6 @@ def test_records_inserted_and_deleted_during_the_run(serve, lake) -> None:
     assert set(ids) == expected
 
 
-def snapshot(lake: Lake) -> dict[str, str]:
-    return {
-        str(path.relative_to(lake.root)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted((lake.root / "harvests").rglob("*"))
-        if path.is_file()
-    }
-
-
 def view_rows(lake: Lake) -> list[tuple]:
     return query(lake, "SELECT portal_id, harvest_id, dataset_id, title, modified FROM datasets ORDER BY dataset_id")[1]
 
@@ -202,7 +193,7 @@ def test_permanent_failure_keeps_the_previous_snapshot(serve, lake, fault) -> No
     packages = multiplied(real_packages(), 50)
     portal = serve(packages, rows_max=10)
     good = harvest_portal(portal_at(portal.url), lake, settings=PATIENT)
-    before_files, before_view = snapshot(lake), view_rows(lake)
+    before_files, before_view = published_files(lake), view_rows(lake)
 
     make_intercept, cause = PERMANENT_FAULTS[fault]
     portal.options.intercept = make_intercept(portal)
@@ -212,7 +203,7 @@ def test_permanent_failure_keeps_the_previous_snapshot(serve, lake, fault) -> No
     message = str(caught.value)
     assert message.startswith(f"{host}: {cause}") and "\n" not in message
 
-    assert snapshot(lake) == before_files
+    assert published_files(lake) == before_files
     assert view_rows(lake) == before_view
     _, runs = query(lake, "SELECT harvest_id, status, error FROM harvest_runs ORDER BY started_at")
     assert runs[0] == (good.harvest_id, "complete", None)

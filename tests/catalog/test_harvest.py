@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from datetime import UTC, datetime
 
@@ -14,7 +13,7 @@ from catalog.harvest import Progress, harvest_portal
 from catalog.lake import Lake
 from catalog.sample.recorded import multiplied
 from catalog.views import query
-from tests.conftest import FAST, portal_at, real_packages
+from tests.conftest import FAST, portal_at, published_files, real_packages
 
 
 def read(lake: Lake, run, table: str) -> list[dict]:
@@ -117,19 +116,11 @@ def test_filtered_portal_keeps_its_own_datasets_and_publishers(serve, lake) -> N
     assert (run.datasets, run.publishers) == (10, 1)
 
 
-def snapshot(lake: Lake) -> dict[str, str]:
-    return {
-        str(path.relative_to(lake.root)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted((lake.root / "harvests").rglob("*"))
-        if path.is_file()
-    }
-
-
 def test_a_failed_harvest_leaves_the_last_good_one_untouched(serve, lake) -> None:
     packages = multiplied(real_packages(), 50)
     portal = serve(packages, rows_max=10)
     good = harvest_portal(portal_at(portal.url), lake, settings=FAST)
-    before = snapshot(lake)
+    before = published_files(lake)
 
     portal.options.on_search.append(lambda start: None)
     portal.options.intercept = lambda action, params: (
@@ -140,7 +131,7 @@ def test_a_failed_harvest_leaves_the_last_good_one_untouched(serve, lake) -> Non
     host = portal.url.removeprefix("http://")
     assert str(caught.value) == f"{host}: package_search: HTTP 500, an HTML page instead of JSON"
 
-    assert snapshot(lake) == before
+    assert published_files(lake) == before
     assert not any((lake.root / "_staging").glob("*/*"))
     runs = {row["harvest_id"]: row for row in pq.read_table(lake.root / "harvest_runs", partitioning=None).to_pylist()}
     failed = next(row for row in runs.values() if row["status"] == "failed")
