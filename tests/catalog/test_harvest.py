@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 
 import pyarrow.parquet as pq
 import pytest
 
 from catalog.errors import HarvestError
-from catalog.harvest import Progress, harvest_portal
+from catalog.harvest import Progress, harvest_portal, prefetched
 from catalog.lake import Lake
 from catalog.sample.recorded import multiplied
 from catalog.views import query
@@ -177,3 +178,27 @@ def test_a_lake_path_with_quotes_is_not_sql(serve, tmp_path) -> None:
     lake = Lake(tmp_path / "it's a lake; DROP VIEW datasets; --")
     harvest_portal(portal_at(serve(real_packages()).url), lake, settings=FAST)
     assert query(lake, "SELECT count(*) FROM datasets")[1] == [(15,)]
+
+
+def test_prefetching_stops_when_the_consumer_does() -> None:
+    produced = []
+
+    def numbers():
+        for number in range(1000):
+            produced.append(number)
+            yield number
+
+    for number in prefetched(numbers(), depth=1):
+        if number == 3:
+            break
+    time.sleep(0.3)  # give the producer time to notice
+    assert len(produced) <= 6  # it stopped a step or two ahead, not at 1000
+
+
+def test_prefetching_hands_errors_to_the_consumer() -> None:
+    def failing():
+        yield 1
+        raise HarvestError("portal.example", "package_search: HTTP 500")
+
+    with pytest.raises(HarvestError, match="HTTP 500"):
+        list(prefetched(failing()))
