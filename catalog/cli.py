@@ -28,7 +28,6 @@ from catalog.harvest import harvest_portal
 from catalog.http import HttpSettings
 from catalog.lake import Lake, resolve_lake, use_compact_memory_pool
 from catalog.output import FORMATS, render
-from catalog.portals import portal_settings
 from catalog.registry import Portal, get_portal, load_registry, validate_portal_id
 from catalog.sample.catalogue import generate
 from catalog.sample.server import InMemoryCatalogue, serve_portal
@@ -53,9 +52,9 @@ def cmd_harvest(args: argparse.Namespace) -> int:
         )
     else:
         portal = get_portal(args.portal)
-    settings = portal_settings(portal, HttpSettings(retries=args.retries, read_timeout=args.timeout))
-    if args.rate is not None:
-        settings = dataclasses.replace(settings, requests_per_second=args.rate)
+    if args.rate is not None:  # this portal's rate, for this run: it outranks the registry's
+        portal = dataclasses.replace(portal, requests_per_second=args.rate)
+    settings = HttpSettings(retries=args.retries, read_timeout=args.timeout)
     run = harvest_portal(portal, _lake(args), full=args.full, since=args.since, settings=settings)
     difference = ""
     if run.source_count is not None and run.source_count != run.datasets:

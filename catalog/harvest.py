@@ -332,9 +332,9 @@ def normalise_and_publish(raw: RawHarvest, lake: Lake, portal: Portal) -> Harves
                 distributions.write_table(
                     batch_distributions.filter(pc.is_in(batch_distributions["dataset_id"], changed["dataset_id"]))
                 )
-                counts = pc.value_counts(changed["change"]).to_pylist()
-                for count in counts:
-                    setattr(run, count["values"], getattr(run, count["values"]) + count["counts"])
+                counts = {item["values"]: item["counts"] for item in pc.value_counts(changed["change"]).to_pylist()}
+                run.added += counts.get("added", 0)
+                run.modified += counts.get("modified", 0)
             listed = _listed_ids(staged, run)
             if listed is not None:
                 gone = tombstones(

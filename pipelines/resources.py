@@ -9,7 +9,6 @@ from pydantic import Field
 
 from catalog.http import HttpSettings
 from catalog.lake import DEFAULT_LAKE, LAKE_ENV, Lake, resolve_lake
-from catalog.portals import portal_settings
 from catalog.registry import Portal, get_portal
 
 
@@ -30,12 +29,12 @@ class HttpResource(ConfigurableResource):
     retries: int = HttpSettings.retries
 
     def settings(self, portal: Portal) -> HttpSettings:
-        """Settings for one portal; its API key, if it needs one, comes from the environment via EnvVar."""
+        """Settings for one portal; its API key, if it needs one, comes from the environment via EnvVar.
+        `client_for` adds the registry's politeness overrides."""
         api_key = EnvVar(portal.api_key_env).get_value() if portal.api_key_env else None
-        base = HttpSettings(
+        return HttpSettings(
             connect_timeout=self.connect_timeout, read_timeout=self.read_timeout, retries=self.retries, api_key=api_key
         )
-        return portal_settings(portal, base)
 
 
 class PortalsResource(ConfigurableResource):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from catalog.errors import RegistryError
+from catalog.portals import client_for
 from catalog.registry import load_registry, parse_registry, validate_portal_id
+from tests.conftest import FAST, portal_at
 
 
 def test_registry_loads_with_the_vietnamese_catalogues() -> None:
@@ -46,3 +48,10 @@ def entry(**fields: str) -> str:
 def test_bad_entries_say_what_and_where(text: str, message: str) -> None:
     with pytest.raises(RegistryError, match=message.replace("(", r"\(").replace(")", r"\)")):
         parse_registry(text)
+
+
+def test_a_portal_rate_outranks_the_default_and_keeps_the_other_settings() -> None:
+    client = client_for(portal_at("http://127.0.0.1:9", requests_per_second=0.5, max_concurrency=1), FAST)
+    assert (client.session.settings.requests_per_second, client.session.settings.max_concurrency) == (0.5, 1)
+    assert client.session.settings.retries == FAST.retries
+    client.close()
