@@ -97,12 +97,13 @@ def create_views(connection: duckdb.DuckDBPyConnection, lake: Lake) -> list[str]
     for table, schema in LAKE_TABLES.items():
         connection.execute(lake_view_sql(lake, table, schema))
     definitions = view_definitions()
-    for name in creation_order(definitions):
+    order = creation_order(definitions)
+    for name in order:
         try:
             connection.execute(definitions[name])
         except duckdb.Error as exc:
             raise LakeError(f"sql/{name}.sql: {exc}") from exc
-    return [f"lake_{table}" for table in LAKE_TABLES] + list(creation_order(definitions))
+    return [f"lake_{table}" for table in LAKE_TABLES] + order
 
 
 def connect(lake: Lake, database: str | Path = ":memory:") -> duckdb.DuckDBPyConnection:

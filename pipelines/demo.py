@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from contextlib import ExitStack
 
 from dagster import DagsterInstance
 
@@ -45,13 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
 
     packages, organizations = generate(args.size, base_url=f"http://127.0.0.1:{SAMPLE_PORT}")
-    try:
-        server = serve_portal(InMemoryCatalogue(packages, organizations), port=SAMPLE_PORT)
-        portal = server.__enter__()
-    except OSError:  # the usual port is taken: any free one will do
-        server = serve_portal(InMemoryCatalogue(packages, organizations))
-        portal = server.__enter__()
-    try:
+    with ExitStack() as stack:
+        catalogue = InMemoryCatalogue(packages, organizations)
+        try:
+            portal = stack.enter_context(serve_portal(catalogue, port=SAMPLE_PORT))
+        except OSError:  # the usual port is taken: any free one will do
+            portal = stack.enter_context(serve_portal(catalogue))
         print(f"Serving a sample CKAN catalogue of {args.size} datasets at {portal.url}", flush=True)
         run_config = QUIET | {
             "resources": {
@@ -62,8 +62,6 @@ def main(argv: list[str] | None = None) -> int:
         harvest = defs.resolve_job_def("harvest_job").execute_in_process(
             run_config=run_config, partition_key=SAMPLE_PORTAL, instance=instance, raise_on_error=False
         )
-    finally:
-        server.__exit__(None, None, None)
     if not harvest.success:
         print(f"demo: the Dagster harvest run {harvest.run_id} failed; see `dagster dev`", file=sys.stderr)
         return 1
