@@ -72,7 +72,6 @@ class FetchError(Exception):
 class Fetched:
     """A whole response body, read within the size cap."""
 
-    url: str
     status: int
     content_type: str
     body: bytes
@@ -167,7 +166,7 @@ class PortalSession:
             with self.session.get(url, params=params, stream=True) as response:
                 body = self._read_capped(response)
                 self.traffic.record(len(body))
-                return Fetched(response.url, response.status_code, response.headers.get("Content-Type", ""), body)
+                return Fetched(response.status_code, response.headers.get("Content-Type", ""), body)
         except FetchError:
             self.traffic.record(0)
             raise
