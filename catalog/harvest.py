@@ -33,7 +33,8 @@ from tqdm import tqdm
 from catalog.errors import CatalogError
 from catalog.http import HttpSettings
 from catalog.lake import Lake, StagedHarvest, TableWriter, new_harvest_id
-from catalog.normalise.ckan import HarvestContext, normalise_dataset, normalise_publisher
+from catalog.normalise import Normaliser, normaliser_for
+from catalog.normalise.rows import HarvestContext
 from catalog.normalise.values import json_text, loads_lenient
 from catalog.portals import DatasetPage, PortalClient, client_for
 from catalog.registry import Portal
@@ -198,6 +199,8 @@ def fetch_raw(
     moved under it (datasets inserted or deleted mid-run, or a page served twice): one catch-up pass
     collects what was hidden, so every dataset is harvested exactly once.
     """
+    if not client.incremental:
+        since = None  # the portal cannot filter by modification: read everything, tell changes apart by hash
     harvest_id = new_harvest_id()
     mode = "full" if since is None else "incremental"
     run = HarvestRun(portal.id, harvest_id, portal.url, portal.software, mode=mode, since=since)
@@ -207,10 +210,11 @@ def fetch_raw(
     try:
         seen: set[str] = set()
         with TableWriter(staged.table("raw_datasets"), RAW_DATASETS, rows_per_group=NORMALISE_BATCH) as writer:
-            last_count = _write_pages(client.iter_dataset_pages(since), writer, seen, run, progress)
-            if run.duplicates_dropped or (last_count is not None and run.datasets < last_count):
+            last_count = _write_pages(client, since, writer, seen, run, progress=progress)
+            shifted = run.duplicates_dropped or (last_count is not None and run.datasets < last_count)
+            if shifted and not client.single_document:
                 before = run.datasets
-                _write_pages(client.iter_dataset_pages(since), writer, seen, run, None)
+                _write_pages(client, since, writer, seen, run, progress=None)
                 run.notes.append(f"catch-up pass found {run.datasets - before} datasets the first pass missed")
         if since is None:
             complete = last_count is None or run.datasets >= last_count
@@ -221,8 +225,8 @@ def fetch_raw(
             run.notes.append("the listing of ids was incomplete or impossible: no deletions recorded this run")
         with TableWriter(staged.table("raw_publishers"), RAW_PUBLISHERS, rows_per_group=NORMALISE_BATCH) as writer:
             for record in client.iter_publishers():
-                publisher_id = record.get("id") or record.get("name")
-                if isinstance(publisher_id, str) and publisher_id:
+                publisher_id = client.record_id(record)
+                if publisher_id:
                     row = {"portal_id": portal.id, "harvest_id": harvest_id, "publisher_id": publisher_id}
                     writer.write([row | {"raw": json_text(record)}])
     except BaseException as exc:
@@ -263,22 +267,25 @@ class _SerialisedPage:
     notes: list[str]
 
 
-def _serialised(pages: Iterator[DatasetPage]) -> Iterator[_SerialisedPage]:
+def _serialised(client: PortalClient, pages: Iterator[DatasetPage]) -> Iterator[_SerialisedPage]:
     """Runs on the fetch thread, so only compact text ever waits in the prefetch queue."""
     for page in pages:
-        records = []
-        for record in page.records:
-            dataset_id = record.get("id") or record.get("name")
-            records.append((dataset_id if isinstance(dataset_id, str) and dataset_id else None, json_text(record)))
+        records = [(client.record_id(record), json_text(record)) for record in page.records]
         yield _SerialisedPage(records, page.reported_count, page.notes)
 
 
 def _write_pages(
-    pages: Iterator[DatasetPage], writer: TableWriter, seen: set[str], run: HarvestRun, progress: Progress | None
+    client: PortalClient,
+    since: datetime | None,
+    writer: TableWriter,
+    seen: set[str],
+    run: HarvestRun,
+    *,
+    progress: Progress | None,
 ) -> int | None:
     """One pass over the portal's pages: write records not `seen` before. Returns the last reported count."""
     last_count = None
-    for page in prefetched(_serialised(pages)):
+    for page in prefetched(_serialised(client, client.iter_dataset_pages(since))):
         run.notes.extend(note for note in page.notes if note not in run.notes)
         if page.reported_count is not None:
             last_count = page.reported_count
@@ -308,6 +315,7 @@ def normalise_and_publish(raw: RawHarvest, lake: Lake, portal: Portal) -> Harves
     """Stage 2: normalise the staged records, keep what changed as new versions, publish, mark complete."""
     staged, run = raw.staged, raw.run
     context = HarvestContext(portal.id, run.harvest_id, portal.url, run.started_at)
+    normaliser = normaliser_for(portal.software)
     try:
         previous = previous_state(lake, portal.id)
         embedded_publishers: dict[str, dict[str, Any]] = {}
@@ -319,13 +327,12 @@ def normalise_and_publish(raw: RawHarvest, lake: Lake, portal: Portal) -> Harves
                 dataset_rows, distribution_rows = [], []
                 for raw_text in batch:
                     record, _ = loads_lenient(raw_text)
-                    result = normalise_dataset(record, context, raw=raw_text)
+                    result = normaliser.dataset(record, context, raw_text)
                     dataset_rows.append(result.dataset)
                     distribution_rows.extend(result.distributions)
                     run.warn(result.warnings)
-                    organization = record.get("organization")
-                    if isinstance(organization, dict) and isinstance(organization.get("id"), str):
-                        embedded_publishers.setdefault(organization["id"], organization)
+                    if result.publisher is not None:
+                        embedded_publishers.setdefault(result.publisher["id"], result.publisher)
                 changed = classify(pa.Table.from_pylist(dataset_rows, schema=DATASETS), previous)
                 datasets.write_table(changed)
                 batch_distributions = pa.Table.from_pylist(distribution_rows, schema=DISTRIBUTIONS)
@@ -343,7 +350,9 @@ def normalise_and_publish(raw: RawHarvest, lake: Lake, portal: Portal) -> Harves
                 datasets.write_table(gone)
                 run.deleted = gone.num_rows
             run.distributions = distributions.rows_written
-        run.publishers = _write_publishers(staged, context, embedded_publishers, run, restrict=bool(portal.filter))
+        run.publishers = _write_publishers(
+            staged, context, normaliser, embedded_publishers, run, restrict=bool(portal.filter)
+        )
         for name in WORKING_FILES:
             staged.table(name).unlink(missing_ok=True)
         lake.publish(staged)
@@ -367,6 +376,7 @@ def _listed_ids(staged: StagedHarvest, run: HarvestRun) -> pa.Array | None:
 def _write_publishers(
     staged: StagedHarvest,
     context: HarvestContext,
+    normaliser: Normaliser,
     embedded: dict[str, dict[str, Any]],
     run: HarvestRun,
     *,
@@ -378,13 +388,13 @@ def _write_publishers(
     """
     rows: dict[str, dict[str, Any]] = {}
     for raw_text in _column(staged.table("raw_publishers"), "raw"):
-        row, warnings = normalise_publisher(loads_lenient(raw_text)[0], context, raw=raw_text)
+        row, warnings = normaliser.publisher(loads_lenient(raw_text)[0], context, raw_text)
         run.warn(warnings)
         if row["publisher_id"] and (not restrict or row["publisher_id"] in embedded):
             rows.setdefault(row["publisher_id"], row)
     for publisher_id, record in embedded.items():
         if publisher_id not in rows:
-            row, warnings = normalise_publisher(record, context)
+            row, warnings = normaliser.publisher(record, context, None)
             run.warn(warnings)
             rows[publisher_id] = row
     with TableWriter(staged.table("publishers"), PUBLISHERS, rows_per_group=10 * NORMALISE_BATCH) as writer:

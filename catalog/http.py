@@ -18,7 +18,8 @@ from __future__ import annotations
 import http.client
 import socket
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -140,7 +141,7 @@ def _retry(settings: HttpSettings) -> Retry:
 class PortalSession:
     """A requests session configured from `HttpSettings`, read through `get`."""
 
-    def __init__(self, settings: HttpSettings | None = None) -> None:
+    def __init__(self, settings: HttpSettings | None = None, *, api_key_header: str = "Authorization") -> None:
         self.settings = settings = settings or HttpSettings()
         if settings.requests_per_second > 0:
             adapter: HTTPAdapter = _RateLimitedAdapter(
@@ -157,38 +158,67 @@ class PortalSession:
         self.session.headers["User-Agent"] = settings.user_agent
         self.session.headers["Accept"] = "application/json"
         if settings.api_key:
-            self.session.headers["Authorization"] = settings.api_key
+            self.session.headers[api_key_header] = settings.api_key
         self.traffic = TrafficCounter()
 
-    def get(self, url: str, params: Mapping[str, Any] | None = None) -> Fetched:
+    def get(self, url: str, params: Mapping[str, Any] | None = None, *, accept: str | None = None) -> Fetched:
         """GET a whole body, streamed so that an oversized one is refused before it is held."""
-        try:
-            with self.session.get(url, params=params, stream=True) as response:
-                body = self._read_capped(response)
-                self.traffic.record(len(body))
-                return Fetched(response.status_code, response.headers.get("Content-Type", ""), body)
-        except FetchError:
-            self.traffic.record(0)
-            raise
-        except requests.RequestException as exc:
-            self.traffic.record(0)
-            raise describe_request_error(exc) from exc
+        with self.stream(url, params, accept=accept) as streamed:
+            return Fetched(streamed.status, streamed.content_type, streamed.read())
 
-    def _read_capped(self, response: requests.Response) -> bytes:
-        limit = self.settings.max_response_bytes
-        declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > limit:
-            raise FetchError(f"response of {int(declared):,} bytes exceeds the {limit:,}-byte cap")
-        chunks, size = [], 0
-        for chunk in response.iter_content(CHUNK):
-            size += len(chunk)
-            if size > limit:
-                raise FetchError(f"response exceeds the {limit:,}-byte cap")
-            chunks.append(chunk)
-        return b"".join(chunks)
+    @contextmanager
+    def stream(
+        self, url: str, params: Mapping[str, Any] | None = None, *, accept: str | None = None
+    ) -> Iterator[StreamedBody]:
+        """GET a body to be read incrementally (a large data.json), within the same cap and counters."""
+        headers = {"Accept": accept} if accept else None
+        body: StreamedBody | None = None
+        try:
+            with self.session.get(url, params=params, headers=headers, stream=True) as response:
+                body = StreamedBody(response, self.settings.max_response_bytes)
+                yield body
+        except requests.RequestException as exc:
+            raise describe_request_error(exc) from exc
+        finally:
+            self.traffic.record(body.size if body is not None else 0)
 
     def close(self) -> None:
         self.session.close()
+
+
+class StreamedBody:
+    """A response body as a binary file (`read(n)`), refusing to read past the size cap."""
+
+    def __init__(self, response: requests.Response, limit: int) -> None:
+        self.status = response.status_code
+        self.content_type = response.headers.get("Content-Type", "")
+        self.url = response.url
+        self.size = 0
+        self._limit = limit
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise FetchError(f"response of {int(declared):,} bytes exceeds the {limit:,}-byte cap")
+        self._chunks = response.iter_content(CHUNK)
+        self._pending = bytearray()
+
+    def read(self, size: int = -1) -> bytes:
+        """Up to `size` bytes (all that remain when negative); b"" at the end."""
+        try:
+            while size < 0 or len(self._pending) < size:
+                chunk = next(self._chunks, None)
+                if chunk is None:
+                    break
+                self.size += len(chunk)
+                if self.size > self._limit:
+                    raise FetchError(f"response exceeds the {self._limit:,}-byte cap")
+                self._pending += chunk
+        except requests.RequestException as exc:
+            raise describe_request_error(exc) from exc
+        if size < 0:
+            size = len(self._pending)
+        data = bytes(self._pending[:size])
+        del self._pending[:size]
+        return data
 
 
 # Innermost causes of a failed connection, and how we say them.

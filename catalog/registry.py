@@ -18,7 +18,20 @@ from catalog.errors import RegistryError
 
 REGISTRY_FILE = Path(__file__).with_name("portals.toml")
 PORTAL_ID_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-SUPPORTED_SOFTWARE = frozenset({"ckan"})
+SUPPORTED_SOFTWARE = frozenset({"ckan", "dkan", "datajson", "dcat", "socrata", "opendatasoft", "arcgis"})
+# The 26 pilot cities of the ASEAN Smart Cities Network (ASEAN Secretariat, 2018), by country.
+ASCN_PILOT_CITIES = {
+    "BN": ("Bandar Seri Begawan",),
+    "KH": ("Battambang", "Phnom Penh", "Siem Reap"),
+    "ID": ("Banyuwangi", "Jakarta", "Makassar"),
+    "LA": ("Luang Prabang", "Vientiane"),
+    "MY": ("Johor Bahru", "Kota Kinabalu", "Kuala Lumpur", "Kuching"),
+    "MM": ("Mandalay", "Nay Pyi Taw", "Yangon"),
+    "PH": ("Cebu", "Davao", "Manila"),
+    "SG": ("Singapore",),
+    "TH": ("Bangkok", "Chonburi", "Phuket"),
+    "VN": ("Da Nang", "Hanoi", "Ho Chi Minh City"),
+}
 CADENCES = frozenset({"daily", "weekly", "manual"})
 
 
@@ -41,6 +54,8 @@ class Portal:
     province: str | None = None
     city: str | None = None
     filter: str | None = None
+    api_url: str | None = None
+    """The catalogue endpoint when it is not where the software usually puts it (a data.json elsewhere)."""
     cadence: str = "daily"
     requests_per_second: float | None = None
     max_concurrency: int | None = None
@@ -50,9 +65,10 @@ class Portal:
 
     def __post_init__(self) -> None:
         validate_portal_id(self.id)
-        parts = urlsplit(self.url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise RegistryError(f"portal {self.id}: url {self.url!r} is not an http(s) URL")
+        for name, value in (("url", self.url), ("api_url", self.api_url)):
+            parts = urlsplit(value or "http://ok")
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise RegistryError(f"portal {self.id}: {name} {value!r} is not an http(s) URL")
         if self.country is not None and not re.fullmatch(r"[A-Z]{2}", self.country):
             raise RegistryError(f"portal {self.id}: country {self.country!r} is not an ISO 3166-1 alpha-2 code")
         if self.cadence not in CADENCES:
@@ -75,6 +91,11 @@ class Portal:
     @property
     def host(self) -> str:
         return urlsplit(self.url).netloc
+
+    @property
+    def ascn_pilot_city(self) -> bool:
+        """Whether the portal belongs to one of the ASEAN Smart Cities Network's 26 pilot cities."""
+        return self.city is not None and self.city in ASCN_PILOT_CITIES.get(self.country or "", ())
 
 
 def parse_registry(text: str, where: str = "registry") -> dict[str, Portal]:

@@ -8,14 +8,20 @@ naming the dataset, the field and the value, while the raw record keeps what the
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import orjson
 
+from catalog.normalise.rows import (
+    HarvestContext,
+    NormalisedDataset,
+    ensure_dataset_id,
+    finish_dataset,
+    new_dataset_row,
+    new_distribution_row,
+    set_date,
+)
 from catalog.normalise.values import Warnings, integer, json_text, text, timestamp, unique, valid_utf8
 
 # column -> CKAN keys, first non-empty wins. Extras are consulted too (see `_lookup`).
@@ -37,9 +43,8 @@ DATASET_TIMES = {
     "issued": ("metadata_created",),
     "modified": ("metadata_modified",),
 }
-# Keys whose values change without anyone editing the dataset (view counters).
-VOLATILE_KEYS = ("tracking_summary",)
-# Where CKAN portals put themes: groups, ckanext-dcat's `theme` extra, data.gov.uk's theme-* keys.
+# Declared update frequency: ckanext-dcat, data.gov.uk / INSPIRE, ckanext-scheming conventions.
+FREQUENCY_KEYS = ("frequency", "accrual_periodicity", "update_frequency", "frequency-of-update")
 THEME_KEYS = ("groups", "theme", "theme-primary", "theme-secondary")
 
 DISTRIBUTION_TEXT = {
@@ -65,23 +70,6 @@ PUBLISHER_TEXT = {
 }
 
 
-@dataclass(frozen=True)
-class HarvestContext:
-    """What every row of one harvest shares."""
-
-    portal_id: str
-    harvest_id: str
-    base_url: str
-    harvested_at: datetime
-
-
-@dataclass
-class NormalisedDataset:
-    dataset: dict[str, Any]
-    distributions: list[dict[str, Any]]
-    warnings: list[str]
-
-
 def normalise_dataset(record: Mapping[str, Any], context: HarvestContext, raw: str | None = None) -> NormalisedDataset:
     """One CKAN package (as package_search or package_show returns it) as a dataset row and its distributions.
 
@@ -89,56 +77,39 @@ def normalise_dataset(record: Mapping[str, Any], context: HarvestContext, raw: s
     """
     warnings = Warnings(f"dataset {record.get('id') or record.get('name') or '?'}")
     extras = _extras(record.get("extras"), warnings)
-    row: dict[str, Any] = {"portal_id": context.portal_id, "harvest_id": context.harvest_id}
+    row = new_dataset_row(context)
     for column, keys in DATASET_TEXT.items():
         row[column] = text(_lookup(record, extras, keys), column, warnings)
     for column, keys in DATASET_TIMES.items():
-        row[column] = timestamp(_lookup(record, extras, keys), column, warnings)
+        set_date(row, column, _lookup(record, extras, keys), warnings)
+    row["frequency"] = text(_lookup(record, extras, FREQUENCY_KEYS), "frequency", warnings)
     organization = record.get("organization")
-    if isinstance(organization, Mapping):
+    publisher = organization if isinstance(organization, Mapping) and isinstance(organization.get("id"), str) else None
+    if publisher is not None:
         row["publisher_id"] = text(organization.get("id"), "organization.id", warnings)
         row["publisher_name"] = text(organization.get("title") or organization.get("name"), "organization", warnings)
     else:
         row["publisher_id"] = text(record.get("owner_org"), "owner_org", warnings)
-        row["publisher_name"] = None
     row["dataset_url"] = f"{context.base_url.rstrip('/')}/dataset/{row['name']}" if row["name"] else None
     row["keywords"] = unique([_tag_name(tag, warnings) for tag in _as_list(record.get("tags"), "tags", warnings)])
     row["themes"] = _themes(record, extras, warnings)
     row["extras"] = extras
+    ensure_dataset_id(row, warnings)
     resources = _as_list(record.get("resources"), "resources", warnings)
     distributions = [
         normalise_distribution(resource, position, row, warnings)
         for position, resource in enumerate(resources)
         if isinstance(resource, Mapping)
     ]
-    row["num_distributions"] = len(distributions)
-    row["raw"] = raw if raw is not None else json_text(record)
-    row["content_hash"] = content_hash(record, row["raw"])
-    row["change"] = None  # decided against the previous state when the harvest is published
-    row["harvested_at"] = context.harvested_at
-    if row["dataset_id"] is None:
-        warnings.add("id", record.get("id"), "is missing; the dataset name stands in")
-        row["dataset_id"] = row["name"]
-    return NormalisedDataset(row, distributions, list(warnings))
-
-
-def content_hash(record: Mapping[str, Any], raw: str) -> str:
-    """A digest of what the portal says about a dataset, ignoring counters that change without an edit."""
-    if any(key in record for key in VOLATILE_KEYS):
-        raw = json_text({key: value for key, value in record.items() if key not in VOLATILE_KEYS})
-    return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
+    finish_dataset(row, record, distributions, context, raw=raw)
+    return NormalisedDataset(row, distributions, list(warnings), publisher=dict(publisher) if publisher else None)
 
 
 def normalise_distribution(
     resource: Mapping[str, Any], position: int, dataset: Mapping[str, Any], warnings: Warnings
 ) -> dict[str, Any]:
     """One CKAN resource as a distribution row of `dataset`."""
-    row: dict[str, Any] = {
-        "portal_id": dataset["portal_id"],
-        "harvest_id": dataset["harvest_id"],
-        "dataset_id": dataset["dataset_id"],
-        "position": position,
-    }
+    row = new_distribution_row(dataset, position)
     warnings = warnings.scoped(f"resources[{position}].")
     for column, keys in DISTRIBUTION_TEXT.items():
         row[column] = text(_first(resource, keys), column, warnings)
@@ -148,7 +119,6 @@ def normalise_distribution(
     # ckanext-dcat: `download_url` when given; an uploaded file's url is itself a download.
     download = resource.get("download_url") or (resource.get("url") if resource.get("url_type") == "upload" else None)
     row["download_url"] = text(download, "download_url", warnings)
-    row["license_id"] = dataset["license_id"]
     return row
 
 

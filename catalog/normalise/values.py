@@ -11,6 +11,7 @@ import contextlib
 import json
 import re
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import orjson
@@ -19,6 +20,8 @@ _DATE_LIKE = re.compile(r"\d{4}-?\d{2}-?\d{2}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 INT64 = range(-(2**63), 2**63)
 _FRACTION = re.compile(r"(\.\d{6})\d+")
+_RFC_2822 = re.compile(r"(?:[A-Za-z]{3}, )?\d{1,2} [A-Za-z]{3} \d{4} \d{2}:\d{2}")
+_SLASHED = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b(?:\s*-?\s*(\d{1,2}):(\d{2}))?")
 MAX_WARNING_VALUE = 60
 
 
@@ -89,12 +92,12 @@ def integer(value: Any, field: str, warnings: Warnings) -> int | None:
 
 
 def timestamp(value: Any, field: str, warnings: Warnings) -> datetime | None:
-    """A UTC timestamp from ISO 8601 text.
+    """A UTC timestamp from ISO 8601 text (or RFC 2822, or an unambiguous day/month/year).
 
     Naive timestamps are UTC (CKAN stores them so); a bare date is midnight UTC; more than six
     fractional digits are truncated. Anything that is not a calendar date (a bare year, an ISO
-    repeating interval like `R/P1D`) is not a timestamp: None plus a warning, the original text stays
-    in the raw record.
+    repeating interval like `R/P1D`, `10/12/2019` whose day and month could be either) is not a
+    timestamp: None plus a warning, never a guess; the original text stays in the raw record.
     """
     if value is None or value == "":
         return None
@@ -102,20 +105,40 @@ def timestamp(value: Any, field: str, warnings: Warnings) -> datetime | None:
         warnings.add(field, value, "is not a date; dropped")
         return None
     try:
-        parsed = datetime.fromisoformat(value)  # the common case (CKAN), without the regex below
+        parsed = datetime.fromisoformat(value)  # the common case (CKAN), without the regexes below
     except ValueError:
-        candidate = _FRACTION.sub(r"\1", value.strip()).replace("z", "Z")
-        if not _DATE_LIKE.match(candidate):
-            warnings.add(field, value, "is not an ISO 8601 date; dropped")
-            return None
-        try:
-            parsed = datetime.fromisoformat(candidate)
-        except ValueError:
-            warnings.add(field, value, "is not an ISO 8601 date; dropped")
+        parsed, problem = _other_date_shapes(value.strip())
+        if parsed is None:
+            warnings.add(field, value, problem)
             return None
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
+
+
+def _other_date_shapes(value: str) -> tuple[datetime | None, str]:
+    """ISO 8601 variants `fromisoformat` refuses, RFC 2822 (HTTP, RSS) and day/month/year with a time.
+
+    A slashed date is read only when day and month cannot be confused (one of them above 12): Drupal
+    renders dates in the site's locale, and `10/12/2019` is December in France, October in the US.
+    """
+    candidate = _FRACTION.sub(r"\1", value).replace("z", "Z")
+    if _DATE_LIKE.match(candidate):
+        with contextlib.suppress(ValueError):
+            return datetime.fromisoformat(candidate), ""
+        return None, "is not an ISO 8601 date; dropped"
+    if _RFC_2822.match(value):
+        with contextlib.suppress(TypeError, ValueError, IndexError):
+            return parsedate_to_datetime(value), ""
+    slashed = _SLASHED.search(value)
+    if slashed:
+        first, second, year, hour, minute = (int(part) if part else 0 for part in slashed.groups())
+        if (first > 12) == (second > 12):
+            return None, "has day and month in an ambiguous order; dropped"
+        day, month = (first, second) if first > 12 else (second, first)
+        with contextlib.suppress(ValueError):
+            return datetime(year, month, day, hour, minute), ""
+    return None, "is not a date; dropped"
 
 
 def json_text(value: Any) -> str:

@@ -32,6 +32,15 @@ class PortalClient(ABC):
     software: str
     host: str
     traffic: TrafficCounter
+    incremental: bool = False
+    """True when `iter_dataset_pages(since)` really filters; otherwise every harvest is a full one."""
+    single_document: bool = False
+    """True when the catalogue is read as one document (data.json): offsets cannot shift under a read."""
+
+    def record_id(self, record: dict[str, Any]) -> str | None:
+        """The portal's own identifier of a raw dataset record (CKAN: `id`, falling back to `name`)."""
+        value = record.get("id") or record.get("name")
+        return value if isinstance(value, str) and value else None
 
     @abstractmethod
     def iter_dataset_pages(self, since: datetime | None = None) -> Iterator[DatasetPage]:
@@ -45,9 +54,12 @@ class PortalClient(ABC):
         """Every dataset id, cheaply (records hold only `id`), to notice deletions; None if impossible."""
         return None
 
-    @abstractmethod
     def iter_publishers(self) -> Iterator[dict[str, Any]]:
-        """Every publisher (CKAN organisation) the portal lists, as raw records."""
+        """Every publisher (CKAN organisation) the portal lists, as raw records.
+
+        Softwares without a publisher list yield none: their publishers come from the datasets.
+        """
+        return iter(())
 
     @abstractmethod
     def fetch_dataset(self, dataset_id: str) -> dict[str, Any]:

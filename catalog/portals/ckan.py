@@ -31,8 +31,8 @@ from ckanapi import RemoteCKAN
 
 from catalog.errors import HarvestError
 from catalog.http import Fetched, FetchError, HttpSettings, PortalSession, retry_transient
-from catalog.normalise.values import loads_lenient
 from catalog.portals.base import DatasetPage, PortalClient
+from catalog.portals.jsonapi import parse_json
 
 MAX_ROWS = 1000
 MIN_ROWS = 10
@@ -88,26 +88,10 @@ class CkanActionApi(RemoteCKAN):
 
 
 def read_action_response(action: str, fetched: Fetched, notes: list[str]) -> Any:
-    """The `result` of an Action API response, or an `FetchError` saying exactly what was wrong.
-
-    An HTML page or broken JSON with status 200 is transient (proxies and overloaded portals send
-    them); a 5xx means the server struggled. Invalid UTF-8 is repaired, with a note.
-    """
+    """The `result` of an Action API response, or a `FetchError` saying exactly what was wrong."""
     status = fetched.status
     overloaded = status >= 500
-    try:
-        envelope, repaired = loads_lenient(fetched.body)
-    except ValueError as exc:
-        html = "html" in fetched.content_type or fetched.body.lstrip()[:1] == b"<"
-        if html:
-            cause = f"{action}: HTTP {status}, an HTML page instead of JSON"
-        elif status >= 400:
-            cause = f"{action}: HTTP {status}"
-        else:
-            cause = f"{action}: HTTP {status}, body is not valid JSON ({exc})"
-        raise FetchError(cause, transient=status < 400, overloaded=overloaded) from None
-    if repaired:
-        notes.append(f"{action}: response had invalid UTF-8 or lone surrogates; replaced with U+FFFD")
+    envelope = parse_json(action, fetched, notes)
     if not isinstance(envelope, dict) or "success" not in envelope:
         raise FetchError(f"{action}: HTTP {status}, JSON is not a CKAN Action API response", overloaded=overloaded)
     if envelope["success"] is not True:
@@ -124,6 +108,7 @@ class CkanClient(PortalClient):
     """Reads a CKAN portal through the Action API."""
 
     software = "ckan"
+    incremental = True
 
     def __init__(
         self,

@@ -98,7 +98,7 @@ def test_bad_values_become_null_with_a_warning_naming_the_field() -> None:
     assert result.distributions[0]["format"] == "7"
     assert result.warnings == [
         "dataset x1: title {'en': 'not text'} is not text; dropped",
-        "dataset x1: modified 'R/P1D' is not an ISO 8601 date; dropped",
+        "dataset x1: modified 'R/P1D' is not a date; dropped",
         "dataset x1: tags 'not-a-list' is not a list; ignored",
         "dataset x1: resources[0].size '12 MB' is not a whole number; dropped",
     ]

@@ -18,6 +18,11 @@ from catalog.normalise.values import Warnings, integer, text, timestamp
         ("2020-01-01T07:00:00+07:00", datetime(2020, 1, 1, tzinfo=UTC)),  # Vietnam time to UTC
         ("2020-01-01T00:00:00Z", datetime(2020, 1, 1, tzinfo=UTC)),
         ("2020-01-01T00:00:00.000Z", datetime(2020, 1, 1, tzinfo=UTC)),
+        ("2019-09-30 22:00:00", datetime(2019, 9, 30, 22, tzinfo=UTC)),  # DKAN fixture, space separator
+        ("jeu, 19/12/2019 - 03:00", datetime(2019, 12, 19, 3, tzinfo=UTC)),  # DKAN fixture, French Drupal date
+        ("Date changed  jeu, 19/12/2019 - 03:00", datetime(2019, 12, 19, 3, tzinfo=UTC)),  # DKAN resource
+        ("12/31/2019", datetime(2019, 12, 31, tzinfo=UTC)),  # US order, unambiguous
+        ("Tue, 10 Dec 2019 09:23:00 GMT", datetime(2019, 12, 10, 9, 23, tzinfo=UTC)),  # RFC 2822
     ],
 )
 def test_timestamps_parse_to_utc(value: str, expected: datetime) -> None:
@@ -26,11 +31,21 @@ def test_timestamps_parse_to_utc(value: str, expected: datetime) -> None:
     assert warnings == []
 
 
-@pytest.mark.parametrize("value", ["2019", "R/P1D", "R/P1M", "yesterday", "2019-13-45"])
-def test_what_is_not_a_date_is_not_invented(value: str) -> None:
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("2019", "is not a date"),  # OPM's data.json: a bare year
+        ("R/P1D", "is not a date"),  # FDA and Philadelphia: a repeating interval in `modified`
+        ("R/P1M", "is not a date"),
+        ("yesterday", "is not a date"),
+        ("2019-13-45", "is not an ISO 8601 date"),
+        ("mar, 10/12/2019 - 09:23", "has day and month in an ambiguous order"),  # DKAN fixture: Oct or Dec?
+    ],
+)
+def test_what_is_not_a_date_is_not_invented(value: str, problem: str) -> None:
     warnings = Warnings("d")
     assert timestamp(value, "modified", warnings) is None
-    assert warnings == [f"d: modified {value!r} is not an ISO 8601 date; dropped"]
+    assert warnings == [f"d: modified {value!r} {problem}; dropped"]
 
 
 def test_missing_values_are_null_without_warnings() -> None:

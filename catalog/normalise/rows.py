@@ -1,0 +1,157 @@
+"""What every normaliser shares: the harvest context, the result type, and row builders.
+
+Each software's normaliser (one module each) decides *which* source field feeds which column; the
+builders here give every row the same keys, defaults and bookkeeping (raw text, content hash), so the
+tables come out identical whatever software a portal runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from catalog.normalise.values import Warnings, integer, json_text, text, timestamp, unique, valid_utf8
+from catalog.schemas import DATASETS, DISTRIBUTIONS, PUBLISHERS
+
+# Keys whose values change without anyone editing the dataset (view and download counters).
+VOLATILE_KEYS = ("tracking_summary", "page_views", "download_count")
+
+
+@dataclass(frozen=True)
+class HarvestContext:
+    """What every row of one harvest shares."""
+
+    portal_id: str
+    harvest_id: str
+    base_url: str
+    harvested_at: datetime
+
+
+@dataclass
+class NormalisedDataset:
+    dataset: dict[str, Any]
+    distributions: list[dict[str, Any]]
+    warnings: list[str]
+    publisher: dict[str, Any] | None = field(default=None)
+    """The publisher record embedded in the dataset, in the shape this software's publisher normaliser reads."""
+
+
+def new_dataset_row(context: HarvestContext) -> dict[str, Any]:
+    """A dataset row with every column present and empty."""
+    row: dict[str, Any] = dict.fromkeys(DATASETS.names)
+    row.update(portal_id=context.portal_id, harvest_id=context.harvest_id, keywords=[], themes=[], extras={})
+    return row
+
+
+def finish_dataset(
+    row: dict[str, Any],
+    record: Mapping[str, Any],
+    distributions: list[dict[str, Any]],
+    context: HarvestContext,
+    *,
+    raw: str | None,
+) -> None:
+    """Bookkeeping columns, set last: the raw text, its hash, the distribution count, the harvest time."""
+    row["num_distributions"] = len(distributions)
+    row["raw"] = raw if raw is not None else json_text(record)
+    row["content_hash"] = content_hash(record, row["raw"])
+    row["change"] = None  # decided against the previous state when the harvest is published
+    row["harvested_at"] = context.harvested_at
+
+
+def ensure_dataset_id(row: dict[str, Any], warnings: Warnings) -> None:
+    """A dataset without an id is keyed by its name, with a warning: rows must have a key."""
+    if row["dataset_id"] is None:
+        fallback = "the dataset name stands in" if row["name"] else "and so is the name; it cannot be told apart"
+        warnings.add("id", None, f"is missing; {fallback}")
+        row["dataset_id"] = row["name"]
+
+
+def set_date(row: dict[str, Any], column: str, value: Any, warnings: Warnings) -> None:
+    """`column` parsed as a timestamp when it is one, and `<column>_text` as the source wrote it.
+
+    Real feeds put bare years, repeating intervals (`R/P1D`) and localised dates in date fields: the
+    text is kept so nothing is lost, and no timestamp is invented for what is not a date.
+    """
+    row[column] = timestamp(value, column, warnings)
+    if isinstance(value, str):
+        row[f"{column}_text"] = valid_utf8(value.strip()) or None
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        row[f"{column}_text"] = str(value)
+
+
+def content_hash(record: Mapping[str, Any], raw: str) -> str:
+    """A digest of what the portal says about a dataset, ignoring counters that change without an edit."""
+    if any(key in record for key in VOLATILE_KEYS):
+        raw = json_text({key: value for key, value in record.items() if key not in VOLATILE_KEYS})
+    return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
+
+
+def new_distribution_row(dataset: Mapping[str, Any], position: int) -> dict[str, Any]:
+    """A distribution row of `dataset`, every column present; the licence defaults to the dataset's."""
+    row: dict[str, Any] = dict.fromkeys(DISTRIBUTIONS.names)
+    row.update(
+        portal_id=dataset["portal_id"],
+        harvest_id=dataset["harvest_id"],
+        dataset_id=dataset["dataset_id"],
+        position=position,
+        license_id=dataset["license_id"],
+    )
+    return row
+
+
+def simple_publisher(record: Mapping[str, Any], context: HarvestContext, raw: str | None = None) -> tuple[dict, list]:
+    """A publisher known only from what datasets say of it: `{"id", "name", "title", ...}` as built by a normaliser."""
+    warnings = Warnings(f"publisher {record.get('id') or '?'}")
+    row: dict[str, Any] = dict.fromkeys(PUBLISHERS.names)
+    row.update(portal_id=context.portal_id, harvest_id=context.harvest_id)
+    for column in ("publisher_id", "name", "title", "description", "image_url"):
+        row[column] = text(record.get("id" if column == "publisher_id" else column), column, warnings)
+    row["issued"] = timestamp(record.get("issued"), "issued", warnings)
+    row["dataset_count"] = integer(record.get("dataset_count"), "dataset_count", warnings)
+    row["raw"] = raw if raw is not None else json_text(record)
+    return row, list(warnings)
+
+
+def named_publisher(name: Any, warnings: Warnings, **more: Any) -> dict[str, Any] | None:
+    """An embedded publisher named by free text (data.json, Socrata, ODS): its name is its id."""
+    clean = text(name, "publisher", warnings)
+    if clean is None:
+        return None
+    return {"id": clean, "name": clean, "title": clean} | {k: v for k, v in more.items() if v is not None}
+
+
+def text_list(value: Any, field: str, warnings: Warnings) -> list[str]:
+    """A list of strings from a list, or from one comma-separated string (keywords often come so)."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list):
+        warnings.add(field, value, "is not a list; ignored")
+        return []
+    return unique([text(item, field, warnings) for item in value if not isinstance(item, dict | list)])
+
+
+def as_records(value: Any, field: str, warnings: Warnings) -> list[Mapping[str, Any]]:
+    """A list of objects from a list, or from one object (some feeds drop the list around a single item)."""
+    if value is None:
+        return []
+    if isinstance(value, Mapping):
+        return [value]
+    if not isinstance(value, list):
+        warnings.add(field, value, "is not a list; ignored")
+        return []
+    return [item for item in value if isinstance(item, Mapping)]
+
+
+def text_extras(record: Mapping[str, Any], skip: frozenset[str] | set[str]) -> dict[str, str]:
+    """Every top-level field not mapped to a column, as text (JSON for structures), so nothing is lost to SQL."""
+    return {
+        valid_utf8(key): valid_utf8(value.strip()) if isinstance(value, str) else json_text(value)
+        for key, value in record.items()
+        if key not in skip and value not in (None, "", [], {})
+    }

@@ -1,0 +1,96 @@
+"""DCAT-US 1.1 `data.json` adapter (Project Open Data; served by Socrata, ArcGIS Hub, DKAN, CKAN with
+ckanext-datajson, Andino, and many agencies' own sites).
+
+API: one JSON document, `{"@type": "dcat:Catalog", "dataset": [...]}` (older feeds: a bare list).
+Usually at `{site}/data.json`; the registry's `api_url` names it when it lives elsewhere.
+
+Paging: none; the document can be hundreds of megabytes, so it is parsed as it streams (ijson) and
+handed on a page of records at a time: it is read once and never held whole.
+
+Limits: none documented. Incremental: impossible (no filter); every harvest reads the document, and
+changes are told apart by content hash. The publishers are those the datasets name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import ijson
+
+from catalog.errors import HarvestError
+from catalog.http import FetchError, HttpSettings, PortalSession, StreamedBody
+from catalog.portals.base import DatasetPage, PortalClient
+
+PAGE_SIZE = 500
+
+
+class DataJsonClient(PortalClient):
+    """Reads a DCAT-US catalogue document, streamed."""
+
+    software = "datajson"
+    single_document = True
+
+    def __init__(self, url: str, *, settings: HttpSettings | None = None, page_size: int = PAGE_SIZE) -> None:
+        self.url = url
+        self.session = PortalSession(settings)
+        self.traffic = self.session.traffic
+        self.host = urlsplit(url).netloc
+        self.page_size = page_size
+
+    def record_id(self, record: dict[str, Any]) -> str | None:
+        value = record.get("identifier")
+        return value if isinstance(value, str) and value else None
+
+    def iter_dataset_pages(self, since: datetime | None = None) -> Iterator[DatasetPage]:
+        try:
+            with self.session.stream(self.url, accept="application/json") as body:
+                if body.status >= 400:
+                    raise HarvestError(self.host, f"data.json: HTTP {body.status}", overloaded=body.status >= 500)
+                yield from self._pages(body)
+        except FetchError as failure:
+            raise HarvestError(self.host, f"data.json: {failure.cause}", transient=failure.transient) from None
+
+    def _pages(self, body: StreamedBody) -> Iterator[DatasetPage]:
+        """Pages of the `dataset` array (or of a bare top-level array), as the parser reaches them."""
+        page: list[dict[str, Any]] = []
+        head = body.read(64).lstrip()
+        if not head.startswith((b"{", b"[")):
+            raise HarvestError(self.host, f"data.json: HTTP {body.status}, not a JSON document (starts {head[:20]!r})")
+        prefix = "item" if head.startswith(b"[") else "dataset.item"
+        try:
+            for record in ijson.items(_Replayed(head, body), prefix, use_float=True):
+                if isinstance(record, dict):
+                    page.append(record)
+                if len(page) >= self.page_size:
+                    yield DatasetPage(records=page, reported_count=None)
+                    page = []
+        except ijson.JSONError as exc:
+            raise HarvestError(self.host, f"data.json: not valid JSON ({exc})", transient=True) from None
+        yield DatasetPage(records=page, reported_count=None)
+
+    def fetch_dataset(self, dataset_id: str) -> dict[str, Any]:
+        for page in self.iter_dataset_pages():
+            for record in page.records:
+                if self.record_id(record) == dataset_id:
+                    return record
+        raise HarvestError(self.host, f"data.json: no dataset with identifier {dataset_id!r}")
+
+    def close(self) -> None:
+        self.session.close()
+
+
+class _Replayed:
+    """A body whose first bytes were already read (to see its shape), readable again from the start."""
+
+    def __init__(self, head: bytes, body: StreamedBody) -> None:
+        self.head = head
+        self.body = body
+
+    def read(self, size: int = -1) -> bytes:
+        if self.head:
+            data, self.head = self.head, b""
+            return data
+        return self.body.read(size)

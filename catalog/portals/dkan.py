@@ -1,0 +1,94 @@
+"""DKAN 7 adapter: its CKAN-compatible API (open_data_schema_map), which differs from CKAN's.
+
+API: `GET {base}/api/3/action/{action}` (some sites: `/api/action/`), the CKAN envelope, but only
+`site_read`, `package_list`, `current_package_list_with_resources`, `package_show` (whose `result` is a
+one-item list), `group_list` and a few revision actions (https://dkan.readthedocs.io, "CKAN Dataset
+API"). There is no `package_search`, no `status_show`, and `help` is a docstring, not a URL.
+
+Paging: `current_package_list_with_resources` with `limit`/`offset`, until an empty page. A site that
+ignores `offset` is noticed when a page repeats. `package_list` gives the count up front.
+
+Publishers: DKAN groups are its publishers (`group_list?all_fields=true`).
+
+Limits: none documented. Incremental: impossible (no modification filter); every harvest is full.
+DKAN 2 sites (Drupal 9+) dropped this API; their `data.json` is read by the data.json adapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from catalog.errors import HarvestError
+from catalog.http import HttpSettings
+from catalog.portals.base import DatasetPage
+from catalog.portals.ckan import CkanClient
+
+PAGE_SIZE = 100
+API_PATHS = ("api/3/action/", "api/action/")
+
+
+class DkanClient(CkanClient):
+    """Reads a DKAN 7 portal through its CKAN-compatible actions."""
+
+    software = "dkan"
+    incremental = False
+
+    def __init__(self, base_url: str, *, settings: HttpSettings | None = None, rows: int = PAGE_SIZE) -> None:
+        super().__init__(base_url, settings=settings, rows=rows)
+        self._api_path_found = False
+
+    def _call(self, action: str, params: dict[str, Any] | None = None) -> Any:
+        """An action, on whichever of DKAN's two API paths this site answers (found on the first call)."""
+        if self._api_path_found:
+            return self.api.call_action(action, params)
+        failure: HarvestError | None = None
+        for path in API_PATHS:
+            self.api.base_url = path
+            try:
+                result = self.api.call_action(action, params)
+            except HarvestError as exc:
+                failure = failure or exc
+                continue
+            self._api_path_found = True
+            return result
+        assert failure is not None
+        raise failure
+
+    def iter_dataset_pages(self, since: datetime | None = None) -> Iterator[DatasetPage]:
+        names = self._call("package_list")
+        count = len(names) if isinstance(names, list) else None
+        offset, first_ids = 0, None
+        while True:
+            page = self._call("current_package_list_with_resources", {"limit": self.rows, "offset": offset})
+            if not isinstance(page, list):
+                raise HarvestError(self.host, "current_package_list_with_resources: result is not a list")
+            records = [record for record in page if isinstance(record, dict)]
+            ids = [record.get("id") for record in records]
+            if not records or (offset and ids == first_ids):
+                if records:
+                    self.api.notes.append("current_package_list_with_resources ignores offset: one page read")
+                    yield DatasetPage(records=[], reported_count=count, notes=self._take_notes())
+                return
+            first_ids = first_ids or ids
+            yield DatasetPage(records=records, reported_count=count, notes=self._take_notes())
+            offset += len(records)
+
+    def iter_dataset_ids(self) -> None:
+        return None
+
+    def iter_publishers(self) -> Iterator[dict[str, Any]]:
+        groups = self._call("group_list", {"all_fields": "true"})
+        if not isinstance(groups, list):
+            raise HarvestError(self.host, "group_list: result is not a list")
+        yield from (group for group in groups if isinstance(group, dict))
+
+    def fetch_dataset(self, dataset_id: str) -> dict[str, Any]:
+        if not self._api_path_found:
+            self._call("site_read")
+        return super().fetch_dataset(dataset_id)
+
+    def _take_notes(self) -> list[str]:
+        notes, self.api.notes = self.api.notes, []
+        return notes

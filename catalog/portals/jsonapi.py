@@ -1,0 +1,76 @@
+"""Reading JSON from a portal's REST API: one call, retried when the answer was transiently bad.
+
+Socrata, OpenDataSoft and ArcGIS Hub share this; CKAN adds its Action API envelope on top of
+`parse_json`. Every failure becomes one `HarvestError` line naming the host, what was asked and why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from catalog.errors import HarvestError
+from catalog.http import Fetched, FetchError, PortalSession, retry_transient
+from catalog.normalise.values import loads_lenient
+
+
+def parse_json(what: str, fetched: Fetched, notes: list[str]) -> Any:
+    """The JSON body of a response, or a `FetchError` saying exactly what was wrong with it.
+
+    An HTML page or broken JSON with status 200 is transient (proxies and overloaded portals send
+    them); a 5xx means the server struggled. Invalid UTF-8 is repaired, with a note.
+    """
+    status = fetched.status
+    try:
+        value, repaired = loads_lenient(fetched.body)
+    except ValueError as exc:
+        html = "html" in fetched.content_type or fetched.body.lstrip()[:1] == b"<"
+        if html:
+            cause = f"{what}: HTTP {status}, an HTML page instead of JSON"
+        elif status >= 400:
+            cause = f"{what}: HTTP {status}"
+        else:
+            cause = f"{what}: HTTP {status}, body is not valid JSON ({exc})"
+        raise FetchError(cause, transient=status < 400, overloaded=status >= 500) from None
+    if repaired:
+        notes.append(f"{what}: response had invalid UTF-8 or lone surrogates; replaced with U+FFFD")
+    return value
+
+
+class JsonApi:
+    """GETs JSON documents from one portal through the shared HTTP session."""
+
+    def __init__(self, session: PortalSession, host: str | None = None) -> None:
+        self.session = session
+        self.host = host or ""
+        self.notes: list[str] = []
+
+    def get(self, url: str, params: Mapping[str, Any] | None = None, *, what: str | None = None) -> Any:
+        """The parsed JSON at `url`; a status of 400 or more is an error even with a JSON body."""
+        what = what or urlsplit(url).path
+        return retry_transient(
+            self.session.settings,
+            lambda: self._get_once(url, params, what),
+            lambda exc: isinstance(exc, HarvestError) and exc.transient,
+        )
+
+    def _get_once(self, url: str, params: Mapping[str, Any] | None, what: str) -> Any:
+        host = self.host or urlsplit(url).netloc
+        try:
+            fetched = self.session.get(url, params)
+            value = parse_json(what, fetched, self.notes)
+            if fetched.status >= 400:
+                raise FetchError(f"{what}: HTTP {fetched.status}", overloaded=fetched.status >= 500)
+        except FetchError as failure:
+            cause = failure.cause if failure.cause.startswith(what) else f"{what}: {failure.cause}"
+            key = self.session.settings.api_key
+            if key:
+                cause = cause.replace(key, "***")
+            raise HarvestError(host, cause, transient=failure.transient, overloaded=failure.overloaded) from None
+        return value
+
+    def take_notes(self) -> list[str]:
+        """Notes gathered since the last call (for the page being yielded)."""
+        notes, self.notes = self.notes, []
+        return notes

@@ -1,0 +1,83 @@
+"""Socrata adapter: the Discovery API (https://dev.socrata.com/docs/other/discovery).
+
+API: `GET {site}/api/catalog/v1?domains={host}&search_context={host}&only=dataset&limit=N` answers
+`{"results": [...], "resultSetSize": N}`; each result is described in `catalog.normalise.socrata`.
+The same API is also served for every domain at api.us.socrata.com / api.eu.socrata.com; the
+registry's `api_url` may point there.
+
+Paging: `scroll_id` (the last id of the previous page; results come sorted by id), which is stable
+under insertions and has no depth limit, unlike `offset`, which the API caps at 10,000.
+
+Limits: unauthenticated requests are throttled; an app token (`X-App-Token`, from the registry's
+`api_key_env`) lifts that. Incremental: no modification filter; every harvest is full. Publishers:
+those the datasets name (their `attribution`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from catalog.errors import HarvestError
+from catalog.http import HttpSettings, PortalSession
+from catalog.portals.base import DatasetPage, PortalClient
+from catalog.portals.jsonapi import JsonApi
+
+PAGE_SIZE = 1000
+CATALOG_PATH = "/api/catalog/v1"
+
+
+class SocrataClient(PortalClient):
+    """Reads a Socrata domain's catalogue through the Discovery API."""
+
+    software = "socrata"
+
+    def __init__(
+        self, base_url: str, *, api_url: str | None = None, settings: HttpSettings | None = None, rows: int = PAGE_SIZE
+    ) -> None:
+        self.domain = urlsplit(base_url).hostname or ""
+        self.url = api_url or base_url.rstrip("/") + CATALOG_PATH
+        self.session = PortalSession(settings, api_key_header="X-App-Token")
+        self.traffic = self.session.traffic
+        self.host = urlsplit(self.url).netloc
+        self.api = JsonApi(self.session, self.host)
+        self.rows = rows
+
+    def record_id(self, record: dict[str, Any]) -> str | None:
+        resource = record.get("resource")
+        value = resource.get("id") if isinstance(resource, dict) else None
+        return value if isinstance(value, str) and value else None
+
+    def iter_dataset_pages(self, since: datetime | None = None) -> Iterator[DatasetPage]:
+        scroll_id = None
+        while True:
+            params: dict[str, Any] = {
+                "domains": self.domain,
+                "search_context": self.domain,
+                "only": "dataset",
+                "limit": self.rows,
+            }
+            if scroll_id is not None:
+                params["scroll_id"] = scroll_id
+            answer = self.api.get(self.url, params, what="catalog/v1")
+            if not isinstance(answer, dict) or not isinstance(answer.get("results"), list):
+                raise HarvestError(self.host, "catalog/v1: answer has no list of results")
+            records = [record for record in answer["results"] if isinstance(record, dict)]
+            count = answer.get("resultSetSize")
+            yield DatasetPage(records, count if isinstance(count, int) else None, self.api.take_notes())
+            last = self.record_id(records[-1]) if records else None
+            if len(records) < self.rows or last is None or last == scroll_id:
+                return
+            scroll_id = last
+
+    def fetch_dataset(self, dataset_id: str) -> dict[str, Any]:
+        answer = self.api.get(self.url, {"ids": dataset_id, "domains": self.domain}, what="catalog/v1")
+        results = answer.get("results") if isinstance(answer, dict) else None
+        if not results or not isinstance(results[0], dict):
+            raise HarvestError(self.host, f"catalog/v1: no dataset {dataset_id!r}")
+        return results[0]
+
+    def close(self) -> None:
+        self.session.close()
