@@ -14,12 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from catalog.harvest import HarvestRun, Progress, harvest_portal
 from catalog.http import HttpSettings
 from catalog.lake import Lake
 from catalog.registry import Portal
 from catalog.sample import recorded
 from catalog.sample.server import InMemoryCatalogue, PortalOptions, RunningPortal, organizations_of, serve_portal
+from catalog.views import query
+from tests.routes import Responder, serve_routes
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(os.environ.get("CATALOG_FIXTURES", REPO.parent / "shared" / "fixtures"))
@@ -85,4 +89,38 @@ def published_files(lake: Lake) -> dict[str, str]:
 
 
 def portal_at(url: str, portal_id: str = "test-portal", **fields: Any) -> Portal:
-    return Portal(id=portal_id, title="Test portal", url=url, software="ckan", country="GB", **fields)
+    return Portal(**{"id": portal_id, "title": "Test portal", "url": url, "software": "ckan", "country": "GB"} | fields)
+
+
+def fixture_bytes(relative: str) -> bytes:
+    return (FIXTURES / relative).read_bytes()
+
+
+def cassette_body(relative: str) -> bytes:
+    """The response body of a vcrpy cassette's first interaction (its YAML tags python/unicode as text)."""
+    loader = type("CassetteLoader", (yaml.SafeLoader,), {})
+    loader.add_constructor("tag:yaml.org,2002:python/unicode", lambda load, node: load.construct_scalar(node))
+    cassette = yaml.load((FIXTURES / relative).read_text(encoding="utf-8"), Loader=loader)
+    return cassette["interactions"][0]["response"]["body"]["string"].encode()
+
+
+@pytest.fixture
+def harvest_served(lake: Lake) -> Callable[..., HarvestRun]:
+    """Serve routes on loopback and harvest them as a portal of `software` into `lake`.
+
+    `api_path` becomes the portal's `api_url` under the server; any other keyword is a registry field.
+    """
+
+    def run(routes: dict[str, Responder], software: str, *, api_path: str | None = None, **fields: Any) -> HarvestRun:
+        with serve_routes(routes) as server:
+            api_url = server.base_url + api_path if api_path else None
+            portal = portal_at(server.base_url, software=software, api_url=api_url, **fields)
+            return harvest_portal(portal, lake, settings=FAST, progress=Progress(portal.id, enabled=False))
+
+    return run
+
+
+def rows(lake: Lake, sql: str, *parameters: object) -> list[dict[str, Any]]:
+    """A query over the lake's views, as dicts."""
+    columns, found = query(lake, sql, parameters)
+    return [dict(zip(columns, row, strict=True)) for row in found]

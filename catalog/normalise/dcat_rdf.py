@@ -41,6 +41,7 @@ DISTRIBUTION_TEXT = {
     "download_url": "dcat:downloadURL",
     "license_id": ("dct:license", "dct:rights"),
 }
+LABEL_KEYS = ("rdfs:label", "skos:prefLabel", "rdf:value", "foaf:name", "dct:title")
 PUBLISHER_NAME_KEYS = ("foaf:name", "vcard:fn", "vcard:organization-name", "skos:prefLabel")
 LICENSE_KEYS = ("dct:license", "dct:rights", "cc:license")
 MAPPED = frozenset(
@@ -99,6 +100,11 @@ def _distribution(node: Mapping[str, Any], position: int, dataset: Mapping[str, 
     row["distribution_id"] = _iri(node.get("@id")) or _literal(node, "dct:identifier")
     for column, keys in DISTRIBUTION_TEXT.items():
         row[column] = text(_literal(node, keys), column, warnings)
+    for column, key in (("format", "dct:format"), ("media_type", "dcat:mediaType")):
+        described = _node(node, key)  # a dct:IMT or EU file-type node: its label says more than its IRI
+        label = _literal(described, LABEL_KEYS) if described else None
+        if label:
+            row[column] = text(label, column, warnings)
     row["issued"] = timestamp(_literal(node, "dct:issued"), "dct:issued", warnings)
     row["modified"] = timestamp(_literal(node, "dct:modified"), "dct:modified", warnings)
     row["byte_size"] = integer(_literal(node, "dcat:byteSize"), "dcat:byteSize", warnings)
@@ -120,7 +126,7 @@ def _publisher(node: Mapping[str, Any] | None, warnings: Warnings) -> dict[str, 
     publisher_id = _iri(node.get("@id")) or name
     if publisher_id is None:
         return None
-    return {"id": publisher_id, "name": name or publisher_id, "title": name or publisher_id}
+    return {"id": publisher_id, "name": name, "title": name}
 
 
 def _iri(value: Any) -> str | None:
@@ -144,7 +150,7 @@ def _as_text(value: Any) -> str | None:
     if isinstance(value, Mapping) and "@value" in value:
         return value["@value"] or None
     if isinstance(value, Mapping):
-        return _iri(value.get("@id")) or _literal(value, ("rdfs:label", "skos:prefLabel", "rdf:value", "foaf:name"))
+        return _iri(value.get("@id")) or _literal(value, LABEL_KEYS)
     return None
 
 

@@ -81,8 +81,9 @@ def integer(value: Any, field: str, warnings: Warnings) -> int | None:
     elif isinstance(value, float) and value.is_integer():
         number = int(value)
     elif isinstance(value, str):
+        digits = value.strip().replace(",", "")
         with contextlib.suppress(ValueError):
-            number = int(value.strip().replace(",", ""))
+            number = int(digits.removesuffix(".0"))  # xsd:decimal sizes come as "43008.0"
     if number is None:
         warnings.add(field, value, "is not a whole number; dropped")
     elif number not in INT64:

@@ -18,6 +18,7 @@ standard filter); every harvest is full. Publishers: those the datasets name.
 
 from __future__ import annotations
 
+import logging
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import datetime
@@ -69,6 +70,9 @@ PREFIXES = {
     "http://creativecommons.org/ns#": "cc",
     "http://www.w3.org/ns/prov#": "prov",
 }
+# rdflib logs a traceback for every typed literal it cannot convert (`"2019"^^xsd:date`); we keep
+# lexical forms and judge dates ourselves, so those conversions do not matter here.
+logging.getLogger("rdflib.term").setLevel(logging.ERROR)
 MAX_DEPTH = 4
 """How deep nested nodes are described (dataset > distribution > checksum > ...)."""
 
@@ -109,7 +113,9 @@ class DcatClient(PortalClient):
         try:
             fetched = self.session.get(url, accept=ACCEPT)
         except FetchError as failure:
-            raise HarvestError(self.host, f"{url}: {failure.cause}", failure.transient, failure.overloaded) from None
+            raise HarvestError(
+                self.host, f"{url}: {failure.cause}", transient=failure.transient, overloaded=failure.overloaded
+            ) from None
         if fetched.status >= 400:
             raise HarvestError(self.host, f"{url}: HTTP {fetched.status}", overloaded=fetched.status >= 500)
         return parse_page(url, fetched.content_type, fetched.body, self.host)
@@ -135,16 +141,19 @@ class _Page:
 def parse_page(url: str, content_type: str, body: bytes, host: str) -> _Page:
     """One catalogue page: its graph, the total it announces and the next page's URL (Hydra or CSW)."""
     rdf_format = _rdf_format(url, content_type, body)
-    total, next_url = None, None
+    documents, total, next_url = [body], None, None
     if rdf_format == "xml":
-        body, total, next_url = _unwrap_csw(url, body, host)
+        documents, total, next_url = _unwrap_csw(url, body, host)
     graph = Graph()
     try:
-        graph.parse(data=body, format=rdf_format, publicID=url)
+        for document in documents:
+            graph.parse(data=document, format=rdf_format, publicID=url)
     except Exception as exc:  # rdflib raises many types (SAX, syntax, JSON); all mean "not this RDF"
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         transient = body.lstrip()[:1] == b"<" and b"<html" in body[:1000].lower()
-        raise HarvestError(host, f"{url}: not valid {rdf_format} RDF ({first_line[:200]})", transient) from None
+        raise HarvestError(
+            host, f"{url}: not valid {rdf_format} RDF ({first_line[:200]})", transient=transient
+        ) from None
     if next_url is None:
         total, next_url = _hydra_paging(graph, url)
     return _Page(graph, total, next_url)
@@ -161,10 +170,13 @@ def _rdf_format(url: str, content_type: str, body: bytes) -> str:
     return "xml" if start == b"<" else "json-ld" if start in (b"{", b"[") else "turtle"
 
 
-def _unwrap_csw(url: str, body: bytes, host: str) -> tuple[bytes, int | None, str | None]:
-    """A CSW GetRecords response's embedded rdf:RDF, its match count and next page; other XML unchanged."""
+def _unwrap_csw(url: str, body: bytes, host: str) -> tuple[list[bytes], int | None, str | None]:
+    """A CSW GetRecords response's rdf:RDF documents (one per record), match count and next page.
+
+    Any other XML is returned unchanged, as the one document.
+    """
     if b"GetRecordsResponse" not in body[:2000]:
-        return body, None, None
+        return [body], None, None
     try:
         root = ET.fromstring(body)
     except ET.ParseError as exc:
@@ -172,16 +184,13 @@ def _unwrap_csw(url: str, body: bytes, host: str) -> tuple[bytes, int | None, st
     results = root.find(f"{CSW}SearchResults")
     if results is None:
         raise HarvestError(host, f"{url}: CSW response has no SearchResults")
-    rdf = results.find(RDF_XML_ROOT)
-    inner = (
-        ET.tostring(rdf) if rdf is not None else b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/>'
-    )
+    documents = [ET.tostring(record) for record in results.findall(RDF_XML_ROOT)]
     matched = results.get("numberOfRecordsMatched")
     next_record = results.get("nextRecord", "0")
     next_url = None
     if next_record.isdigit() and int(next_record) > 0:
         next_url = _with_query(url, startPosition=next_record)
-    return inner, int(matched) if matched and matched.isdigit() else None, next_url
+    return documents, int(matched) if matched and matched.isdigit() else None, next_url
 
 
 def _with_query(url: str, **params: str) -> str:

@@ -83,7 +83,9 @@ class OpenDataSoftClient(PortalClient):
                         page, notes = [], []
                 yield DatasetPage(page, total, notes)
         except FetchError as failure:
-            raise HarvestError(self.host, f"catalog/exports/json: {failure.cause}", failure.transient) from None
+            raise HarvestError(
+                self.host, f"catalog/exports/json: {failure.cause}", transient=failure.transient
+            ) from None
         except ijson.JSONError as exc:
             raise HarvestError(self.host, f"catalog/exports/json: not valid JSON ({exc})", transient=True) from None
 
