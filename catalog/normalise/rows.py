@@ -84,10 +84,29 @@ def set_date(row: dict[str, Any], column: str, value: Any, warnings: Warnings) -
 
 
 def content_hash(record: Mapping[str, Any], raw: str) -> str:
-    """A digest of what the portal says about a dataset, ignoring counters that change without an edit."""
-    if any(key in record for key in VOLATILE_KEYS):
-        raw = json_text({key: value for key, value in record.items() if key not in VOLATILE_KEYS})
+    """A digest of what the portal says about a dataset, ignoring counters that change without an edit.
+
+    Counters sit at the top (CKAN's `tracking_summary`) or one level down (Socrata's `resource`).
+    """
+    steady = _without_counters(record)
+    if steady is not None:
+        raw = json_text(steady)
     return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
+
+
+def _without_counters(record: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The record without VOLATILE_KEYS, or None when it has none (the common case: hash the raw text)."""
+    steady: dict[str, Any] = {}
+    found = False
+    for key, value in record.items():
+        if key in VOLATILE_KEYS:
+            found = True
+            continue
+        if isinstance(value, Mapping) and any(inner in value for inner in VOLATILE_KEYS):
+            value = {inner: item for inner, item in value.items() if inner not in VOLATILE_KEYS}
+            found = True
+        steady[key] = value
+    return steady if found else None
 
 
 def new_distribution_row(dataset: Mapping[str, Any], position: int) -> dict[str, Any]:
