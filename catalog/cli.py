@@ -1,9 +1,11 @@
 """The `catalog` command: a thin layer over the library.
 
     catalog harvest [URL] --portal ID [--lake DIR]    harvest a portal (by URL, or from the registry)
+    catalog detect URL                                 which software a portal runs, and its API
+    catalog check [--portal ID ...] [--country CC]     probe registered portals into portal_checks
     catalog sql "SELECT ..." [--format table|csv|json] query the views
     catalog duckdb FILE                                write a DuckDB file holding the views
-    catalog portals                                    list the registry
+    catalog portals [--country CC] [--software S]      list the registry
     catalog sample-portal [--port N]                   serve the offline sample catalogue
 
 Errors are one line on stderr naming what failed and where; the exit status is non-zero.
@@ -23,17 +25,20 @@ from pathlib import Path
 import duckdb
 
 from catalog import __version__
+from catalog.checks import MAX_WORKERS, check_portals
+from catalog.detect import base_of, detect
 from catalog.errors import CatalogError
 from catalog.harvest import harvest_portal
 from catalog.http import HttpSettings
 from catalog.lake import Lake, resolve_lake, use_compact_memory_pool
 from catalog.output import FORMATS, render
-from catalog.registry import Portal, get_portal, load_registry, validate_portal_id
+from catalog.registry import SUPPORTED_SOFTWARE, Portal, get_portal, load_registry, validate_portal_id
 from catalog.sample.catalogue import generate
 from catalog.sample.server import InMemoryCatalogue, serve_portal
 from catalog.views import query, write_database
 
 PROG = "catalog"
+log = logging.getLogger(__name__)
 
 
 def _lake(args: argparse.Namespace) -> Lake:
@@ -45,13 +50,22 @@ def _timestamp(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _portal_at(args: argparse.Namespace) -> Portal:
+    """A portal given by URL: its software named with --software, or found by detection."""
+    portal_id = validate_portal_id(args.portal)
+    if args.software:
+        return Portal(id=portal_id, title=args.url, url=args.url, software=args.software, filter=args.fq)
+    detection = detect(args.url)
+    log.info("%s", detection.summary)
+    if detection.software is None:
+        raise CatalogError(f"{detection.summary}; name the software with --software")
+    base = base_of(args.url)
+    api_url = detection.api_url if detection.api_url != base else None
+    return Portal(id=portal_id, title=args.url, url=base, software=detection.software, api_url=api_url, filter=args.fq)
+
+
 def cmd_harvest(args: argparse.Namespace) -> int:
-    if args.url:
-        portal = Portal(
-            id=validate_portal_id(args.portal), title=args.url, url=args.url, software="ckan", filter=args.fq
-        )
-    else:
-        portal = get_portal(args.portal)
+    portal = _portal_at(args) if args.url else get_portal(args.portal)
     if args.rate is not None:  # this portal's rate, for this run: it outranks the registry's
         portal = dataclasses.replace(portal, requests_per_second=args.rate)
     settings = HttpSettings(retries=args.retries, read_timeout=args.timeout)
@@ -64,6 +78,42 @@ def cmd_harvest(args: argparse.Namespace) -> int:
         f"{run.added} added, {run.modified} modified, {run.deleted} deleted; "
         f"{run.distributions} distributions, {run.publishers} publishers; "
         f"{run.requests} requests in {run.duration_s:.1f}s; {run.warning_count} warnings"
+    )
+    return 0
+
+
+def cmd_detect(args: argparse.Namespace) -> int:
+    detection = detect(args.url, HttpSettings(retries=0, read_timeout=args.timeout))
+    print(detection.summary)
+    if args.probes:
+        columns = ["software", "found", "status", "latency_ms", "detail", "url"]
+        rows = [[getattr(probe, column) for column in columns] for probe in detection.probes]
+        sys.stdout.write(render(columns, rows, "table"))
+    return 0 if detection.software else 1
+
+
+def _selected_portals(args: argparse.Namespace) -> list[Portal]:
+    if getattr(args, "portal", None):
+        return [get_portal(portal_id) for portal_id in args.portal]
+    return [
+        portal
+        for portal in load_registry().values()
+        if (not args.country or portal.country == args.country.upper())
+        and (not args.software or portal.software == args.software)
+    ]
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    portals = [portal for portal in _selected_portals(args) if portal.cadence != "manual" or args.portal]
+    started = time.monotonic()
+    rows = check_portals(portals, _lake(args), workers=args.workers)
+    reachable = sum(1 for row in rows if row["reachable"])
+    columns = ["portal_id", "reachable", "status", "detected_software", "latency_ms", "detail"]
+    sys.stdout.write(render(columns, [[row[c] for c in columns] for row in rows], args.format))
+    print(
+        f"{len(rows)} portals checked in {time.monotonic() - started:.1f}s: {reachable} reachable; "
+        f"written to portal_checks",
+        file=sys.stderr,
     )
     return 0
 
@@ -82,8 +132,8 @@ def cmd_duckdb(args: argparse.Namespace) -> int:
 
 
 def cmd_portals(args: argparse.Namespace) -> int:
-    columns = ["id", "software", "country", "province", "city", "cadence", "url", "filter", "title"]
-    rows = [[getattr(p, c) for c in columns] for p in load_registry().values()]
+    columns = ["id", "software", "country", "province", "city", "ascn_pilot_city", "cadence", "url", "filter", "title"]
+    rows = [[getattr(p, c) for c in columns] for p in _selected_portals(args)]
     sys.stdout.write(render(columns, rows, args.format))
     return 0
 
@@ -110,8 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--lake", help="lake root (default: $CATALOG_LAKE, else ./lake)")
 
     harvest = commands.add_parser("harvest", help="harvest a portal's catalogue into the lake")
-    harvest.add_argument("url", nargs="?", help="base URL of a CKAN portal (omit to use the registry's)")
+    harvest.add_argument("url", nargs="?", help="a portal's URL (omit to use the registry's)")
     harvest.add_argument("--portal", required=True, help="portal id: a registry id, or a new slug for URL")
+    harvest.add_argument("--software", choices=sorted(SUPPORTED_SOFTWARE), help="with URL: skip detection")
     harvest.add_argument("--fq", help="with URL: a CKAN filter query applied to every search")
     harvest.add_argument("--full", action="store_true", help="re-read everything (default: incremental)")
     harvest.add_argument(
@@ -123,6 +174,24 @@ def build_parser() -> argparse.ArgumentParser:
     harvest.add_argument("--rate", type=float, help=f"requests/s per host, 0: no cap ({defaults.requests_per_second})")
     lake_option(harvest)
     harvest.set_defaults(handler=cmd_harvest)
+
+    detect_command = commands.add_parser("detect", help="find which portal software a URL runs, and its API")
+    detect_command.add_argument("url")
+    detect_command.add_argument("--probes", action="store_true", help="also list every probe made")
+    detect_command.add_argument("--timeout", type=float, default=20.0, help="read timeout in s (%(default)s)")
+    detect_command.set_defaults(handler=cmd_detect)
+
+    def selection_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--country", help="only portals of this ISO 3166-1 country (e.g. VN)")
+        command.add_argument("--software", choices=sorted(SUPPORTED_SOFTWARE), help="only portals running it")
+        command.add_argument("--format", choices=FORMATS, default="table")
+
+    check = commands.add_parser("check", help="probe registered portals' liveness into portal_checks")
+    check.add_argument("--portal", action="append", help="a registry id (repeatable; default: all)")
+    check.add_argument("--workers", type=int, default=MAX_WORKERS, help="portals probed at once (%(default)s)")
+    selection_options(check)
+    lake_option(check)
+    check.set_defaults(handler=cmd_check)
 
     sql = commands.add_parser("sql", help="run a SQL query against the views")
     sql.add_argument("query")
@@ -136,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     database.set_defaults(handler=cmd_duckdb)
 
     portals = commands.add_parser("portals", help="list the registered portals")
-    portals.add_argument("--format", choices=FORMATS, default="table")
+    selection_options(portals)
     portals.set_defaults(handler=cmd_portals)
 
     sample = commands.add_parser("sample-portal", help="serve the generated sample catalogue over the CKAN API")

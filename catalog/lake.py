@@ -4,6 +4,7 @@ Layout under the lake root:
 
     harvests/portal_id=<portal>/harvest_id=<harvest>/<table>.parquet   one immutable folder per harvest
     harvest_runs/portal_id=<portal>/<harvest>.parquet                  one single-row file per run
+    portal_checks/<check>.parquet                                       one file per liveness check
     _staging/<portal>/<harvest>/                                       harvests being written
 
 A harvest is written in `_staging` and moved into `harvests/` with one rename when complete; the
@@ -29,11 +30,12 @@ import pyarrow.parquet as pq
 
 from catalog.errors import LakeError
 from catalog.registry import validate_portal_id
-from catalog.schemas import HARVEST_RUNS
+from catalog.schemas import HARVEST_RUNS, PORTAL_CHECKS
 
 PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "compression_level": 3}
 HARVESTS = "harvests"
 HARVEST_RUNS_DIR = "harvest_runs"
+PORTAL_CHECKS_DIR = "portal_checks"
 STAGING = "_staging"
 LAKE_ENV = "CATALOG_LAKE"
 DEFAULT_LAKE = "lake"
@@ -168,6 +170,18 @@ class Lake:
         partial.replace(target)
         return target
 
+    def write_checks(self, check_id: str, rows: list[Mapping[str, Any]]) -> Path:
+        """Write one liveness check of many portals, atomically."""
+        folder = self.root / PORTAL_CHECKS_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{validate_harvest_id(check_id)}.parquet"
+        partial = folder / f".{check_id}.parquet.partial"
+        pq.write_table(
+            pa.Table.from_pylist([dict(row) for row in rows], schema=PORTAL_CHECKS), partial, **PARQUET_OPTIONS
+        )
+        partial.replace(target)
+        return target
+
     def runs(self, portal_id: str) -> list[dict[str, Any]]:
         """Every run record of one portal."""
         folder = self.root / HARVEST_RUNS_DIR / f"portal_id={validate_portal_id(portal_id)}"
@@ -177,6 +191,8 @@ class Lake:
         """Every published file of a table, across portals and harvests."""
         if table == "harvest_runs":
             yield from sorted((self.root / HARVEST_RUNS_DIR).glob("portal_id=*/*.parquet"))
+        elif table == "portal_checks":
+            yield from sorted((self.root / PORTAL_CHECKS_DIR).glob("*.parquet"))
         else:
             yield from sorted((self.root / HARVESTS).glob(f"portal_id=*/harvest_id=*/{table}.parquet"))
 
@@ -185,4 +201,6 @@ class Lake:
         root = self.root.resolve()
         if table == "harvest_runs":
             return str(root / HARVEST_RUNS_DIR / "portal_id=*" / "*.parquet")
+        if table == "portal_checks":
+            return str(root / PORTAL_CHECKS_DIR / "*.parquet")
         return str(root / HARVESTS / "portal_id=*" / "harvest_id=*" / f"{table}.parquet")

@@ -136,6 +136,29 @@ HARVEST_RUNS = _schema(
     ("error", pa.string()),
 )
 
+PORTAL_CHECKS = pa.schema(
+    [
+        pa.field("check_id", pa.string(), nullable=False),
+        pa.field("portal_id", pa.string(), nullable=False),
+        ("url", pa.string()),
+        ("registered_software", pa.string()),
+        ("country", pa.string()),
+        ("province", pa.string()),
+        ("city", pa.string()),
+        ("ascn_pilot_city", pa.bool_()),
+        ("checked_at", TIMESTAMP),
+        ("reachable", pa.bool_()),
+        ("status", pa.int32()),
+        ("detected_software", pa.string()),
+        ("api_url", pa.string()),
+        ("matches_registry", pa.bool_()),
+        ("latency_ms", pa.float64()),
+        ("detail", pa.string()),
+        ("probes", pa.int32()),
+    ]
+)
+"""One row per portal per liveness check (`catalog check`): availability over time is queryable."""
+
 HARVEST_TABLES: dict[str, pa.Schema] = {
     "datasets": DATASETS,
     "distributions": DISTRIBUTIONS,

@@ -19,9 +19,9 @@ import pyarrow as pa
 
 from catalog.errors import LakeError
 from catalog.lake import Lake
-from catalog.schemas import HARVEST_RUNS, HARVEST_TABLES
+from catalog.schemas import HARVEST_RUNS, HARVEST_TABLES, PORTAL_CHECKS
 
-LAKE_TABLES: dict[str, pa.Schema] = {**HARVEST_TABLES, "harvest_runs": HARVEST_RUNS}
+LAKE_TABLES: dict[str, pa.Schema] = {**HARVEST_TABLES, "harvest_runs": HARVEST_RUNS, "portal_checks": PORTAL_CHECKS}
 _PACKAGED_SQL = Path(__file__).with_name("sql")
 _SOURCE_SQL = Path(__file__).resolve().parent.parent / "sql"
 

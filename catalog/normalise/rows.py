@@ -103,9 +103,10 @@ def _without_counters(record: Mapping[str, Any]) -> dict[str, Any] | None:
             found = True
             continue
         if isinstance(value, Mapping) and any(inner in value for inner in VOLATILE_KEYS):
-            value = {inner: item for inner, item in value.items() if inner not in VOLATILE_KEYS}
+            steady[key] = {inner: item for inner, item in value.items() if inner not in VOLATILE_KEYS}
             found = True
-        steady[key] = value
+        else:
+            steady[key] = value
     return steady if found else None
 
 

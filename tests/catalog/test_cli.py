@@ -35,7 +35,10 @@ def test_harvest_failure_is_one_line_and_leaves_the_lake(serve, harvested_lake, 
     portal = serve([])
     portal.options.intercept = lambda action, params: (200, b"<!doctype html><title>Oops</title>", "text/html")
     before = sorted(p for p in (harvested_lake.root / "harvests").rglob("*"))
-    code = main(["harvest", portal.url, "--portal", "uk-sample", "--lake", str(harvested_lake.root), "--retries", "0"])
+    lake_root = str(harvested_lake.root)
+    code = main(
+        ["harvest", portal.url, "--portal", "uk-sample", "--software", "ckan", "--lake", lake_root, "--retries", "0"]
+    )
     err = capsys.readouterr().err
     host = portal.url.removeprefix("http://")
     assert code == 1
