@@ -40,7 +40,7 @@ def hub_item(number: int) -> dict[str, Any]:
 
 def hub_search(items: list[dict[str, Any]]) -> dict:
     def answer(query: dict[str, str], _headers: Any) -> Answer:
-        limit, start = int(query["limit"]), int(query["startindex"])
+        limit, start = int(query.get("limit", 10)), int(query.get("startindex", 1))
         page = items[start - 1 : start - 1 + limit]
         links = [{"rel": "self", "href": f"{SEARCH}?limit={limit}&startindex={start}"}]
         if start - 1 + limit < len(items):

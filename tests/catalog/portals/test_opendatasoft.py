@@ -55,7 +55,7 @@ def ods_record(number: int) -> dict[str, Any]:
 
 def ods_api(records: list[dict[str, Any]]) -> dict:
     def datasets(query: dict[str, str], _headers: Any) -> Answer:
-        limit, offset = int(query["limit"]), int(query["offset"])
+        limit, offset = int(query.get("limit", 10)), int(query.get("offset", 0))
         if limit > 100 or offset + limit > 10_000:
             return 400, "application/json", b'{"error_code": "InvalidRESTParameterError"}'
         page = records[offset : offset + limit]
