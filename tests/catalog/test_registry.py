@@ -2,23 +2,59 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
+import yaml
 
 from catalog.errors import RegistryError
 from catalog.portals import client_for
 from catalog.registry import load_registry, parse_registry, validate_portal_id
-from tests.conftest import FAST, portal_at
+from tests.conftest import FAST, REPO, portal_at
+from tools.import_registry_seed import harvestable
 
 
 def test_registry_loads_with_the_vietnamese_catalogues() -> None:
     portals = load_registry()
     vietnamese = [p for p in portals.values() if p.country == "VN" and p.id != "vn-sample"]
-    assert len(vietnamese) == 20  # 19 CKAN catalogues in the seed registry, plus ODM's vn filter
+    # 19 CKAN catalogues of the seed registry, ODM's vn filter, HCMC's DKAN, Can Tho
+    assert len(vietnamese) == 22
     assert portals["vn-open-data"].url == "https://open.data.gov.vn"
     assert portals["vn-odm"].filter == "extras_odm_spatial_range:vn"
     assert portals["vn-hai-phong"].province == "VN-HP"
-    assert all(p.software == "ckan" for p in portals.values())
+    hcmc = portals["vn-opendata-hochiminhcity"]
+    assert (hcmc.software, hcmc.province, hcmc.city, hcmc.ascn_pilot_city) == (
+        "dkan",
+        "VN-SG",
+        "Ho Chi Minh City",
+        True,
+    )
     assert portals["vn-sample"].cadence == "manual"
+
+
+def test_every_harvestable_seed_catalogue_is_registered() -> None:
+    """The seed's CKAN, DKAN and DCAT-US catalogues of Vietnam and ASEAN are all in the registry."""
+    seed = REPO.parent / "shared" / "registry-seed" / "dataportals-registry"
+    expected = {}
+    for path in seed.rglob("*.yaml"):
+        record = yaml.safe_load(path.read_text(encoding="utf-8"))
+        country = record["coverage"][0]["location"]["country"]["id"]
+        if harvestable(record) and record.get("status") == "active" and len(country) == 2:
+            expected[record["id"]] = country
+    sources = " ".join(p.source or "" for p in load_registry().values())
+    missing = [record_id for record_id in expected if f"dataportals-registry {record_id}" not in sources]
+    assert missing == []
+    by_country = Counter(expected.values())
+    assert by_country["TH"] == 196 and by_country["ID"] == 164 and by_country["VN"] == 19
+
+
+def test_every_registered_portal_has_an_adapter() -> None:
+    portals = load_registry()
+    assert set(Counter(p.software for p in portals.values())) == {"ckan", "dkan", "datajson"}
+    for portal in portals.values():
+        client_for(portal, FAST).close()
+    pilots = sorted({p.city for p in portals.values() if p.ascn_pilot_city})
+    assert pilots == ["Bangkok", "Chonburi", "Ho Chi Minh City", "Jakarta", "Phuket"]
 
 
 @pytest.mark.parametrize("portal_id", ["Upper", "with space", "../up", "a/b", "", "trailing-", "a--b", "ü"])
