@@ -3,14 +3,15 @@
 from dagster import AssetSelection, Definitions, define_asset_job, load_assets_from_modules
 
 from catalog.lake import use_compact_memory_pool
-from pipelines.assets import harvest, views
+from pipelines.assets import harvest, liveness, views
 from pipelines.resources import default_resources
-from pipelines.schedules import harvest_schedules
+from pipelines.schedules import harvest_schedules, liveness_schedule
 
 use_compact_memory_pool()
 
 harvest_assets = load_assets_from_modules([harvest])
 view_assets = load_assets_from_modules([views])
+liveness_assets = load_assets_from_modules([liveness])
 
 harvest_job = define_asset_job(
     "harvest_job",
@@ -23,9 +24,15 @@ views_job = define_asset_job(
     description="Rebuild the DuckDB database file over the latest harvests.",
 )
 
+liveness_job = define_asset_job(
+    "liveness_job",
+    selection=AssetSelection.assets(*liveness_assets),
+    description="Probe every scheduled portal: reachable, HTTP status, software, latency.",
+)
+
 defs = Definitions(
-    assets=[*harvest_assets, *view_assets],
-    jobs=[harvest_job, views_job],
-    schedules=harvest_schedules(harvest_job),
+    assets=[*harvest_assets, *view_assets, *liveness_assets],
+    jobs=[harvest_job, views_job, liveness_job],
+    schedules=[*harvest_schedules(harvest_job), liveness_schedule(liveness_job)],
     resources=default_resources(),
 )

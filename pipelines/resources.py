@@ -45,7 +45,8 @@ class PortalsResource(ConfigurableResource):
     def portal(self, portal_id: str) -> Portal:
         portal = get_portal(portal_id)
         if portal_id in self.url_overrides:
-            portal = dataclasses.replace(portal, url=self.url_overrides[portal_id])
+            # the endpoint follows the base: the software's usual path under the override
+            portal = dataclasses.replace(portal, url=self.url_overrides[portal_id], api_url=None)
         return portal
 
 

@@ -5,6 +5,7 @@
   re-reads everything, so whatever an incremental run cannot see (a portal that edits without
   touching metadata_modified) is caught within a week.
 Portals with cadence `manual` are harvested only on request.
+- `daily_liveness_check`: probes every scheduled portal into `portal_checks`, before the harvests.
 
 The `catalog/host` tag lets dagster.yaml allow one run per host at a time, so two portals on one
 server never overlap, while different hosts harvest in parallel.
@@ -52,3 +53,13 @@ def harvest_schedules(job: JobDefinition) -> list[ScheduleDefinition]:
         _schedule(job, "daily_harvest", "0 2 * * *", ("daily",), full=False),
         _schedule(job, "weekly_full_harvest", "0 3 * * 0", ("daily", "weekly"), full=True),
     ]
+
+
+def liveness_schedule(job: JobDefinition) -> ScheduleDefinition:
+    return ScheduleDefinition(
+        name="daily_liveness_check",
+        cron_schedule="0 1 * * *",
+        job=job,
+        execution_timezone="UTC",
+        description="Probe every scheduled portal (reachable, status, software, latency) into portal_checks.",
+    )

@@ -13,10 +13,17 @@ def test_definitions_load() -> None:
         "raw_catalog",
         "catalog_tables",
         "catalog_views",
+        "portal_checks",
     }
     job = defs.resolve_job_def("harvest_job")
     assert job.partitions_def.get_partition_keys() == list(load_registry())
-    assert {schedule.name for schedule in repository.schedule_defs} == {"daily_harvest", "weekly_full_harvest"}
+    assert {schedule.name for schedule in repository.schedule_defs} == {
+        "daily_harvest",
+        "weekly_full_harvest",
+        "daily_liveness_check",
+    }
+    softwares = {portal.software for portal in load_registry().values()}
+    assert softwares == {"ckan", "dkan", "datajson"}  # every software has partitions, one per portal
 
 
 def test_daily_schedule_requests_one_incremental_run_per_daily_portal_tagged_with_its_host() -> None:

@@ -7,9 +7,12 @@ from dagster import DagsterInstance, materialize
 from catalog.lake import Lake
 from catalog.views import query
 from pipelines.assets.harvest import catalog_tables, raw_catalog
+from pipelines.assets.liveness import portal_checks
 from pipelines.assets.views import catalog_views
 from pipelines.resources import HttpResource, LakeResource, PortalsResource
-from tests.conftest import real_packages
+from tests.catalog.portals.test_dkan import dkan_routes, real_and_copies
+from tests.conftest import portal_at, real_packages
+from tests.routes import serve_routes
 
 
 def test_materialise_one_portal_partition(serve, tmp_path) -> None:
@@ -70,3 +73,38 @@ def test_one_portal_failing_does_not_fail_another(serve, tmp_path) -> None:
     _, rows = query(lake, "SELECT portal_id, status FROM harvest_runs ORDER BY portal_id")
     assert rows == [("gb-birmingham", "complete"), ("vn-sample", "failed")]
     assert query(lake, "SELECT portal_id, count(*) FROM datasets GROUP BY ALL")[1] == [("gb-birmingham", 15)]
+
+
+def test_a_dkan_partition_materialises_like_a_ckan_one(tmp_path) -> None:
+    """Ho Chi Minh City's DKAN partition, pointed at a local DKAN serving the recorded DKAN package."""
+    lake = Lake(tmp_path / "lake")
+    with serve_routes(dkan_routes(real_and_copies(3))) as server:
+        resources = {
+            "lake": LakeResource(root=str(lake.root)),
+            "http": HttpResource(retries=0),
+            "portals": PortalsResource(url_overrides={"vn-opendata-hochiminhcity": server.base_url}),
+        }
+        with DagsterInstance.ephemeral() as instance:
+            result = materialize(
+                [raw_catalog, catalog_tables],
+                partition_key="vn-opendata-hochiminhcity",
+                resources=resources,
+                instance=instance,
+            )
+    assert result.success
+    assert lake.runs("vn-opendata-hochiminhcity")[0]["software"] == "dkan"
+    _, found = query(lake, "SELECT count(*), sum(num_distributions) FROM datasets")
+    assert found == [(3, 6)]
+
+
+def test_portal_checks_asset_writes_a_row_per_portal(serve, tmp_path, monkeypatch) -> None:
+    live = serve(real_packages())
+    registry = {"live": portal_at(live.url, "live"), "manual": portal_at(live.url, "manual", cadence="manual")}
+    monkeypatch.setattr("pipelines.assets.liveness.load_registry", lambda: registry)
+    lake = Lake(tmp_path / "lake")
+    result = materialize([portal_checks], resources={"lake": LakeResource(root=str(lake.root))})
+    assert result.success
+    metadata = result.get_asset_materialization_events()[0].step_materialization_data.materialization.metadata
+    assert (metadata["portals"].value, metadata["reachable"].value) == (1, 1)  # manual portals are not probed
+    _, found = query(lake, "SELECT portal_id, detected_software FROM portal_checks")
+    assert found == [("live", "ckan")]
