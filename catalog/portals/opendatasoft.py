@@ -8,8 +8,9 @@ catalogue is read whole from `/api/explore/v2.1/catalog/exports/json` (a JSON ar
 records), parsed as it streams. Results are ordered by `dataset_id` so pages do not overlap.
 
 Limits: anonymous quotas per IP (HTTP 429 with Retry-After, handled by `catalog.http`); an API key
-(`Authorization: Apikey ...`, from the registry's `api_key_env`) raises them. Incremental: no; every
-harvest is full. Publishers: those the datasets name (`metas.default.publisher`).
+raises them (`Authorization: Apikey <key>`: the variable named by the registry's `api_key_env` holds
+that whole value). Incremental: no; every harvest is full. Publishers: those the datasets name
+(`metas.default.publisher`).
 """
 
 from __future__ import annotations
