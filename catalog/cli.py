@@ -26,7 +26,7 @@ import duckdb
 
 from catalog import __version__
 from catalog.checks import MAX_WORKERS, check_portals
-from catalog.detect import base_of, detect
+from catalog.detect import base_of, detect, is_document_url
 from catalog.errors import CatalogError
 from catalog.harvest import harvest_portal
 from catalog.http import HttpSettings
@@ -51,17 +51,29 @@ def _timestamp(text: str) -> datetime:
 
 
 def _portal_at(args: argparse.Namespace) -> Portal:
-    """A portal given by URL: its software named with --software, or found by detection."""
+    """A portal given by URL: its software named with --software, or found by detection.
+
+    A URL naming a document (`.../data.json`, `.../catalog.ttl`) is that catalogue's endpoint.
+    """
     portal_id = validate_portal_id(args.portal)
     if args.software:
-        return Portal(id=portal_id, title=args.url, url=args.url, software=args.software, filter=args.fq)
-    detection = detect(args.url)
-    log.info("%s", detection.summary)
-    if detection.software is None:
-        raise CatalogError(f"{detection.summary}; name the software with --software")
-    base = base_of(args.url)
-    api_url = detection.api_url if detection.api_url != base else None
-    return Portal(id=portal_id, title=args.url, url=base, software=detection.software, api_url=api_url, filter=args.fq)
+        software = args.software
+        api_url = args.url if is_document_url(args.url) else None
+    else:
+        detection = detect(args.url)
+        log.info("%s", detection.summary)
+        if detection.software is None:
+            raise CatalogError(f"{detection.summary}; name the software with --software")
+        software, api_url = detection.software, detection.api_url
+    url = base_of(args.url)
+    return Portal(
+        id=portal_id,
+        title=args.url,
+        url=url,
+        software=software,
+        api_url=api_url if api_url != url else None,
+        filter=args.fq,
+    )
 
 
 def cmd_harvest(args: argparse.Namespace) -> int:

@@ -25,6 +25,7 @@ PEEK_BYTES = 1 << 16
 RDF_ACCEPT = "text/turtle, application/rdf+xml;q=0.9, application/ld+json;q=0.8"
 # Richest first: full search APIs with paging and publishers, then catalogue documents.
 RICHNESS = ("ckan", "dkan", "socrata", "opendatasoft", "arcgis", "dcat", "datajson")
+DOCUMENT_SUFFIXES = (".json", ".ttl", ".rdf", ".xml", ".jsonld", ".nt")
 UNREACHABLE = ("connection refused", "host name does not resolve", "timed out", "request failed")
 
 
@@ -153,9 +154,11 @@ def probes_for(base: str) -> list[tuple[str, str, Check, str | None]]:
 
 
 def base_of(url: str) -> str:
-    """The portal's base URL: the given one without a trailing slash or a trailing CKAN API path."""
+    """The portal's base URL: the given one without a trailing slash, API path or document name."""
     parts = urlsplit(url.rstrip("/"))
     path = parts.path.split("/api/")[0] if "/api/" in parts.path + "/" else parts.path
+    if is_document_url(url):
+        path = path.rsplit("/", 1)[0]
     return urlunsplit(parts._replace(path=path.rstrip("/"), query="", fragment=""))
 
 
@@ -186,10 +189,15 @@ def detect(url: str, settings: HttpSettings | None = None) -> Detection:
     return detection
 
 
-def _direct_document(session: PortalSession, url: str, detection: Detection) -> Probe | None:
-    """The URL itself, when it names a catalogue document (a data.json, a catalog.ttl) rather than a site."""
+def is_document_url(url: str) -> bool:
+    """Whether a URL names a catalogue document (a data.json, a catalog.ttl) rather than a site."""
     path = urlsplit(url).path.lower()
-    if not path.endswith((".json", ".ttl", ".rdf", ".xml", ".jsonld", ".nt")) or "/api/" in path:
+    return path.endswith(DOCUMENT_SUFFIXES) and "/api/" not in path
+
+
+def _direct_document(session: PortalSession, url: str, detection: Detection) -> Probe | None:
+    """The URL itself, when it names a catalogue document, probed as data.json and as RDF."""
+    if not is_document_url(url):
         return None
     for software, check in (("datajson", _datajson), ("dcat", _dcat)):
         probe = _probe(session, software, url, check, RDF_ACCEPT if software == "dcat" else None)

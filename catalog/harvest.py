@@ -168,7 +168,7 @@ class Progress:
         elif self.pages % self.log_every == 1 or self.log_every == 1:
             rate = done / max(time.monotonic() - self.started, 1e-9)
             eta = f", ETA {(total - done) / rate:.0f}s" if total and rate and done < total else ""
-            log.info("%s: page %d, %d/%s datasets, %.0f/s%s", self.portal_id, self.pages, done, total, rate, eta)
+            log.info("%s: page %d, %d/%s datasets, %.0f/s%s", self.portal_id, self.pages, done, total or "?", rate, eta)
 
     def close(self) -> None:
         if self.bar is not None:

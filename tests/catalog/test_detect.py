@@ -113,3 +113,10 @@ def test_check_records_live_and_dead_portals(serve, lake) -> None:
     assert found["dead-ckan"]["last_detail"].endswith("(connection refused)")
     assert found["no-such-host"]["last_detail"].endswith("(host name does not resolve)")
     assert rows(lake, "SELECT count(*) AS n FROM portal_checks") == [{"n": 4}]
+
+
+def test_harvest_of_a_named_document_url(lake, capsys) -> None:
+    with serve_routes({"/feeds/catalog.json": static(fixture_bytes(DATA_JSON))}) as server:
+        url = server.base_url + "/feeds/catalog.json"
+        assert main(["harvest", url, "--software", "datajson", "--portal", "doc", "--lake", str(lake.root)]) == 0
+    assert "11 datasets fetched" in capsys.readouterr().out
