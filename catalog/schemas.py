@@ -67,6 +67,11 @@ DATASETS = _schema(
     ("license_id", pa.string()),
     ("license_title", pa.string()),
     ("license_url", pa.string()),
+    ("license_key", pa.string()),
+    ("license_open", pa.bool_()),
+    ("update_frequency", pa.string()),
+    ("update_interval_days", pa.float64()),
+    ("categories", TEXT_LIST),
     ("keywords", TEXT_LIST),
     ("themes", TEXT_LIST),
     ("version", pa.string()),
@@ -94,6 +99,10 @@ DISTRIBUTIONS = _schema(
     ("issued", TIMESTAMP),
     ("modified", TIMESTAMP),
     ("license_id", pa.string()),
+    ("format_key", pa.string()),
+    ("format_media_type", pa.string()),
+    ("machine_readable", pa.bool_()),
+    ("open_format", pa.bool_()),
 )
 
 PUBLISHERS = _schema(

@@ -23,7 +23,7 @@ from catalog.registry import Portal
 from catalog.sample import recorded
 from catalog.sample.server import InMemoryCatalogue, PortalOptions, RunningPortal, organizations_of, serve_portal
 from catalog.views import query
-from tests.routes import Responder, serve_routes
+from tests.routes import Responder, serve_routes, static
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(os.environ.get("CATALOG_FIXTURES", REPO.parent / "shared" / "fixtures"))
@@ -124,3 +124,35 @@ def rows(lake: Lake, sql: str, *parameters: object) -> list[dict[str, Any]]:
     """A query over the lake's views, as dicts."""
     columns, found = query(lake, sql, parameters)
     return [dict(zip(columns, row, strict=True)) for row in found]
+
+
+FIXTURE_PORTALS: dict[str, tuple[str, dict[str, str], str | None]] = {
+    # portal id -> (software, {path: fixture file}, api path); CKAN portals are served separately
+    "us-cfpb": ("datajson", {"/data.json": "dcat-us/us-federal-agencies/consumerfinance_data.json"}, None),
+    "us-opm": ("datajson", {"/data.json": "dcat-us/us-federal-agencies/opm_data.json"}, None),
+    "us-fda": ("datajson", {"/data.json": "dcat-us/us-federal-agencies/fda_data.json"}, None),
+    "us-gsa": ("datajson", {"/data.json": "dcat-us/us-federal-agencies/gsa_data.json"}, None),
+    "us-philadelphia": ("datajson", {"/data.json": "dcat-us/opendataphilly/dcatus_with_none_data.json"}, None),
+    "es-madrid": ("dcat", {"/catalog.ttl": "dcat-ap/ckanext-dcat-examples/dataset_gob_es.ttl"}, None),
+    "fr-datara": ("dcat", {"/c.rdf": "dcat-ap/udata-harvest-tests/datara--5a26b0f6-0ccf-46ad-ac58-734054b91977.rdf.xml"}, "/c.rdf"),
+}
+
+
+@pytest.fixture(scope="session")
+def fixture_lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
+    """One lake holding a harvest of every recorded portal, built once: the golden tests read it."""
+    lake = Lake(tmp_path_factory.mktemp("fixture-lake") / "lake")
+    with serve_portal(InMemoryCatalogue(birmingham_packages(), organizations_of(birmingham_packages()))) as ckan:
+        portal = portal_at(ckan.url, "gb-birmingham", software="ckan")
+        harvest_portal(portal, lake, settings=FAST, progress=Progress(portal.id, enabled=False))
+    with serve_portal(InMemoryCatalogue(data_gov_uk_packages(), organizations_of(data_gov_uk_packages()))) as ckan:
+        portal = portal_at(ckan.url, "gb-data-gov-uk", software="ckan")
+        harvest_portal(portal, lake, settings=FAST, progress=Progress(portal.id, enabled=False))
+    for portal_id, (software, files, api_path) in FIXTURE_PORTALS.items():
+        content_types = {".ttl": "text/turtle", ".rdf": "application/rdf+xml", ".json": "application/json"}
+        routes = {path: static(fixture_bytes(name), content_types[Path(path).suffix]) for path, name in files.items()}
+        with serve_routes(routes) as server:
+            api_url = server.base_url + api_path if api_path else None
+            portal = portal_at(server.base_url, portal_id, software=software, api_url=api_url, country="US")
+            harvest_portal(portal, lake, settings=FAST, progress=Progress(portal.id, enabled=False))
+    return lake

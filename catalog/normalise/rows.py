@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from catalog.normalise.formats import canonical_format
+from catalog.normalise.frequency import update_frequency
+from catalog.normalise.licences import canonical_licence
+from catalog.normalise.themes import classify
 from catalog.normalise.values import Warnings, integer, json_text, text, timestamp, unique, valid_utf8
 from catalog.schemas import DATASETS, DISTRIBUTIONS, PUBLISHERS
 
@@ -54,7 +58,19 @@ def finish_dataset(
     *,
     raw: str | None,
 ) -> None:
-    """Bookkeeping columns, set last: the raw text, its hash, the distribution count, the harvest time."""
+    """Columns every software derives alike, set last: canonical licence, frequency, categories and
+    formats; the raw text, its hash, the distribution count, the harvest time."""
+    licence = canonical_licence(row["license_id"], row["license_url"], row["license_title"])
+    row["license_key"], row["license_open"] = licence.key, licence.is_open
+    row["update_frequency"], row["update_interval_days"] = update_frequency(row["frequency"])
+    row["categories"] = classify(row["title"], row["keywords"], row["themes"])
+    for distribution in distributions:
+        known = canonical_format(distribution["format"], distribution["media_type"], distribution["access_url"])
+        if known is None and distribution["download_url"]:
+            known = canonical_format(None, None, distribution["download_url"])
+        if known is not None:
+            distribution["format_key"], distribution["format_media_type"] = known.key, known.media_type
+            distribution["machine_readable"], distribution["open_format"] = known.machine_readable, known.open_format
     row["num_distributions"] = len(distributions)
     row["raw"] = raw if raw is not None else json_text(record)
     row["content_hash"] = content_hash(record, row["raw"])
