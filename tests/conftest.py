@@ -134,7 +134,11 @@ FIXTURE_PORTALS: dict[str, tuple[str, dict[str, str], str | None]] = {
     "us-gsa": ("datajson", {"/data.json": "dcat-us/us-federal-agencies/gsa_data.json"}, None),
     "us-philadelphia": ("datajson", {"/data.json": "dcat-us/opendataphilly/dcatus_with_none_data.json"}, None),
     "es-madrid": ("dcat", {"/catalog.ttl": "dcat-ap/ckanext-dcat-examples/dataset_gob_es.ttl"}, None),
-    "fr-datara": ("dcat", {"/c.rdf": "dcat-ap/udata-harvest-tests/datara--5a26b0f6-0ccf-46ad-ac58-734054b91977.rdf.xml"}, "/c.rdf"),
+    "fr-datara": (
+        "dcat",
+        {"/c.rdf": "dcat-ap/udata-harvest-tests/datara--5a26b0f6-0ccf-46ad-ac58-734054b91977.rdf.xml"},
+        "/c.rdf",
+    ),
 }
 
 

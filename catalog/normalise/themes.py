@@ -147,6 +147,20 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
     "elections": ("elections", "election", "voting", "bau cu"),
     "housing": ("housing", "dwellings", "construction permits", "building permits", "nha o", "xay dung"),
 }
+# The EU data-theme vocabulary (http://publications.europa.eu/resource/authority/data-theme/), by code.
+EU_DATA_THEMES = {
+    "AGRI": "agriculture",
+    "EDUC": "education",
+    "ENER": "energy",
+    "ENVI": "environment",
+    "GOVE": "legislation",
+    "HEAL": "health",
+    "JUST": "legislation",
+    "REGI": "maps and boundaries",
+    "SOCI": "population",
+    "TRAN": "transport",
+}
+EU_DATA_THEME = "http://publications.europa.eu/resource/authority/data-theme/"
 _PATTERNS = {
     category: re.compile(r"\b(?:" + "|".join(re.escape(term) for term in terms) + r")\b")
     for category, terms in CATEGORIES.items()
@@ -155,6 +169,10 @@ _PATTERNS = {
 
 def classify(title: str | None, keywords: Iterable[str] = (), themes: Iterable[str] = ()) -> list[str]:
     """The reference categories a dataset covers, in `CATEGORIES` order."""
+    themes = list(themes)
+    coded = {
+        EU_DATA_THEMES.get(theme.removeprefix(EU_DATA_THEME)) for theme in themes if theme.startswith(EU_DATA_THEME)
+    }
     text = fold(" | ".join([title or "", *keywords, *(theme.rsplit("/", 1)[-1] for theme in themes)]))
     text = re.sub(r"[_\-]+", " ", text)
-    return [category for category, pattern in _PATTERNS.items() if pattern.search(text)]
+    return [category for category, pattern in _PATTERNS.items() if category in coded or pattern.search(text)]
