@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from catalog.errors import LakeError
 from catalog.lake import Lake
+from catalog.normalise.themes import CATEGORIES
 from catalog.schemas import HARVEST_RUNS, HARVEST_TABLES, PORTAL_CHECKS
 
 LAKE_TABLES: dict[str, pa.Schema] = {**HARVEST_TABLES, "harvest_runs": HARVEST_RUNS, "portal_checks": PORTAL_CHECKS}
@@ -70,6 +71,13 @@ def lake_view_sql(lake: Lake, table: str, schema: pa.Schema) -> str:
 
 
 @cache
+def reference_categories_sql() -> str:
+    """`reference_categories`: the classifier's categories (catalog/normalise/themes.py), in order, so the
+    portal x category matrix shows the categories no portal covers too."""
+    rows = ", ".join(f"({position}, {sql_literal(name)})" for position, name in enumerate(CATEGORIES, start=1))
+    return f"CREATE OR REPLACE VIEW reference_categories AS SELECT * FROM (VALUES {rows}) AS t(position, category)"
+
+
 def view_definitions() -> dict[str, str]:
     """Every `sql/*.sql` file's text, keyed by view name (the file's stem)."""
     return {path.stem: path.read_text(encoding="utf-8") for path in sorted(sql_dir().glob("*.sql"))}
@@ -96,6 +104,7 @@ def create_views(connection: duckdb.DuckDBPyConnection, lake: Lake) -> list[str]
     connection.execute("SET TimeZone = 'UTC'")
     for table, schema in LAKE_TABLES.items():
         connection.execute(lake_view_sql(lake, table, schema))
+    connection.execute(reference_categories_sql())
     definitions = view_definitions()
     order = creation_order(definitions)
     for name in order:
@@ -103,7 +112,7 @@ def create_views(connection: duckdb.DuckDBPyConnection, lake: Lake) -> list[str]
             connection.execute(definitions[name])
         except duckdb.Error as exc:
             raise LakeError(f"sql/{name}.sql: {exc}") from exc
-    return [f"lake_{table}" for table in LAKE_TABLES] + order
+    return [f"lake_{table}" for table in LAKE_TABLES] + ["reference_categories", *order]
 
 
 def connect(lake: Lake, database: str | Path = ":memory:") -> duckdb.DuckDBPyConnection:

@@ -44,7 +44,13 @@ DATASET_TIMES = {
     "modified": ("metadata_modified",),
 }
 # Declared update frequency: ckanext-dcat, data.gov.uk / INSPIRE, ckanext-scheming conventions.
-FREQUENCY_KEYS = ("frequency", "accrual_periodicity", "update_frequency", "frequency-of-update")
+FREQUENCY_KEYS = (
+    "frequency",
+    "accrual_periodicity",
+    "update_frequency",
+    "UpdateFrequency",
+    "frequency-of-update",
+)
 THEME_KEYS = ("groups", "theme", "theme-primary", "theme-secondary")
 
 DISTRIBUTION_TEXT = {
