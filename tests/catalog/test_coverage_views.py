@@ -229,7 +229,8 @@ def test_freshness(fixture_lake) -> None:
     assert unknown == [{"n": 402}]
     by_publisher = rows(
         fixture_lake,
-        "SELECT publisher_name, datasets, with_schedule, overdue, share_overdue FROM freshness_by_publisher WHERE portal_id = 'us-cfpb'",
+        "SELECT publisher_name, datasets, with_schedule, overdue, share_overdue FROM freshness_by_publisher"
+        " WHERE portal_id = 'us-cfpb'",
     )
     # CFPB: all 11 declare an accrualPeriodicity (R/P1D to R/P1Y); the latest `modified` is 2024-09-14.
     assert by_publisher == [
