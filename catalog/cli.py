@@ -5,6 +5,7 @@
     catalog check [--portal ID ...] [--country CC]     probe registered portals into portal_checks
     catalog sql "SELECT ..." [--format table|csv|json] query the views
     catalog duckdb FILE                                write a DuckDB file holding the views
+    catalog report [--out DIR]                         a static HTML coverage report and downloads page
     catalog portals [--country CC] [--software S]      list the registry
     catalog sample-portal [--port N]                   serve the offline sample catalogue
 
@@ -33,6 +34,7 @@ from catalog.http import HttpSettings
 from catalog.lake import Lake, resolve_lake, use_compact_memory_pool
 from catalog.output import FORMATS, render
 from catalog.registry import SUPPORTED_SOFTWARE, Portal, get_portal, load_registry, validate_portal_id
+from catalog.report import write_report
 from catalog.sample.catalogue import generate
 from catalog.sample.server import InMemoryCatalogue, serve_portal
 from catalog.views import query, write_database
@@ -143,6 +145,14 @@ def cmd_duckdb(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    report = write_report(_lake(args), Path(args.out).expanduser() if args.out else None)
+    print(
+        f"{report.out / 'index.html'}: {report.portals} portals, {report.datasets} datasets, {len(report.pages)} pages"
+    )
+    return 0
+
+
 def cmd_portals(args: argparse.Namespace) -> int:
     columns = ["id", "software", "country", "province", "city", "ascn_pilot_city", "cadence", "url", "filter", "title"]
     rows = [[getattr(p, c) for c in columns] for p in _selected_portals(args)]
@@ -215,6 +225,11 @@ def build_parser() -> argparse.ArgumentParser:
     database.add_argument("file")
     lake_option(database)
     database.set_defaults(handler=cmd_duckdb)
+
+    report = commands.add_parser("report", help="write a static HTML coverage report with a downloads page")
+    report.add_argument("--out", help="output folder (default: <lake>/report)")
+    lake_option(report)
+    report.set_defaults(handler=cmd_report)
 
     portals = commands.add_parser("portals", help="list the registered portals")
     selection_options(portals)

@@ -60,14 +60,22 @@ def duckdb_type(kind: pa.DataType) -> str:
         raise TypeError(f"no DuckDB type for {kind}") from None
 
 
-def lake_view_sql(lake: Lake, table: str, schema: pa.Schema) -> str:
-    """`lake_<table>`: all harvests' files, or an empty relation of the right shape if there are none yet."""
-    if any(lake.table_files(table)):
-        source = f"read_parquet({sql_literal(lake.table_glob(table))}, union_by_name = true, hive_partitioning = false)"
-        columns = ", ".join(f'"{field.name}"' for field in schema)
-        return f"CREATE OR REPLACE VIEW lake_{table} AS SELECT {columns} FROM {source}"
-    columns = ", ".join(f'CAST(NULL AS {duckdb_type(field.type)}) AS "{field.name}"' for field in schema)
-    return f"CREATE OR REPLACE VIEW lake_{table} AS SELECT {columns} WHERE false"
+def lake_view_sql(connection: duckdb.DuckDBPyConnection, lake: Lake, table: str, schema: pa.Schema) -> str:
+    """`lake_<table>`: all harvests' files, or an empty relation of the right shape if there are none yet.
+
+    A column that no file has yet (files written before the column existed) reads as typed nulls, so a
+    lake keeps working across schema additions.
+    """
+    if not any(lake.table_files(table)):
+        columns = ", ".join(f'CAST(NULL AS {duckdb_type(field.type)}) AS "{field.name}"' for field in schema)
+        return f"CREATE OR REPLACE VIEW lake_{table} AS SELECT {columns} WHERE false"
+    source = f"read_parquet({sql_literal(lake.table_glob(table))}, union_by_name = true, hive_partitioning = false)"
+    present = {row[0] for row in connection.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    columns = ", ".join(
+        f'"{field.name}"' if field.name in present else f'CAST(NULL AS {duckdb_type(field.type)}) AS "{field.name}"'
+        for field in schema
+    )
+    return f"CREATE OR REPLACE VIEW lake_{table} AS SELECT {columns} FROM {source}"
 
 
 @cache
@@ -103,7 +111,7 @@ def create_views(connection: duckdb.DuckDBPyConnection, lake: Lake) -> list[str]
     """Create (or replace) every view over `lake` on `connection`; returns the view names."""
     connection.execute("SET TimeZone = 'UTC'")
     for table, schema in LAKE_TABLES.items():
-        connection.execute(lake_view_sql(lake, table, schema))
+        connection.execute(lake_view_sql(connection, lake, table, schema))
     connection.execute(reference_categories_sql())
     definitions = view_definitions()
     order = creation_order(definitions)

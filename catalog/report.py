@@ -1,0 +1,280 @@
+"""A static HTML coverage report of the lake: an overview, one page per portal, and a downloads page.
+
+Everything comes from the views (`sql/`), so the report shows exactly what `catalog sql` answers.
+Charts are drawn with matplotlib as inline SVG, so the pages work offline, from a file:// URL, with no
+script; Jinja2 escapes every value a portal sent. The downloads page lists every Parquet file of the
+lake (the latest harvest of each portal, and every harvest) with size, rows and schema, linked
+relative to the report so the report folder can be served together with the lake.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import matplotlib as mpl
+import pyarrow.parquet as pq
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from catalog import __version__
+from catalog.lake import Lake
+from catalog.views import LAKE_TABLES, connect
+
+mpl.use("Agg")
+mpl.rcParams.update({"svg.fonttype": "none", "font.size": 9, "axes.spines.top": False, "axes.spines.right": False})
+import matplotlib.pyplot as plt  # noqa: E402 - after choosing the headless backend
+
+DATABASE_FILE = "catalog.duckdb"
+TOP_N = 15
+RATINGS = ("excellent", "good", "sufficient", "bad")
+RATING_COLOURS = ("#1a9850", "#91cf60", "#fee08b", "#d73027")
+BAR_COLOUR = "#3b6ea5"
+
+
+@dataclass(frozen=True)
+class ParquetFile:
+    table: str
+    portal_id: str | None
+    harvest_id: str | None
+    latest: bool
+    href: str
+    size_bytes: int
+    rows: int
+    schema: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Report:
+    out: Path
+    pages: list[Path]
+    portals: int
+    datasets: int
+
+
+def _rows(connection: Any, sql: str, *parameters: object) -> list[dict[str, Any]]:
+    cursor = connection.execute(sql, list(parameters))
+    columns = [column[0] for column in cursor.description]
+    return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _svg(figure: Any) -> str:
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", bbox_inches="tight")
+    plt.close(figure)
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]
+
+
+def bar_chart(labels: Sequence[str], values: Sequence[float], xlabel: str, *, percent: bool = False) -> str:
+    """Horizontal bars, largest first, as an SVG element."""
+    height = max(1.2, 0.28 * len(labels) + 0.6)
+    figure, axes = plt.subplots(figsize=(7, height))
+    positions = range(len(labels))
+    axes.barh(list(positions), list(values), color=BAR_COLOUR)
+    axes.set_yticks(list(positions), [_short(label) for label in labels])
+    axes.invert_yaxis()
+    axes.set_xlabel(xlabel)
+    if percent:
+        axes.set_xlim(0, 100)
+    for position, value in zip(positions, values, strict=True):
+        axes.text(value, position, f" {value:.0f}{'%' if percent else ''}", va="center", fontsize=8)
+    return _svg(figure)
+
+
+def ratings_chart(rows: list[dict[str, Any]], label_key: str) -> str:
+    """Stacked bars of the quality ratings' shares, one bar per row."""
+    labels = [row[label_key] for row in rows]
+    figure, axes = plt.subplots(figsize=(7, max(1.2, 0.3 * len(rows) + 0.8)))
+    left = [0.0] * len(rows)
+    for rating, colour in zip(RATINGS, RATING_COLOURS, strict=True):
+        shares = [100 * row[rating] / row["datasets"] if row["datasets"] else 0 for row in rows]
+        axes.barh(range(len(rows)), shares, left=left, color=colour, label=rating)
+        left = [a + b for a, b in zip(left, shares, strict=True)]
+    axes.set_yticks(range(len(rows)), [_short(label) for label in labels])
+    axes.invert_yaxis()
+    axes.set_xlim(0, 100)
+    axes.set_xlabel("% of datasets by metadata quality rating")
+    axes.legend(ncols=4, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
+    return _svg(figure)
+
+
+def theme_matrix_chart(rows: list[dict[str, Any]]) -> str:
+    """Portal x category heat map of dataset counts (0 shown as an empty cell)."""
+    portals = list(dict.fromkeys(row["portal_id"] for row in rows))
+    categories = list(dict.fromkeys(row["category"] for row in rows))
+    counts = {(row["portal_id"], row["category"]): row["datasets"] for row in rows}
+    shares = [[counts[(p, c)] for c in categories] for p in portals]
+    figure, axes = plt.subplots(figsize=(max(6, 0.45 * len(categories) + 2), 0.4 * len(portals) + 2))
+    axes.imshow([[min(value, 50) for value in row] for row in shares], cmap="Blues", aspect="auto", vmin=0, vmax=50)
+    axes.set_xticks(range(len(categories)), categories, rotation=60, ha="right")
+    axes.set_yticks(range(len(portals)), portals)
+    for y, row in enumerate(shares):
+        for x, value in enumerate(row):
+            if value:
+                axes.text(
+                    x, y, str(value), ha="center", va="center", fontsize=7, color="black" if value < 30 else "white"
+                )
+    axes.spines[:].set_visible(False)
+    return _svg(figure)
+
+
+def parquet_files(lake: Lake, out: Path, latest: set[tuple[str, str]]) -> list[ParquetFile]:
+    """Every Parquet file of the lake, with its size, rows and schema, linked relative to `out`."""
+    files = []
+    for table in LAKE_TABLES:
+        for path in lake.table_files(table):
+            metadata = pq.read_metadata(path)
+            parts = dict(part.split("=", 1) for part in path.parts if "=" in part)
+            portal_id, harvest_id = parts.get("portal_id"), parts.get("harvest_id")
+            schema = [(field.name, str(field.type)) for field in metadata.schema.to_arrow_schema()]
+            files.append(
+                ParquetFile(
+                    table=table,
+                    portal_id=portal_id,
+                    harvest_id=harvest_id or path.stem,
+                    latest=(portal_id, harvest_id) in latest,
+                    href=Path(os.path.relpath(path, out)).as_posix(),
+                    size_bytes=path.stat().st_size,
+                    rows=metadata.num_rows,
+                    schema=schema,
+                )
+            )
+    return files
+
+
+def write_report(lake: Lake, out: Path | None = None) -> Report:
+    """Write the report to `out` (default `<lake>/report`) and return what was written."""
+    out = (out or lake.root / "report").resolve()
+    (out / "portals").mkdir(parents=True, exist_ok=True)
+    environment = Environment(loader=PackageLoader("catalog", "templates"), autoescape=select_autoescape())
+    environment.filters["percent"] = lambda value: "–" if value is None else f"{100 * value:.0f}%"
+    environment.filters["bytes"] = _human_bytes
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    common = {"generated": generated, "version": __version__}
+    pages = []
+    with connect(lake) as connection:
+        portals = _rows(connection, "SELECT * FROM coverage_by_portal")
+        quality = {row["portal_id"]: row for row in _rows(connection, "SELECT * FROM quality_by_portal")}
+        freshness = _rows(
+            connection,
+            "SELECT portal_id, count(*) FILTER (WHERE update_interval_days IS NOT NULL) AS with_schedule,"
+            " count(*) FILTER (WHERE overdue) AS overdue FROM freshness GROUP BY 1 ORDER BY 1",
+        )
+        matrix = _rows(connection, "SELECT portal_id, category, datasets FROM theme_coverage")
+        latest = {(row["portal_id"], row["harvest_id"]) for row in _rows(connection, "SELECT * FROM latest_harvests")}
+        overview = {
+            "portals": portals,
+            "quality": quality,
+            "freshness": freshness,
+            "charts": _overview_charts(portals, list(quality.values()), matrix) if portals else {},
+            **common,
+        }
+        pages.append(_render(environment, "index.html", out / "index.html", overview))
+        for portal in portals:
+            context = _portal_context(connection, portal["portal_id"]) | {"portal": portal, **common}
+            context["quality"] = quality.get(portal["portal_id"])
+            pages.append(_render(environment, "portal.html", out / "portals" / f"{portal['portal_id']}.html", context))
+    files = parquet_files(lake, out, latest)
+    database = lake.root / DATABASE_FILE
+    downloads = {
+        "files": files,
+        "tables": sorted({file.table for file in files}),
+        "database": Path(os.path.relpath(database, out)).as_posix() if database.is_file() else None,
+        "database_size": database.stat().st_size if database.is_file() else None,
+        **common,
+    }
+    pages.append(_render(environment, "downloads.html", out / "downloads.html", downloads))
+    return Report(out, pages, len(portals), sum(portal["datasets"] for portal in portals))
+
+
+def _overview_charts(portals: list[dict], quality: list[dict], matrix: list[dict]) -> dict[str, str]:
+    by_size = sorted(portals, key=lambda row: -row["datasets"])
+    return {
+        "datasets": bar_chart([p["portal_id"] for p in by_size], [p["datasets"] for p in by_size], "datasets"),
+        "open": bar_chart(
+            [p["portal_id"] for p in by_size],
+            [100 * p["share_open_licensed"] for p in by_size],
+            "% open-licensed",
+            percent=True,
+        ),
+        "machine_readable": bar_chart(
+            [p["portal_id"] for p in by_size],
+            [100 * p["share_machine_readable"] for p in by_size],
+            "% with a machine-readable distribution",
+            percent=True,
+        ),
+        "quality": ratings_chart(sorted(quality, key=lambda row: row["portal_id"]), "portal_id"),
+        "themes": theme_matrix_chart(matrix),
+    }
+
+
+def _portal_context(connection: Any, portal_id: str) -> dict[str, Any]:
+    publishers = _rows(connection, "SELECT * FROM coverage_by_publisher WHERE portal_id = ? LIMIT ?", portal_id, TOP_N)
+    formats = _rows(connection, "SELECT * FROM coverage_by_format WHERE portal_id = ?", portal_id)
+    licences = _rows(connection, "SELECT * FROM coverage_by_license WHERE portal_id = ?", portal_id)
+    themes = _rows(connection, "SELECT * FROM theme_coverage WHERE portal_id = ?", portal_id)
+    freshness = _rows(connection, "SELECT * FROM freshness_by_publisher WHERE portal_id = ? LIMIT ?", portal_id, TOP_N)
+    ratings = _rows(
+        connection,
+        "SELECT publisher_name, count(*) AS datasets,"
+        + ", ".join(f" count(*) FILTER (WHERE rating = '{r}') AS {r}" for r in RATINGS)
+        + " FROM dataset_quality WHERE portal_id = ? GROUP BY 1 ORDER BY datasets DESC LIMIT ?",
+        portal_id,
+        TOP_N,
+    )
+    charts = {}
+    if publishers:
+        names = [row["publisher_name"] for row in publishers]
+        charts["publishers"] = bar_chart(names, [row["datasets"] for row in publishers], "datasets")
+        charts["quality"] = ratings_chart(ratings, "publisher_name")
+    if formats:
+        top = formats[:TOP_N]
+        charts["formats"] = bar_chart(
+            [row["format"] for row in top], [row["distributions"] for row in top], "distributions"
+        )
+    if licences:
+        charts["licences"] = bar_chart(
+            [row["license"] for row in licences], [row["datasets"] for row in licences], "datasets"
+        )
+    covered = [row for row in themes if row["covered"]]
+    if covered:
+        charts["themes"] = bar_chart(
+            [row["category"] for row in covered], [row["datasets"] for row in covered], "datasets"
+        )
+    return {
+        "publishers": publishers,
+        "formats": formats,
+        "licences": licences,
+        "themes": themes,
+        "missing_themes": [row["category"] for row in themes if not row["covered"]],
+        "freshness": freshness,
+        "charts": charts,
+    }
+
+
+def _render(environment: Environment, template: str, path: Path, context: dict[str, Any]) -> Path:
+    path.write_text(environment.get_template(template).render(**context), encoding="utf-8")
+    return path
+
+
+def _short(label: str | None, width: int = 45) -> str:
+    """A chart label: `(none)` for a missing value, long ones cut with an ellipsis."""
+    if label is None:
+        return "(none)"
+    return label if len(label) <= width else label[: width - 1] + "…"
+
+
+def _human_bytes(size: int | None) -> str:
+    if size is None:
+        return "–"
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"

@@ -1,0 +1,91 @@
+"""`catalog report`: the pages, the downloads listing, and the overview rendered in real headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from catalog.cli import main
+from catalog.report import write_report
+from catalog.views import write_database
+from tests.conftest import REPO
+
+ARTIFACTS = Path(os.environ.get("CATALOG_ARTIFACTS", REPO / ".artifacts"))
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def report(fixture_lake, tmp_path_factory):
+    write_database(fixture_lake, fixture_lake.root / "catalog.duckdb")
+    return write_report(fixture_lake, tmp_path_factory.mktemp("report"))
+
+
+def test_one_page_per_portal_plus_overview_and_downloads(report, fixture_lake) -> None:
+    names = sorted(path.relative_to(report.out).as_posix() for path in report.pages)
+    assert "index.html" in names and "downloads.html" in names
+    portals = ["gb-birmingham", "gb-data-gov-uk", "us-cfpb", "us-opm", "us-fda", "us-gsa", "us-philadelphia"]
+    portals += ["es-madrid", "fr-datara"]
+    assert sorted(name for name in names if name.startswith("portals/")) == [
+        f"portals/{portal}.html" for portal in sorted(portals)
+    ]
+    assert (report.portals, report.datasets) == (9, 10 + 5 + 11 + 134 + 86 + 339 + 402 + 1 + 1)
+    index = (report.out / "index.html").read_text()
+    assert index.count("<svg") == 5  # datasets, open licences, machine-readable, quality, theme matrix
+    birmingham = (report.out / "portals" / "gb-birmingham.html").read_text()
+    assert "Birmingham City Council" in birmingham and "OGL-UK" in birmingham
+
+
+def test_downloads_page_links_every_parquet_file_with_rows(report, fixture_lake) -> None:
+    page = (report.out / "downloads.html").read_text()
+    files = list(fixture_lake.root.rglob("*.parquet"))
+    assert len(files) == 9 * 3 + 9  # datasets, distributions, publishers per harvest; one run record each
+    for path in files:
+        href = Path(os.path.relpath(path, report.out)).as_posix()
+        assert f'href="{href}"' in page
+        assert (report.out / href).resolve() == path.resolve()
+    assert f'<td class="n">{pq.read_metadata(files[0]).num_rows}</td>' in page
+    assert 'href="../' in page and "catalog.duckdb" in page
+
+
+def test_text_from_portals_is_escaped(report) -> None:
+    page = (report.out / "portals" / "gb-data-gov-uk.html").read_text()
+    assert "Her Majesty&#39;s Revenue and Customs" in page  # an apostrophe from the recording, escaped
+
+
+def test_cli_writes_the_report(fixture_lake, tmp_path, capsys) -> None:
+    out = tmp_path / "site"
+    assert main(["report", "--lake", str(fixture_lake.root), "--out", str(out)]) == 0
+    assert capsys.readouterr().out.startswith(f"{out.resolve() / 'index.html'}: 9 portals, 989 datasets")
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None and not os.environ.get("CI"), reason="Chromium not installed (make test installs it)"
+)
+def test_overview_renders_in_headless_chromium(report) -> None:
+    """Open the report in Debian's Chromium through Playwright, check the charts laid out, save a screenshot."""
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM, "no chromium executable: install Debian's chromium package (make test does)"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto((report.out / "index.html").as_uri())
+        assert page.title() == "Open data coverage"
+        charts = page.locator("figure svg")
+        assert charts.count() == 5
+        for index in range(charts.count()):
+            box = charts.nth(index).bounding_box()
+            assert box is not None and box["width"] > 200 and box["height"] > 40
+        assert page.locator("table tr").count() >= 10  # header + 9 portals
+        page.screenshot(path=ARTIFACTS / "report-overview.png", full_page=True)
+        page.goto((report.out / "downloads.html").as_uri())
+        assert page.locator("a[href$='.parquet']").count() >= 36
+        page.goto((report.out / "portals" / "us-philadelphia.html").as_uri())
+        page.screenshot(path=ARTIFACTS / "report-us-philadelphia.png", full_page=True)
+        browser.close()
+    assert (ARTIFACTS / "report-overview.png").stat().st_size > 10_000
