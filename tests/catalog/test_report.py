@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from playwright.sync_api import sync_playwright
 
 from catalog.cli import main
 from catalog.report import write_report
@@ -62,14 +63,9 @@ def test_cli_writes_the_report(fixture_lake, tmp_path, capsys) -> None:
     assert capsys.readouterr().out.startswith(f"{out.resolve() / 'index.html'}: 9 portals, 989 datasets")
 
 
-@pytest.mark.skipif(
-    CHROMIUM is None and not os.environ.get("CI"), reason="Chromium not installed (make test installs it)"
-)
 def test_overview_renders_in_headless_chromium(report) -> None:
     """Open the report in Debian's Chromium through Playwright, check the charts laid out, save a screenshot."""
-    from playwright.sync_api import sync_playwright
-
-    assert CHROMIUM, "no chromium executable: install Debian's chromium package (make test does)"
+    assert CHROMIUM, "no chromium executable: install Debian's chromium package (`make test` does)"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
