@@ -3,14 +3,14 @@
 from dagster import AssetSelection, Definitions, define_asset_job, load_assets_from_modules
 
 from catalog.lake import use_compact_memory_pool
-from pipelines.assets import harvest, liveness, views
+from pipelines.assets import harvest, liveness, report, views
 from pipelines.resources import default_resources
 from pipelines.schedules import harvest_schedules, liveness_schedule
 
 use_compact_memory_pool()
 
 harvest_assets = load_assets_from_modules([harvest])
-view_assets = load_assets_from_modules([views])
+view_assets = load_assets_from_modules([views, report])
 liveness_assets = load_assets_from_modules([liveness])
 
 harvest_job = define_asset_job(
@@ -21,7 +21,7 @@ harvest_job = define_asset_job(
 views_job = define_asset_job(
     "views_job",
     selection=AssetSelection.assets(*view_assets),
-    description="Rebuild the DuckDB database file over the latest harvests.",
+    description="Rebuild the DuckDB database file and the HTML coverage report over the latest harvests.",
 )
 
 liveness_job = define_asset_job(

@@ -31,8 +31,10 @@ SELECT publisher_name AS publisher, datasets, distributions, array_to_string(for
 FROM coverage_by_publisher WHERE portal_id = ? ORDER BY datasets DESC, publisher
 """
 LICENCE_SQL = """
-SELECT coalesce(license_title, '(none stated)') AS licence, count(*) AS datasets
-FROM datasets WHERE portal_id = ? GROUP BY ALL ORDER BY datasets DESC, licence
+SELECT license AS licence, is_open, datasets, share_of_datasets FROM coverage_by_license WHERE portal_id = ?
+"""
+THEMES_SQL = """
+SELECT category, datasets FROM theme_coverage WHERE portal_id = ? AND covered ORDER BY datasets DESC, category
 """
 
 
@@ -69,11 +71,14 @@ def main(argv: list[str] | None = None) -> int:
         run_config=QUIET | {"resources": {"lake": {"config": {"root": str(lake.root)}}}}, instance=instance
     )
     print(f"\nHarvested {SAMPLE_PORTAL} through Dagster (run {harvest.run_id}) into {lake.root}")
-    print(f"DuckDB views written to {lake.root / 'catalog.duckdb'} (run {views.run_id})\n")
+    print(f"DuckDB views written to {lake.root / 'catalog.duckdb'} (run {views.run_id})")
+    print(f"Coverage report written to {lake.root / 'report' / 'index.html'}\n")
     print("Coverage by publisher:")
     sys.stdout.write(render(*query(lake, SUMMARY_SQL, [SAMPLE_PORTAL]), "table"))
     print("\nDatasets by licence:")
     sys.stdout.write(render(*query(lake, LICENCE_SQL, [SAMPLE_PORTAL]), "table"))
+    print("\nReference categories covered (titles and tags matched in Vietnamese):")
+    sys.stdout.write(render(*query(lake, THEMES_SQL, [SAMPLE_PORTAL]), "table"))
     return 0
 
 

@@ -13,6 +13,7 @@ def test_definitions_load() -> None:
         "raw_catalog",
         "catalog_tables",
         "catalog_views",
+        "coverage_report",
         "portal_checks",
     }
     job = defs.resolve_job_def("harvest_job")

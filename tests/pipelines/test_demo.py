@@ -16,3 +16,5 @@ def test_demo_harvests_the_sample_portal_and_prints_coverage(tmp_path, capsys, m
     _, rows = query(lake, "SELECT count(*), count(DISTINCT publisher_id) FROM datasets WHERE portal_id = 'vn-sample'")
     assert rows == [(120, 10)]
     assert (lake.root / "catalog.duckdb").is_file()
+    assert (lake.root / "report" / "index.html").is_file()
+    assert "Reference categories covered" in out
