@@ -1,6 +1,12 @@
 """Assembles the Dagster code location: assets, jobs, schedules and resources."""
 
-from dagster import AssetSelection, Definitions, define_asset_job, load_assets_from_modules
+from dagster import (
+    AssetSelection,
+    Definitions,
+    define_asset_job,
+    load_asset_checks_from_modules,
+    load_assets_from_modules,
+)
 
 from catalog.lake import use_compact_memory_pool
 from pipelines.assets import harvest, liveness, report, views
@@ -15,7 +21,7 @@ liveness_assets = load_assets_from_modules([liveness])
 
 harvest_job = define_asset_job(
     "harvest_job",
-    selection=AssetSelection.assets(*harvest_assets),
+    selection=AssetSelection.assets(*harvest_assets) - AssetSelection.checks(harvest.harvest_fresh_check),
     description="Harvest one portal: fetch its raw catalogue, then normalise and publish it.",
 )
 views_job = define_asset_job(
@@ -26,12 +32,13 @@ views_job = define_asset_job(
 
 liveness_job = define_asset_job(
     "liveness_job",
-    selection=AssetSelection.assets(*liveness_assets),
-    description="Probe every scheduled portal: reachable, HTTP status, software, latency.",
+    selection=AssetSelection.assets(*liveness_assets) | AssetSelection.checks(harvest.harvest_fresh_check),
+    description="Probe every scheduled portal (reachable, HTTP status, software, latency); check harvest freshness.",
 )
 
 defs = Definitions(
     assets=[*harvest_assets, *view_assets, *liveness_assets],
+    asset_checks=load_asset_checks_from_modules([harvest]),
     jobs=[harvest_job, views_job, liveness_job],
     schedules=[*harvest_schedules(harvest_job), liveness_schedule(liveness_job)],
     resources=default_resources(),

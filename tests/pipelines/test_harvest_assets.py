@@ -48,6 +48,9 @@ def test_materialise_one_portal_partition(serve, tmp_path) -> None:
     assert rows == [("gb-birmingham", 15)]
 
 
+NO_RETRIES = {"ops": {"raw_catalog": {"config": {"transient_retries": 0}}}}
+
+
 def test_one_portal_failing_does_not_fail_another(serve, tmp_path) -> None:
     good, bad = serve(real_packages()), serve([])
     bad.options.intercept = lambda action, params: (503, b"down for maintenance", "text/plain")
@@ -65,6 +68,7 @@ def test_one_portal_failing_does_not_fail_another(serve, tmp_path) -> None:
                 resources=resources,
                 instance=instance,
                 raise_on_error=False,
+                run_config=NO_RETRIES,
             )
             for partition in ("vn-sample", "gb-birmingham")
         }
@@ -108,3 +112,42 @@ def test_portal_checks_asset_writes_a_row_per_portal(serve, tmp_path, monkeypatc
     assert (metadata["portals"].value, metadata["reachable"].value) == (1, 1)  # manual portals are not probed
     _, found = query(lake, "SELECT portal_id, detected_software FROM portal_checks")
     assert found == [("live", "ckan")]
+
+
+def test_a_transient_failure_is_retried_by_dagster_and_a_permanent_one_is_not(serve, tmp_path) -> None:
+    flaky, gone = serve(real_packages()), serve([])
+    failures = iter([True] * 8)  # enough 503s to defeat the client's own page halving (1000 -> 10 rows)
+    flaky.options.intercept = lambda action, params: (503, b"busy", "text/plain") if next(failures, False) else None
+    gone.options.intercept = lambda action, params: (404, b"<h1>Not found</h1>", "text/html")
+    lake = Lake(tmp_path / "lake")
+    resources = {
+        "lake": LakeResource(root=str(lake.root)),
+        "http": HttpResource(retries=0),
+        "portals": PortalsResource(url_overrides={"gb-birmingham": flaky.url, "vn-sample": gone.url}),
+    }
+    quick = {"ops": {"raw_catalog": {"config": {"transient_retries": 2, "retry_wait_s": 0}}}}
+    with DagsterInstance.ephemeral() as instance:
+        flaky_result = materialize(
+            [raw_catalog, catalog_tables],
+            partition_key="gb-birmingham",
+            resources=resources,
+            instance=instance,
+            run_config=quick,
+        )
+        gone_result = materialize(
+            [raw_catalog, catalog_tables],
+            partition_key="vn-sample",
+            resources=resources,
+            instance=instance,
+            run_config=quick,
+            raise_on_error=False,
+        )
+    assert flaky_result.success  # the 503 once, then the harvest on Dagster's retry
+    assert [run["status"] for run in sorted(lake.runs("gb-birmingham"), key=lambda r: r["started_at"])] == [
+        "failed",
+        "complete",
+    ]
+    assert not gone_result.success
+    assert [run["status"] for run in lake.runs("vn-sample")] == ["failed"]  # a 404 is not retried
+    checks = {evaluation.check_name: evaluation.passed for evaluation in flaky_result.get_asset_check_evaluations()}
+    assert checks == {"schema_as_declared": True, "unique_keys": True, "count_reconciled": True}
