@@ -1,0 +1,152 @@
+"""Dagster as a user meets it: `dagster dev` (webserver and daemon) on loopback with a temporary
+DAGSTER_HOME, a partitioned harvest launched through the GraphQL API against a local portal, its
+metadata read back, and the UI opened in headless Chromium with screenshots saved."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from dagster_graphql import DagsterGraphQLClient
+from playwright.sync_api import sync_playwright
+
+from catalog.sample.server import InMemoryCatalogue, organizations_of, serve_portal
+from tests.conftest import REPO, real_packages
+
+ARTIFACTS = Path(os.environ.get("CATALOG_ARTIFACTS", REPO / ".artifacts"))
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium")
+REPOSITORY = "__repository__@catalog"  # the code location named in pyproject.toml [tool.dagster]
+STARTUP_S = 120
+RUN_S = 180
+MATERIALIZATION_QUERY = """
+query ($partition: String!) {
+  assetOrError(assetKey: {path: ["catalog_tables"]}) {
+    ... on Asset {
+      assetMaterializations(partitions: [$partition], limit: 1) {
+        runId
+        metadataEntries {
+          label
+          ... on IntMetadataEntry { intValue }
+          ... on TextMetadataEntry { text }
+        }
+      }
+    }
+  }
+}
+"""
+
+
+def dismiss_welcome(page) -> None:
+    """A fresh instance greets its first visitor with a newsletter dialog: skip it, as a user would."""
+    skip = page.get_by_role("button", name="Skip")
+    if skip.count():
+        skip.first.click()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def dagster_dev(tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    """`dagster dev` serving this code location, as the Makefile's `make ui` runs it."""
+    home = tmp_path_factory.mktemp("dagster-home")
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    lake = home / "lake"
+    port = free_port()
+    env = os.environ | {"DAGSTER_HOME": str(home), "CATALOG_LAKE": str(lake)}
+    command = [sys.executable, "-m", "dagster", "dev", "-h", "127.0.0.1", "-p", str(port)]
+    log = (home / "dagster-dev.log").open("wb")
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_S
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(f"dagster dev exited: {(home / 'dagster-dev.log').read_text()[-2000:]}")
+            try:
+                if requests.get(f"{url}/server_info", timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            time.sleep(1)
+        else:
+            pytest.fail(f"dagster dev did not answer within {STARTUP_S}s")
+        yield url, lake
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def launched_run(dagster_dev, tmp_path_factory) -> Iterator[tuple[str, str, dict]]:
+    """A harvest of the gb-birmingham partition, pointed at a local portal, launched over GraphQL."""
+    url, _ = dagster_dev
+    packages = real_packages()
+    with serve_portal(InMemoryCatalogue(packages, organizations_of(packages))) as portal:
+        client = DagsterGraphQLClient("127.0.0.1", port_number=int(url.rsplit(":", 1)[1]))
+        run_id = client.submit_job_execution(
+            "harvest_job",
+            run_config={"resources": {"portals": {"config": {"url_overrides": {"gb-birmingham": portal.url}}}}},
+            tags={"dagster/partition": "gb-birmingham"},
+        )
+        deadline = time.monotonic() + RUN_S
+        status = None
+        while time.monotonic() < deadline:
+            status = client.get_run_status(run_id).value
+            if status in ("SUCCESS", "FAILURE", "CANCELED"):
+                break
+            time.sleep(1)
+    answer = requests.post(
+        f"{url}/graphql", json={"query": MATERIALIZATION_QUERY, "variables": {"partition": "gb-birmingham"}}, timeout=30
+    ).json()
+    yield run_id, status, answer
+
+
+def test_a_partitioned_harvest_launched_over_graphql_succeeds(launched_run) -> None:
+    run_id, status, answer = launched_run
+    assert status == "SUCCESS"
+    materialization = answer["data"]["assetOrError"]["assetMaterializations"][0]
+    assert materialization["runId"] == run_id
+    metadata = {
+        entry["label"]: entry.get("intValue", entry.get("text")) for entry in materialization["metadataEntries"]
+    }
+    assert (metadata["datasets"], metadata["distributions"], metadata["publishers"]) == (15, 61, 6)
+    assert (metadata["added"], metadata["modified"], metadata["deleted"]) == (15, 0, 0)
+    assert metadata["mode"] == "full"
+
+
+def test_the_ui_shows_the_asset_graph_and_the_run(dagster_dev, launched_run) -> None:
+    url, _ = dagster_dev
+    run_id, _, _ = launched_run
+    assert CHROMIUM, "no chromium executable: install Debian's chromium package (`make test` does)"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        page.goto(f"{url}/locations/{REPOSITORY}/asset-groups/harvest", wait_until="networkidle")
+        dismiss_welcome(page)
+        page.get_by_text("catalog_tables").first.wait_for(timeout=60_000)
+        page.get_by_text("raw_catalog").first.wait_for(timeout=60_000)
+        page.screenshot(path=ARTIFACTS / "dagster-asset-graph.png")
+        page.goto(f"{url}/runs/{run_id}", wait_until="networkidle")
+        dismiss_welcome(page)
+        page.get_by_text("Success").first.wait_for(timeout=60_000)
+        page.screenshot(path=ARTIFACTS / "dagster-run.png")
+        browser.close()
+    assert (ARTIFACTS / "dagster-asset-graph.png").stat().st_size > 10_000
