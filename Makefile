@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)/.dagster
 
-.PHONY: install chromium demo test lint ui bench clean
+.PHONY: install system-packages demo test lint ui bench clean
 
 $(BIN)/catalog: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,16 +23,17 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 demo: install
 	$(BIN)/python -m pipelines.demo
 
-test: install chromium
+test: install system-packages
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
-# Debian's Chromium, for the test that opens the HTML report in a real browser (Playwright drives it).
-chromium:
-	@command -v chromium >/dev/null || { \
+# Debian packages the tests drive: Chromium (the report and the Dagster UI in a real browser, through
+# Playwright) and PostgreSQL (the Dagster instance variant in deploy/postgres).
+system-packages:
+	@{ command -v chromium >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || { \
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium postgresql >/dev/null; }
 
 ui: install
 	$(BIN)/dagster dev
