@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+
 from catalog.registry import load_registry
 from pipelines.definitions import defs
 from pipelines.schedules import HOST_TAG, harvest_run_requests
+from tests.conftest import REPO
 
 
 def test_definitions_load() -> None:
@@ -41,3 +47,19 @@ def test_weekly_schedule_requests_full_runs_of_every_scheduled_portal() -> None:
     assert {r.partition_key for r in requests} == {p.id for p in load_registry().values() if p.cadence != "manual"}
     assert all(r.run_config == {"ops": {"raw_catalog": {"config": {"full": True}}}} for r in requests)
     assert requests[0].tags["catalog/mode"] == "full"
+
+
+def test_dagster_definitions_validate(tmp_path) -> None:
+    """The CLI check Dagster offers for a code location, as a deploy pipeline would run it."""
+    shutil.copy(REPO / "dagster.yaml", tmp_path / "dagster.yaml")
+    result = subprocess.run(
+        [sys.executable, "-m", "dagster", "definitions", "validate", "-m", "pipelines.definitions"],
+        cwd=REPO,
+        env=os.environ | {"DAGSTER_HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "All code locations passed validation" in result.stderr + result.stdout
