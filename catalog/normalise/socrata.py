@@ -25,7 +25,7 @@ from catalog.normalise.rows import (
     set_date,
     text_list,
 )
-from catalog.normalise.values import Warnings, json_text, text, unique
+from catalog.normalise.values import Warnings, json_text, text, unique, valid_utf8
 
 # (title, format, media type, URL template) for the exports every tabular Socrata dataset has.
 EXPORTS = (
@@ -93,7 +93,7 @@ def _domain_metadata(value: Any) -> dict[str, str]:
     """`domain_metadata` (a list of {key, value}) as a map: the portal's own custom fields."""
     pairs = value if isinstance(value, list) else []
     return {
-        str(item["key"]): str(item["value"])
+        valid_utf8(str(item["key"])): valid_utf8(str(item["value"]))
         for item in pairs
         if isinstance(item, Mapping) and item.get("key") and item.get("value") not in (None, "")
     }

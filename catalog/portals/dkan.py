@@ -43,18 +43,17 @@ class DkanClient(CkanClient):
         """An action, on whichever of DKAN's two API paths this site answers (found on the first call)."""
         if self._api_path_found:
             return self.api.call_action(action, params)
-        failure: HarvestError | None = None
+        failures: list[HarvestError] = []
         for path in API_PATHS:
             self.api.base_url = path
             try:
                 result = self.api.call_action(action, params)
             except HarvestError as exc:
-                failure = failure or exc
+                failures.append(exc)
                 continue
             self._api_path_found = True
             return result
-        assert failure is not None
-        raise failure
+        raise failures[0]  # what the usual path (/api/3/action) said
 
     def iter_dataset_pages(self, since: datetime | None = None) -> Iterator[DatasetPage]:
         names = self._call("package_list")
