@@ -39,10 +39,9 @@ class CheckOutcome:
 
 
 def schema_as_declared(lake: Lake, portal_id: str, harvest_id: str) -> CheckOutcome:
-    folder = lake.harvest_path(portal_id, harvest_id)
     wrong = {}
     for table, schema in HARVEST_TABLES.items():
-        found = pq.read_schema(folder / f"{table}.parquet")
+        found = pq.read_schema(lake.harvest_file(portal_id, harvest_id, table), filesystem=lake.filesystem)
         if not found.remove_metadata().equals(schema):
             wrong[table] = sorted(set(found.names) ^ set(schema.names)) or "types or nullability differ"
     description = "every table has its declared schema" if not wrong else f"schema differs: {wrong}"
@@ -50,10 +49,10 @@ def schema_as_declared(lake: Lake, portal_id: str, harvest_id: str) -> CheckOutc
 
 
 def unique_keys(lake: Lake, portal_id: str, harvest_id: str) -> CheckOutcome:
-    folder = lake.harvest_path(portal_id, harvest_id)
     duplicates = {}
     for table, key in KEYS.items():
-        data = pq.read_table(folder / f"{table}.parquet", columns=list(key))
+        where = lake.harvest_file(portal_id, harvest_id, table)
+        data = pq.read_table(where, columns=list(key), filesystem=lake.filesystem)
         if data.num_rows == 0:
             continue
         joined = pc.binary_join_element_wise(*[pc.cast(data[column], "string") for column in key], "\x1f")

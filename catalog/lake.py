@@ -15,11 +15,14 @@ leaves the previous snapshot as the one users see. This module knows tables and 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import io
 import os
 import re
 import secrets
 import shutil
-from collections.abc import Iterable, Iterator, Mapping
+import tempfile
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +42,8 @@ PORTAL_CHECKS_DIR = "portal_checks"
 STAGING = "_staging"
 LAKE_ENV = "CATALOG_LAKE"
 DEFAULT_LAKE = "lake"
+S3_SCHEME = "s3://"
+WORK_DIR_ENV = "CATALOG_WORK_DIR"
 
 
 def use_compact_memory_pool() -> None:
@@ -48,10 +53,10 @@ def use_compact_memory_pool() -> None:
         pa.set_memory_pool(pa.jemalloc_memory_pool())
 
 
-def resolve_lake(option: str | os.PathLike[str] | None) -> Path:
-    """The lake root: the option given, else $CATALOG_LAKE, else ./lake; always absolute."""
-    chosen = option or os.environ.get(LAKE_ENV) or DEFAULT_LAKE
-    return Path(chosen).expanduser().resolve()
+def resolve_lake(option: str | os.PathLike[str] | None) -> str:
+    """The lake root: the option given, else $CATALOG_LAKE, else ./lake; an absolute path or an s3:// URI."""
+    chosen = os.fspath(option or os.environ.get(LAKE_ENV) or DEFAULT_LAKE)
+    return chosen if chosen.startswith(S3_SCHEME) else str(Path(chosen).expanduser().resolve())
 
 
 HARVEST_ID_PATTERN = re.compile(r"\d{8}T\d{12}Z-[0-9a-f]{4}")
@@ -125,16 +130,58 @@ class StagedHarvest:
         return self.path / f"{name}.parquet"
 
 
-class Lake:
-    """A lake root on the local filesystem."""
+def _table_pattern(table: str) -> str:
+    """Where a table's files are, relative to the lake root."""
+    if table == "harvest_runs":
+        return f"{HARVEST_RUNS_DIR}/portal_id=*/*.parquet"
+    if table == "portal_checks":
+        return f"{PORTAL_CHECKS_DIR}/*.parquet"
+    return f"{HARVESTS}/portal_id=*/harvest_id=*/{table}.parquet"
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
-        self.root = Path(root)
+
+class Lake:
+    """A lake root: a local folder, or an `s3://bucket/prefix` URI on any S3-compatible store.
+
+    On object storage there is no rename, so a harvest is staged in a local working folder (`root`),
+    uploaded when complete, and becomes visible when its run record says `complete` (views read only
+    complete harvests). The endpoint and credentials come from the usual AWS variables
+    (`AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`, ...).
+    """
+
+    def __init__(self, root: str | os.PathLike[str], *, work_dir: str | os.PathLike[str] | None = None) -> None:
+        location = os.fspath(root)
+        self.filesystem: Any = None
+        if location.startswith(S3_SCHEME):
+            import s3fs  # noqa: PLC0415 - only object-storage lakes need it (and its slow botocore import)
+
+            self.uri = location.rstrip("/")
+            self.filesystem = s3fs.S3FileSystem(use_listings_cache=False)  # other writers change the listing
+            self._base = self.uri.removeprefix(S3_SCHEME)
+            digest = hashlib.blake2b(self.uri.encode(), digest_size=6).hexdigest()
+            default = Path(os.environ.get(WORK_DIR_ENV) or tempfile.gettempdir()) / "catalog-lake" / digest
+            self.root = Path(work_dir) if work_dir else default
+        else:
+            self.root = Path(location)
+            self.uri = str(self.root)
+
+    @property
+    def remote(self) -> bool:
+        return self.filesystem is not None
+
+    def location(self, relative: str) -> str:
+        """Where a file of the lake is: a local path, or the object's key on the store."""
+        return f"{self._base}/{relative}" if self.remote else str(self.root / relative)
 
     def harvest_path(self, portal_id: str, harvest_id: str) -> Path:
         validate_portal_id(portal_id)
         validate_harvest_id(harvest_id)
         return self.root / HARVESTS / f"portal_id={portal_id}" / f"harvest_id={harvest_id}"
+
+    def harvest_file(self, portal_id: str, harvest_id: str, table: str) -> str:
+        """A published table of one harvest, for `pyarrow.parquet` with `filesystem=self.filesystem`."""
+        validate_portal_id(portal_id)
+        validate_harvest_id(harvest_id)
+        return self.location(f"{HARVESTS}/portal_id={portal_id}/harvest_id={harvest_id}/{table}.parquet")
 
     def stage(self, portal_id: str, harvest_id: str) -> StagedHarvest:
         """A fresh staging folder for a new harvest."""
@@ -142,13 +189,19 @@ class Lake:
         path.mkdir(parents=True, exist_ok=False)
         return StagedHarvest(portal_id, harvest_id, path)
 
-    def publish(self, staged: StagedHarvest) -> Path:
-        """Move a complete harvest into place with one rename (atomic on one filesystem)."""
+    def publish(self, staged: StagedHarvest) -> str:
+        """Put a complete harvest in place: one rename on a filesystem, an upload per file on a store."""
+        if self.remote:
+            folder = f"{HARVESTS}/portal_id={staged.portal_id}/harvest_id={staged.harvest_id}"
+            for path in sorted(staged.path.iterdir()):
+                self.filesystem.put_file(str(path), self.location(f"{folder}/{path.name}"))
+            self.discard(staged)
+            return self.location(folder)
         target = self.harvest_path(staged.portal_id, staged.harvest_id)
         target.parent.mkdir(parents=True, exist_ok=True)
         staged.path.rename(target)
         self._remove_if_empty(staged.path.parent)
-        return target
+        return str(target)
 
     def discard(self, staged: StagedHarvest) -> None:
         shutil.rmtree(staged.path, ignore_errors=True)
@@ -159,48 +212,51 @@ class Lake:
         with contextlib.suppress(OSError):  # not empty: another harvest of the portal is being staged
             folder.rmdir()
 
-    def write_run(self, run: Mapping[str, Any]) -> Path:
-        """Write (or replace) a run's record atomically: readers see the old record or the new one."""
-        folder = self.root / HARVEST_RUNS_DIR / f"portal_id={validate_portal_id(run['portal_id'])}"
-        folder.mkdir(parents=True, exist_ok=True)
-        harvest_id = validate_harvest_id(run["harvest_id"])
-        target = folder / f"{harvest_id}.parquet"
-        partial = folder / f".{harvest_id}.parquet.partial"
-        pq.write_table(pa.Table.from_pylist([dict(run)], schema=HARVEST_RUNS), partial, **PARQUET_OPTIONS)
+    def _write_atomically(self, table: pa.Table, relative: str) -> str:
+        """Readers see the old file or the new one: a rename locally, one PUT on a store."""
+        if self.remote:
+            buffer = io.BytesIO()
+            pq.write_table(table, buffer, **PARQUET_OPTIONS)
+            self.filesystem.pipe_file(self.location(relative), buffer.getvalue())
+            return self.location(relative)
+        target = self.root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.partial")
+        pq.write_table(table, partial, **PARQUET_OPTIONS)
         partial.replace(target)
-        return target
+        return str(target)
 
-    def write_checks(self, check_id: str, rows: list[Mapping[str, Any]]) -> Path:
+    def write_run(self, run: Mapping[str, Any]) -> str:
+        """Write (or replace) a run's record atomically."""
+        relative = f"{HARVEST_RUNS_DIR}/portal_id={validate_portal_id(run['portal_id'])}"
+        relative += f"/{validate_harvest_id(run['harvest_id'])}.parquet"
+        return self._write_atomically(pa.Table.from_pylist([dict(run)], schema=HARVEST_RUNS), relative)
+
+    def write_checks(self, check_id: str, rows: list[Mapping[str, Any]]) -> str:
         """Write one liveness check of many portals, atomically."""
-        folder = self.root / PORTAL_CHECKS_DIR
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"{validate_harvest_id(check_id)}.parquet"
-        partial = folder / f".{check_id}.parquet.partial"
-        pq.write_table(
-            pa.Table.from_pylist([dict(row) for row in rows], schema=PORTAL_CHECKS), partial, **PARQUET_OPTIONS
-        )
-        partial.replace(target)
-        return target
+        table = pa.Table.from_pylist([dict(row) for row in rows], schema=PORTAL_CHECKS)
+        return self._write_atomically(table, f"{PORTAL_CHECKS_DIR}/{validate_harvest_id(check_id)}.parquet")
 
     def runs(self, portal_id: str) -> list[dict[str, Any]]:
         """Every run record of one portal."""
-        folder = self.root / HARVEST_RUNS_DIR / f"portal_id={validate_portal_id(portal_id)}"
-        return [row for path in sorted(folder.glob("*.parquet")) for row in pq.read_table(path).to_pylist()]
+        pattern = f"{HARVEST_RUNS_DIR}/portal_id={validate_portal_id(portal_id)}/*.parquet"
+        return [
+            row
+            for location in self._glob(pattern)
+            for row in pq.read_table(location, filesystem=self.filesystem).to_pylist()
+        ]
 
-    def table_files(self, table: str) -> Iterator[Path]:
+    def _glob(self, pattern: str) -> list[str]:
+        if self.remote:
+            return sorted(self.filesystem.glob(self.location(pattern)))
+        return [str(path) for path in sorted(self.root.glob(pattern))]
+
+    def table_files(self, table: str) -> list[str]:
         """Every published file of a table, across portals and harvests."""
-        if table == "harvest_runs":
-            yield from sorted((self.root / HARVEST_RUNS_DIR).glob("portal_id=*/*.parquet"))
-        elif table == "portal_checks":
-            yield from sorted((self.root / PORTAL_CHECKS_DIR).glob("*.parquet"))
-        else:
-            yield from sorted((self.root / HARVESTS).glob(f"portal_id=*/harvest_id=*/{table}.parquet"))
+        return self._glob(_table_pattern(table))
 
     def table_glob(self, table: str) -> str:
         """The glob DuckDB reads a table through (absolute, so a database file works from anywhere)."""
-        root = self.root.resolve()
-        if table == "harvest_runs":
-            return str(root / HARVEST_RUNS_DIR / "portal_id=*" / "*.parquet")
-        if table == "portal_checks":
-            return str(root / PORTAL_CHECKS_DIR / "*.parquet")
-        return str(root / HARVESTS / "portal_id=*" / "harvest_id=*" / f"{table}.parquet")
+        if self.remote:
+            return f"{S3_SCHEME}{self.location(_table_pattern(table))}"
+        return str(self.root.resolve() / _table_pattern(table))

@@ -124,22 +124,28 @@ def theme_matrix_chart(rows: list[dict[str, Any]]) -> str:
 
 
 def parquet_files(lake: Lake, out: Path, latest: set[tuple[str, str]]) -> list[ParquetFile]:
-    """Every Parquet file of the lake, with its size, rows and schema, linked relative to `out`."""
+    """Every Parquet file of the lake, with its size, rows and schema, linked relative to `out` (or by
+    its s3:// URI on object storage)."""
     files = []
     for table in LAKE_TABLES:
-        for path in lake.table_files(table):
-            metadata = pq.read_metadata(path)
+        for location in lake.table_files(table):
+            metadata = pq.read_metadata(location, filesystem=lake.filesystem)
+            path = Path(location)
             parts = dict(part.split("=", 1) for part in path.parts if "=" in part)
             portal_id, harvest_id = parts.get("portal_id"), parts.get("harvest_id")
             schema = [(field.name, str(field.type)) for field in metadata.schema.to_arrow_schema()]
+            if lake.remote:
+                href, size = f"s3://{location}", lake.filesystem.size(location)
+            else:
+                href, size = Path(os.path.relpath(path, out)).as_posix(), path.stat().st_size
             files.append(
                 ParquetFile(
                     table=table,
                     portal_id=portal_id,
                     harvest_id=harvest_id or path.stem,
                     latest=(portal_id, harvest_id) in latest,
-                    href=Path(os.path.relpath(path, out)).as_posix(),
-                    size_bytes=path.stat().st_size,
+                    href=href,
+                    size_bytes=size,
                     rows=metadata.num_rows,
                     schema=schema,
                 )

@@ -66,10 +66,15 @@ def lake_view_sql(connection: duckdb.DuckDBPyConnection, lake: Lake, table: str,
     A column that no file has yet (files written before the column existed) reads as typed nulls, so a
     lake keeps working across schema additions.
     """
-    if not any(lake.table_files(table)):
+    files = lake.table_files(table)
+    if not files:
         columns = ", ".join(f'CAST(NULL AS {duckdb_type(field.type)}) AS "{field.name}"' for field in schema)
         return f"CREATE OR REPLACE VIEW lake_{table} AS SELECT {columns} WHERE false"
-    source = f"read_parquet({sql_literal(lake.table_glob(table))}, union_by_name = true, hive_partitioning = false)"
+    if lake.remote:  # the files listed once: a glob would list the bucket again for every view that binds
+        where = "[" + ", ".join(sql_literal(f"s3://{location}") for location in files) + "]"
+    else:  # a glob, so a database file also sees harvests published after it was written
+        where = sql_literal(lake.table_glob(table))
+    source = f"read_parquet({where}, union_by_name = true, hive_partitioning = false)"
     present = {row[0] for row in connection.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
     columns = ", ".join(
         f'"{field.name}"' if field.name in present else f'CAST(NULL AS {duckdb_type(field.type)}) AS "{field.name}"'
@@ -124,8 +129,13 @@ def create_views(connection: duckdb.DuckDBPyConnection, lake: Lake) -> list[str]
 
 
 def connect(lake: Lake, database: str | Path = ":memory:") -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with every view over the lake created."""
+    """A DuckDB connection with every view over the lake created (reading an s3:// lake through its
+    fsspec filesystem, so no DuckDB extension has to be downloaded)."""
     connection = duckdb.connect(str(database))
+    if lake.filesystem is not None:
+        connection.register_filesystem(lake.filesystem)
+        # Every view binds the lake's files again; over the network, read each footer once.
+        connection.execute("SET parquet_metadata_cache = true")
     create_views(connection, lake)
     return connection
 

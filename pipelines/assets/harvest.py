@@ -105,7 +105,7 @@ def catalog_tables(
         check_results=[check_result(outcome) for outcome in outcomes],
         metadata=run_metadata(run)
         | {
-            "path": MetadataValue.path(str(the_lake.harvest_path(portal.id, run.harvest_id))),
+            "path": MetadataValue.path(the_lake.harvest_file(portal.id, run.harvest_id, "datasets")),
             "top_publishers": MetadataValue.md(markdown_table(columns, rows)),
         },
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyarrow.parquet as pq
 import pytest
 
@@ -30,8 +32,8 @@ def test_staged_harvest_is_invisible_until_published(lake) -> None:
             writer.write([{"portal_id": "p", "harvest_id": staged.harvest_id, "dataset_id": str(index), "raw": "{}"}])
     assert list(lake.table_files("raw_datasets")) == []
     published = lake.publish(staged)
-    assert [path.parent for path in lake.table_files("raw_datasets")] == [published]
-    metadata = pq.read_metadata(published / "raw_datasets.parquet")
+    assert [str(Path(path).parent) for path in lake.table_files("raw_datasets")] == [published]
+    metadata = pq.read_metadata(Path(published) / "raw_datasets.parquet")
     assert (metadata.num_rows, metadata.num_row_groups) == (5, 3)
     assert metadata.row_group(0).column(0).compression == "ZSTD"
     assert not (lake.root / "_staging" / "p").exists()
@@ -39,11 +41,12 @@ def test_staged_harvest_is_invisible_until_published(lake) -> None:
 
 def test_lake_root_option_then_environment_then_default(monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("CATALOG_LAKE", str(tmp_path / "from-env"))
-    assert resolve_lake(tmp_path / "given") == tmp_path / "given"
-    assert resolve_lake(None) == tmp_path / "from-env"
+    assert resolve_lake(tmp_path / "given") == str(tmp_path / "given")
+    assert resolve_lake(None) == str(tmp_path / "from-env")
+    assert resolve_lake("s3://bucket/lake") == "s3://bucket/lake"  # object storage: taken as given
     monkeypatch.delenv("CATALOG_LAKE")
     monkeypatch.chdir(tmp_path)
-    assert resolve_lake(None) == tmp_path / "lake"
+    assert resolve_lake(None) == str(tmp_path / "lake")
 
 
 def test_harvest_ids_sort_chronologically() -> None:
