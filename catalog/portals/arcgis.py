@@ -91,6 +91,3 @@ class ArcGisHubClient(PortalClient):
         if not isinstance(answer, dict):
             raise HarvestError(self.host, f"search/v1 item {dataset_id}: answer is not an object")
         return answer
-
-    def close(self) -> None:
-        self.session.close()

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from catalog.http import TrafficCounter
+from catalog.errors import HarvestError
+from catalog.http import PortalSession, TrafficCounter
 
 
 @dataclass
@@ -31,6 +32,7 @@ class PortalClient(ABC):
 
     software: str
     host: str
+    session: PortalSession
     traffic: TrafficCounter
     incremental: bool = False
     """True when `iter_dataset_pages(since)` really filters; otherwise every harvest is a full one."""
@@ -61,9 +63,15 @@ class PortalClient(ABC):
         """
         return iter(())
 
-    @abstractmethod
     def fetch_dataset(self, dataset_id: str) -> dict[str, Any]:
-        """One dataset's raw record."""
+        """One dataset's raw record. By default found by reading the catalogue (a document has no
+        per-dataset endpoint); APIs that have one override this."""
+        for page in self.iter_dataset_pages():
+            for record in page.records:
+                if self.record_id(record) == dataset_id:
+                    return record
+        raise HarvestError(self.host, f"the catalogue has no dataset {dataset_id!r}")
 
-    def close(self) -> None:  # noqa: B027 - optional: not every client holds connections
-        """Release connections."""
+    def close(self) -> None:
+        """Release the HTTP connections."""
+        self.session.close()

@@ -191,9 +191,6 @@ class CkanClient(PortalClient):
             raise HarvestError(self.host, f"package_show {dataset_id}: result is not an object")
         return result
 
-    def close(self) -> None:
-        self.session.close()
-
 
 def solr_time(moment: datetime) -> str:
     """A Solr date literal (UTC, whole seconds, rounded down so the window only widens)."""

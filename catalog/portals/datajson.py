@@ -71,16 +71,6 @@ class DataJsonClient(PortalClient):
             raise HarvestError(self.host, f"data.json: not valid JSON ({exc})", transient=True) from None
         yield DatasetPage(records=page, reported_count=None)
 
-    def fetch_dataset(self, dataset_id: str) -> dict[str, Any]:
-        for page in self.iter_dataset_pages():
-            for record in page.records:
-                if self.record_id(record) == dataset_id:
-                    return record
-        raise HarvestError(self.host, f"data.json: no dataset with identifier {dataset_id!r}")
-
-    def close(self) -> None:
-        self.session.close()
-
 
 class _Replayed:
     """A body whose first bytes were already read (to see its shape), readable again from the start."""

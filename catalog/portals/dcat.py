@@ -120,16 +120,6 @@ class DcatClient(PortalClient):
             raise HarvestError(self.host, f"{url}: HTTP {fetched.status}", overloaded=fetched.status >= 500)
         return parse_page(url, fetched.content_type, fetched.body, self.host)
 
-    def fetch_dataset(self, dataset_id: str) -> dict[str, Any]:
-        for page in self.iter_dataset_pages():
-            for record in page.records:
-                if self.record_id(record) == dataset_id:
-                    return record
-        raise HarvestError(self.host, f"catalogue has no dataset {dataset_id!r}")
-
-    def close(self) -> None:
-        self.session.close()
-
 
 class _Page:
     def __init__(self, graph: Graph, total: int | None, next_url: str | None) -> None:

@@ -95,6 +95,3 @@ class OpenDataSoftClient(PortalClient):
         if not isinstance(answer, dict):
             raise HarvestError(self.host, f"catalog/datasets/{dataset_id}: answer is not an object")
         return answer
-
-    def close(self) -> None:
-        self.session.close()

@@ -78,6 +78,3 @@ class SocrataClient(PortalClient):
         if not results or not isinstance(results[0], dict):
             raise HarvestError(self.host, f"catalog/v1: no dataset {dataset_id!r}")
         return results[0]
-
-    def close(self) -> None:
-        self.session.close()
