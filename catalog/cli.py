@@ -26,7 +26,7 @@ from pathlib import Path
 import duckdb
 
 from catalog import __version__
-from catalog.checks import MAX_WORKERS, check_portals
+from catalog.liveness import MAX_WORKERS, check_portals
 from catalog.detect import base_of, detect, is_document_url
 from catalog.errors import CatalogError
 from catalog.harvest import harvest_portal

@@ -2,7 +2,7 @@
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from catalog.checks import check_portals
+from catalog.liveness import check_portals
 from catalog.registry import load_registry
 from pipelines.metadata import markdown_table
 from pipelines.resources import LakeResource

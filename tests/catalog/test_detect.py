@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 import time
 
-from catalog.checks import check_portals
+from catalog.liveness import check_portals
 from catalog.cli import main
 from catalog.detect import detect
 from catalog.http import HttpSettings

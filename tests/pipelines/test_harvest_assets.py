@@ -15,14 +15,19 @@ from tests.conftest import portal_at, real_packages
 from tests.routes import serve_routes
 
 
+def harvest_resources(lake: Lake, url_overrides: dict[str, str]) -> dict:
+    """The harvest assets' resources: this lake, no HTTP retries, registry portals pointed at local ones."""
+    return {
+        "lake": LakeResource(root=str(lake.root)),
+        "http": HttpResource(retries=0),
+        "portals": PortalsResource(url_overrides=url_overrides),
+    }
+
+
 def test_materialise_one_portal_partition(serve, tmp_path) -> None:
     portal = serve(real_packages())
     lake = Lake(tmp_path / "lake")
-    resources = {
-        "lake": LakeResource(root=str(lake.root)),
-        "http": HttpResource(retries=0),
-        "portals": PortalsResource(url_overrides={"gb-birmingham": portal.url}),
-    }
+    resources = harvest_resources(lake, {"gb-birmingham": portal.url})
     with DagsterInstance.ephemeral() as instance:
         result = materialize(
             [raw_catalog, catalog_tables], partition_key="gb-birmingham", resources=resources, instance=instance
@@ -55,11 +60,7 @@ def test_one_portal_failing_does_not_fail_another(serve, tmp_path) -> None:
     good, bad = serve(real_packages()), serve([])
     bad.options.intercept = lambda action, params: (503, b"down for maintenance", "text/plain")
     lake = Lake(tmp_path / "lake")
-    resources = {
-        "lake": LakeResource(root=str(lake.root)),
-        "http": HttpResource(retries=0),
-        "portals": PortalsResource(url_overrides={"gb-birmingham": good.url, "vn-sample": bad.url}),
-    }
+    resources = harvest_resources(lake, {"gb-birmingham": good.url, "vn-sample": bad.url})
     with DagsterInstance.ephemeral() as instance:
         results = {
             partition: materialize(
@@ -83,11 +84,7 @@ def test_a_dkan_partition_materialises_like_a_ckan_one(tmp_path) -> None:
     """Ho Chi Minh City's DKAN partition, pointed at a local DKAN serving the recorded DKAN package."""
     lake = Lake(tmp_path / "lake")
     with serve_routes(dkan_routes(real_and_copies(3))) as server:
-        resources = {
-            "lake": LakeResource(root=str(lake.root)),
-            "http": HttpResource(retries=0),
-            "portals": PortalsResource(url_overrides={"vn-opendata-hochiminhcity": server.base_url}),
-        }
+        resources = harvest_resources(lake, {"vn-opendata-hochiminhcity": server.base_url})
         with DagsterInstance.ephemeral() as instance:
             result = materialize(
                 [raw_catalog, catalog_tables],
@@ -120,11 +117,7 @@ def test_a_transient_failure_is_retried_by_dagster_and_a_permanent_one_is_not(se
     flaky.options.intercept = lambda action, params: (503, b"busy", "text/plain") if next(failures, False) else None
     gone.options.intercept = lambda action, params: (404, b"<h1>Not found</h1>", "text/html")
     lake = Lake(tmp_path / "lake")
-    resources = {
-        "lake": LakeResource(root=str(lake.root)),
-        "http": HttpResource(retries=0),
-        "portals": PortalsResource(url_overrides={"gb-birmingham": flaky.url, "vn-sample": gone.url}),
-    }
+    resources = harvest_resources(lake, {"gb-birmingham": flaky.url, "vn-sample": gone.url})
     quick = {"ops": {"raw_catalog": {"config": {"transient_retries": 2, "retry_wait_s": 0}}}}
     with DagsterInstance.ephemeral() as instance:
         flaky_result = materialize(
