@@ -26,12 +26,12 @@ from pathlib import Path
 import duckdb
 
 from catalog import __version__
-from catalog.liveness import MAX_WORKERS, check_portals
 from catalog.detect import base_of, detect, is_document_url
 from catalog.errors import CatalogError
 from catalog.harvest import harvest_portal
 from catalog.http import HttpSettings
 from catalog.lake import Lake, resolve_lake, use_compact_memory_pool
+from catalog.liveness import MAX_WORKERS, check_portals
 from catalog.output import FORMATS, render
 from catalog.registry import SUPPORTED_SOFTWARE, Portal, get_portal, load_registry, validate_portal_id
 from catalog.report import write_report

@@ -6,10 +6,10 @@ from __future__ import annotations
 import socket
 import time
 
-from catalog.liveness import check_portals
 from catalog.cli import main
 from catalog.detect import detect
 from catalog.http import HttpSettings
+from catalog.liveness import check_portals
 from tests.catalog.portals.test_arcgis import hub_item, hub_search
 from tests.catalog.portals.test_dkan import dkan_routes, real_and_copies
 from tests.catalog.portals.test_opendatasoft import ods_api, ods_record
