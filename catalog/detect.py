@@ -163,10 +163,13 @@ def base_of(url: str) -> str:
 
 
 def detect(url: str, settings: HttpSettings | None = None) -> Detection:
-    """Probe `url` for every known catalogue API and choose the richest that answered."""
+    """Probe `url` for every known catalogue API and choose the richest that answered.
+
+    The URL's own host is trusted even on a private address (the user named it); redirects elsewhere
+    are not."""
     settings = settings or HttpSettings(retries=0, read_timeout=20)
     detection = Detection(url)
-    session = PortalSession(settings)
+    session = PortalSession(settings, home=[url])
     try:
         direct = _direct_document(session, url, detection)
         base = base_of(url)
@@ -214,7 +217,7 @@ def _probe(session: PortalSession, software: str, url: str, check: Check, accept
             head = body.read(PEEK_BYTES)
             status, content_type = body.status, body.content_type
     except FetchError as failure:
-        return Probe(software, url, found=False, detail=failure.cause)
+        return Probe(software, url, found=False, detail=failure.cause, status=failure.status)
     latency = round((time.monotonic() - started) * 1000, 1)
     if status >= 400:
         return Probe(software, url, False, f"HTTP {status}", status, latency)

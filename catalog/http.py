@@ -1,72 +1,136 @@
-"""The one place HTTP is done: polite, bounded, counted, and retried where retrying can help.
+"""The one place HTTP is done: polite, bounded, guarded, counted, and retried where retrying can help.
 
-Every adapter reads through `PortalSession.get`, so all portals get the same behaviour:
-- timeouts on connect and read (requests has none by default, and hangs forever without one);
+Every adapter reads through `PortalSession.get` or `PortalSession.stream`, so all portals get the same
+behaviour:
+- timeouts on connect and read (requests has none by default, and hangs forever without one), and a
+  total deadline per request, retries and body included, so a server that drips one byte a second
+  cannot hold a harvest for good;
 - urllib3's `Retry` for 429, 5xx, connection resets and timeouts: exponential backoff with jitter,
-  honouring `Retry-After` (seconds or an HTTP date);
+  honouring `Retry-After` (seconds or an HTTP date) up to `backoff_max`; a portal asking for a longer
+  wait gets a transient failure instead of a hung harvest;
 - a per-host request rate (requests-ratelimiter on pyrate-limiter) and a per-host cap on requests in
-  flight, shared by every session of the process;
-- an identifying User-Agent, an optional API key sent as a header (never logged or stored);
+  flight, both shared by every session of the process;
+- an address guard: no connection to a loopback, private, link-local or multicast address, checked
+  after DNS resolution and on every redirect, unless the host is one the portal is registered at;
+- an identifying User-Agent, an optional API key sent as a header, dropped on a cross-origin
+  redirect, and masked (`catalog.redaction`) in anything the portal sends back;
 - a cap on response size, enforced while streaming;
 - request and byte counters for the run record.
-Retries of answers that are bad only at the application level (an HTML page with status 200, a
-truncated body) are the caller's, through `retry_transient`, because only the caller can tell.
+Any answer with status 429, 502, 503 or 504 is transient whatever its body, once the transport's own
+retries are spent. Retries of answers that are bad only at the application level (an HTML page with
+status 200, a truncated body) are the caller's, through `retry_transient`, because only the caller
+can tell.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import http.client
+import ipaddress
+import logging
 import socket
 import threading
-from collections.abc import Callable, Iterator, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import requests
 import urllib3
+from pyrate_limiter import Limiter
 from requests.adapters import HTTPAdapter
 from requests_ratelimiter import LimiterMixin
+from requests_ratelimiter.buckets import HostBucketFactory
+from requests_ratelimiter.requests_ratelimiter import _convert_rate
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.retry import Retry
 
 from catalog import __version__
+from catalog.errors import HarvestError
+from catalog.redaction import ByteRedactor, redact, register_secret
 
 USER_AGENT = f"catalog-harvester/{__version__} (open data portal catalogue harvester)"
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+"""Statuses the transport retries, with backoff."""
+TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
+"""Statuses that mean "not now", whatever the body says: a failure worth trying again later."""
 CHUNK = 1 << 16
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class HttpSettings:
-    """How politely and patiently we talk to one portal."""
+    """How politely and patiently we talk to one portal. The defaults are what users get."""
 
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
+    """The longest silence between two bytes."""
+    request_deadline: float = 300.0
+    """The longest one request may take in all (retries and waits included) before its body streams in."""
+    min_transfer_rate: int = 64 * 1024
+    """Past the deadline, a body may keep streaming while it arrives at this many bytes/s on average: a
+    500 MB data.json on a slow link completes, a server dripping a byte a second does not."""
     retries: int = 4
     backoff_factor: float = 0.5
     backoff_max: float = 60.0
+    """The longest wait between retries, and the longest `Retry-After` we honour by waiting."""
     requests_per_second: float = 5.0
     """0 means unlimited (local test portals)."""
     max_concurrency: int = 2
     max_response_bytes: int = 512 * 2**20
     user_agent: str = USER_AGENT
     api_key: str | None = field(default=None, repr=False)
+    trusted_hosts: frozenset[str] = frozenset()
+    """Host names allowed on loopback or private addresses, beside those of the portal's own URLs."""
+    allow_private: bool = False
+    """Allow any loopback or private address (an intranet deployment, tests)."""
+
+    def __post_init__(self) -> None:
+        for name in ("connect_timeout", "read_timeout", "request_deadline", "min_transfer_rate"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be more than 0 seconds, not {getattr(self, name)!r}")
+        if self.retries < 0 or self.requests_per_second < 0 or self.max_concurrency < 1:
+            raise ValueError("retries and requests_per_second must not be negative; max_concurrency at least 1")
+        register_secret(self.api_key)
 
 
 class FetchError(Exception):
     """A request that failed after the transport's own retries.
 
-    `transient`: worth trying again later (a dropped connection mid-body). `overloaded`: the server
-    timed out or answered 5xx, so a lighter request (a smaller page) may succeed.
+    `transient`: worth trying again later (a dropped connection mid-body, 429, 503). `overloaded`: the
+    server timed out or answered 5xx, so a lighter request (a smaller page) may succeed. `status`: the
+    HTTP status, when an answer came.
     """
 
-    def __init__(self, cause: str, *, transient: bool = False, overloaded: bool = False) -> None:
+    def __init__(
+        self,
+        cause: str,
+        *,
+        transient: bool = False,
+        overloaded: bool = False,
+        status: int | None = None,
+        too_large: bool = False,
+    ) -> None:
+        cause = redact(cause)
         super().__init__(cause)
         self.cause = cause
         self.transient = transient
         self.overloaded = overloaded
+        self.status = status
+        self.too_large = too_large
+
+    def harvest_error(self, where: str, what: str = "") -> HarvestError:
+        """The same failure as a user-facing `HarvestError` at `where`, its cause prefixed with `what`."""
+        cause = self.cause if not what or self.cause.startswith(what) else f"{what}: {self.cause}"
+        return HarvestError(where, cause, transient=self.transient, overloaded=self.overloaded, status=self.status)
+
+
+class BlockedAddress(Exception):  # noqa: N818 - reads as what happened; not an OSError, so never retried
+    """A connection the address guard refused (loopback, private, link-local or multicast)."""
 
 
 @dataclass(frozen=True)
@@ -92,38 +156,167 @@ class TrafficCounter:
             self.bytes_received += size
 
 
-_HOST_SLOTS: dict[str, threading.BoundedSemaphore] = {}
-_HOST_SLOTS_LOCK = threading.Lock()
+# --- the address guard -------------------------------------------------------------------------
 
 
-def _host_slots(host: str, limit: int) -> threading.BoundedSemaphore:
-    """The process-wide semaphore bounding requests in flight to one host."""
-    with _HOST_SLOTS_LOCK:
-        return _HOST_SLOTS.setdefault(host, threading.BoundedSemaphore(max(1, limit)))
+def is_public_address(address: str) -> bool:
+    """Whether an IP address is on the public internet (not loopback, private, link-local, multicast...)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
 
 
-class _PoliteAdapter(HTTPAdapter):
-    """Applies a default timeout and the per-host cap on requests in flight."""
+@dataclass(frozen=True)
+class AddressGuard:
+    """Decides which address a connection to `host` may use: a public one, unless the host is trusted."""
 
-    def __init__(self, settings: HttpSettings, **kwargs: Any) -> None:
-        self._timeout = (settings.connect_timeout, settings.read_timeout)
-        self._max_concurrency = settings.max_concurrency
-        super().__init__(**kwargs)
+    trusted_hosts: frozenset[str] = frozenset()
+    allow_private: bool = False
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self._timeout
-        host = urllib3.util.parse_url(request.url).netloc or ""
-        with _host_slots(host, self._max_concurrency):
-            return super().send(request, **kwargs)
+    def address_for(self, host: str, port: int) -> str:
+        """The address to connect to, resolved once here so that what was checked is what is used."""
+        if self.allow_private or host.lower() in self.trusted_hosts:
+            return host
+        try:
+            addresses = [info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+        except socket.gaierror:
+            return host  # the transport resolves it again and reports the failure its usual way
+        blocked = [address for address in addresses if not is_public_address(address)]
+        if blocked:
+            raise BlockedAddress(
+                f"refused to connect to {host}: it resolves to {blocked[0]}, a loopback, private or link-local "
+                "address (allowed only for the portal's own host)"
+            )
+        return addresses[0]
 
 
-class _RateLimitedAdapter(LimiterMixin, _PoliteAdapter):  # type: ignore[misc]
-    """The polite adapter, plus a per-host request rate."""
+# --- the total deadline of a request ---------------------------------------------------------
 
 
-def _retry(settings: HttpSettings) -> Retry:
-    return Retry(
+class _Deadline:
+    """Shuts the sockets of one request down when its time is up, which unblocks any read in progress.
+
+    The time is `seconds` from the start, extended while a body streams in at `min_rate` bytes/s.
+    """
+
+    def __init__(self, seconds: float, min_rate: float) -> None:
+        self.seconds = seconds
+        self.min_rate = min_rate
+        self.started = time.monotonic()
+        self.expires = self.started + seconds
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self._arm(seconds)
+
+    def _arm(self, seconds: float) -> None:
+        self._timer = threading.Timer(max(0.0, seconds), self._check)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def received(self, size: int) -> None:
+        """`size` bytes of body have arrived in all: the deadline moves by what that rate earns."""
+        self.expires = max(self.expires, self.started + self.seconds + size / self.min_rate)
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            if self.expired:
+                _shut(sock)
+
+    def _check(self) -> None:
+        remaining = self.expires - time.monotonic()
+        if remaining > 0:
+            self._arm(remaining)
+            return
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                _shut(sock)
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def describe(self) -> str:
+        return f"no complete answer within the {self.seconds:g} s deadline"
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+_current = threading.local()
+
+
+def _watch(sock: socket.socket | None) -> None:
+    """Put the socket a request is using under the current request's deadline (the response keeps
+    reading from it after the connection object lets go of it)."""
+    deadline: _Deadline | None = getattr(_current, "deadline", None)
+    if deadline is not None and sock is not None:
+        deadline.watch(sock)
+
+
+class _GuardedConnectionMixin:
+    """Connections that resolve through the address guard and are watched by the request's deadline."""
+
+    guard: AddressGuard = AddressGuard()
+
+    def _new_conn(self) -> socket.socket:
+        host = self._dns_host  # type: ignore[has-type]
+        self._dns_host = self.guard.address_for(host, self.port)  # type: ignore[attr-defined]
+        try:
+            return super()._new_conn()  # type: ignore[misc]
+        finally:
+            self._dns_host = host
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        _watch(self.sock)  # type: ignore[attr-defined]
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _watch(self.sock)  # type: ignore[attr-defined]  # None before the first connect, which watches it then
+        super().request(*args, **kwargs)  # type: ignore[misc]
+
+
+def _guarded_pool_classes(guard: AddressGuard) -> dict[str, type]:
+    """urllib3 pool classes whose connections go through `guard`."""
+    classes = {}
+    for scheme, pool in (("http", HTTPConnectionPool), ("https", HTTPSConnectionPool)):
+        connection = type(f"Guarded{pool.ConnectionCls.__name__}", (_GuardedConnectionMixin, pool.ConnectionCls), {})
+        connection.guard = guard  # type: ignore[attr-defined]
+        classes[scheme] = type(f"Guarded{pool.__name__}", (pool,), {"ConnectionCls": connection})
+    return classes
+
+
+# --- politeness: retries, rate, concurrency ---------------------------------------------------
+
+
+class _WaitTooLong(Exception):  # noqa: N818 - not an OSError, so requests hands it on untouched
+    """The portal asked (Retry-After) for a longer wait than we are willing to sleep through."""
+
+    def __init__(self, status: int, seconds: float, limit: float) -> None:
+        super().__init__(f"HTTP {status}: the portal asks to wait {seconds:.0f} s (more than {limit:.0f} s)")
+        self.status = status
+
+
+class PoliteRetry(Retry):
+    """urllib3's Retry, but a `Retry-After` beyond `backoff_max` ends the request instead of hanging it."""
+
+    def sleep_for_retry(self, response: urllib3.BaseHTTPResponse) -> bool:
+        retry_after = self.get_retry_after(response)
+        if retry_after and retry_after > self.backoff_max:
+            response.drain_conn()
+            raise _WaitTooLong(response.status, retry_after, self.backoff_max)
+        return super().sleep_for_retry(response)
+
+
+def retry_policy(settings: HttpSettings) -> Retry:
+    """The transport's retries: what a session's adapters are mounted with."""
+    return PoliteRetry(
         total=settings.retries,
         connect=settings.retries,
         read=settings.retries,
@@ -138,48 +331,151 @@ def _retry(settings: HttpSettings) -> Retry:
     )
 
 
-class PortalSession:
-    """A requests session configured from `HttpSettings`, read through `get`."""
+_HOST_SLOTS: dict[str, threading.BoundedSemaphore] = {}
+_LIMITERS: dict[float, Limiter] = {}
+_SHARED_LOCK = threading.Lock()
 
-    def __init__(self, settings: HttpSettings | None = None, *, api_key_header: str = "Authorization") -> None:
-        self.settings = settings = settings or HttpSettings()
-        if settings.requests_per_second > 0:
-            adapter: HTTPAdapter = _RateLimitedAdapter(
-                settings=settings,
-                max_retries=_retry(settings),
-                per_second=settings.requests_per_second,
-                per_host=True,
-            )
-        else:
-            adapter = _PoliteAdapter(settings, max_retries=_retry(settings))
-        self.session = requests.Session()
+
+def _host_slots(host: str, limit: int) -> threading.BoundedSemaphore:
+    """The process-wide semaphore bounding requests in flight to one host."""
+    with _SHARED_LOCK:
+        return _HOST_SLOTS.setdefault(host, threading.BoundedSemaphore(max(1, limit)))
+
+
+def shared_limiter(per_second: float) -> Limiter:
+    """The process-wide limiter for one request rate, with a bucket per host: every session shares it."""
+    with _SHARED_LOCK:
+        if per_second not in _LIMITERS:
+            factory = HostBucketFactory(rates=[_convert_rate(per_second, 1000)])
+            _LIMITERS[per_second] = Limiter(factory, buffer_ms=50)
+        return _LIMITERS[per_second]
+
+
+class PortalAdapter(HTTPAdapter):
+    """Applies the settings' timeouts, retry policy, address guard and per-host cap on requests in flight."""
+
+    def __init__(self, settings: HttpSettings) -> None:
+        self.settings = settings
+        self.guard = AddressGuard(settings.trusted_hosts, settings.allow_private)
+        super().__init__(max_retries=retry_policy(settings))
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _guarded_pool_classes(self.guard)
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = (self.settings.connect_timeout, self.settings.read_timeout)
+        host = urllib3.util.parse_url(request.url).netloc or ""
+        with _host_slots(host, self.settings.max_concurrency):
+            return super().send(request, **kwargs)
+
+
+class RateLimitedAdapter(LimiterMixin, PortalAdapter):  # type: ignore[misc]
+    """The portal adapter, plus the process-wide per-host request rate."""
+
+
+def mount_adapter(settings: HttpSettings) -> HTTPAdapter:
+    """The adapter a session with these settings mounts for http and https."""
+    if settings.requests_per_second > 0:
+        return RateLimitedAdapter(
+            settings=settings, limiter=shared_limiter(settings.requests_per_second), per_host=True
+        )
+    return PortalAdapter(settings)
+
+
+class _CredentialSession(requests.Session):
+    """A session that drops every credential header, not only `Authorization`, on a cross-origin redirect."""
+
+    credential_headers: frozenset[str] = frozenset()
+
+    def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
+        super().rebuild_auth(prepared_request, response)
+        if self.should_strip_auth(response.request.url, prepared_request.url):
+            for name in self.credential_headers:
+                prepared_request.headers.pop(name, None)
+
+
+class PortalSession:
+    """A requests session configured from `HttpSettings`, read through `get` or `stream`.
+
+    `home`: the portal's own URLs (its site, its API endpoint). Their hosts may be on a loopback or
+    private address (an intranet portal, a local test portal); any other host, reached by a redirect
+    or a link, may not.
+    """
+
+    def __init__(
+        self,
+        settings: HttpSettings | None = None,
+        *,
+        home: Iterable[str | None] = (),
+        api_key_header: str = "Authorization",
+    ) -> None:
+        settings = settings or HttpSettings()
+        homes = {name.lower() for url in home if url and (name := urllib3.util.parse_url(url).host)}
+        self.settings = settings = dataclasses.replace(settings, trusted_hosts=settings.trusted_hosts | homes)
+        adapter = mount_adapter(settings)
+        self.session = _CredentialSession()
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers["User-Agent"] = settings.user_agent
         self.session.headers["Accept"] = "application/json"
         if settings.api_key:
             self.session.headers[api_key_header] = settings.api_key
+            self.session.credential_headers = frozenset({api_key_header, "Authorization"})
         self.traffic = TrafficCounter()
 
-    def get(self, url: str, params: Mapping[str, Any] | None = None, *, accept: str | None = None) -> Fetched:
+    def get(
+        self,
+        url: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        accept: str | None = None,
+        max_bytes: int | None = None,
+    ) -> Fetched:
         """GET a whole body, streamed so that an oversized one is refused before it is held."""
-        with self.stream(url, params, accept=accept) as streamed:
+        with self.stream(url, params, accept=accept, max_bytes=max_bytes) as streamed:
             return Fetched(streamed.status, streamed.content_type, streamed.read())
 
     @contextmanager
     def stream(
-        self, url: str, params: Mapping[str, Any] | None = None, *, accept: str | None = None
+        self,
+        url: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        accept: str | None = None,
+        max_bytes: int | None = None,
     ) -> Iterator[StreamedBody]:
-        """GET a body to be read incrementally (a large data.json), within the same cap and counters."""
+        """GET a body to be read incrementally (a large data.json), within the same cap, deadline and counters.
+
+        `max_bytes`: a smaller cap for this request (a page's memory budget); passing it is
+        `overloaded`, so the caller may ask for a smaller page. An answer with a transient status
+        (429, 502, 503, 504) raises a transient `FetchError` here, whatever its body: by then the
+        transport has already retried it.
+        """
         headers = {"Accept": accept} if accept else None
         body: StreamedBody | None = None
+        deadline = _Deadline(self.settings.request_deadline, self.settings.min_transfer_rate)
+        outer, _current.deadline = getattr(_current, "deadline", None), deadline
         try:
             with self.session.get(url, params=params, headers=headers, stream=True) as response:
-                body = StreamedBody(response, self.settings.max_response_bytes)
+                status = response.status_code
+                if status in TRANSIENT_STATUSES:
+                    raise FetchError(f"HTTP {status}", transient=True, overloaded=status >= 500, status=status)
+                limit = min(self.settings.max_response_bytes, max_bytes or self.settings.max_response_bytes)
+                body = StreamedBody(response, limit, deadline, budget=limit < self.settings.max_response_bytes)
                 yield body
+                elapsed = time.monotonic() - deadline.started
+                log.debug("GET %s -> %d, %d bytes, %.2fs", response.url, status, body.size, elapsed)
         except requests.RequestException as exc:
-            raise describe_request_error(exc) from exc
+            raise describe_request_error(exc, deadline) from None
+        except BlockedAddress as exc:
+            raise FetchError(str(exc)) from None
+        except _WaitTooLong as exc:
+            raise FetchError(str(exc), transient=True, status=exc.status) from None
         finally:
+            deadline.cancel()
+            _current.deadline = outer
             self.traffic.record(body.size if body is not None else 0)
 
     def close(self) -> None:
@@ -187,38 +483,53 @@ class PortalSession:
 
 
 class StreamedBody:
-    """A response body as a binary file (`read(n)`), refusing to read past the size cap."""
+    """A response body as a binary file (`read(n)`), refusing to read past the size cap or the deadline."""
 
-    def __init__(self, response: requests.Response, limit: int) -> None:
+    def __init__(self, response: requests.Response, limit: int, deadline: _Deadline, *, budget: bool = False) -> None:
         self.status = response.status_code
         self.content_type = response.headers.get("Content-Type", "")
         self.url = response.url
         self.size = 0
         self._limit = limit
+        self._what = "budget" if budget else "cap"
+        self._deadline = deadline
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > limit:
-            raise FetchError(f"response of {int(declared):,} bytes exceeds the {limit:,}-byte cap")
+            raise self._too_large(f"response of {int(declared):,} bytes")
         self._chunks = response.iter_content(CHUNK)
         self._pending = bytearray()
+        self._redactor = ByteRedactor()
+        self._ended = False
 
     def read(self, size: int = -1) -> bytes:
         """Up to `size` bytes (all that remain when negative); b"" at the end."""
         try:
-            while size < 0 or len(self._pending) < size:
+            while not self._ended and (size < 0 or len(self._pending) < size):
                 chunk = next(self._chunks, None)
                 if chunk is None:
-                    break
-                self.size += len(chunk)
-                if self.size > self._limit:
-                    raise FetchError(f"response exceeds the {self._limit:,}-byte cap")
+                    if self._deadline.expired:  # a socket shut mid-body can look like a clean end
+                        raise FetchError(self._deadline.describe(), overloaded=True)
+                    self._ended = True
+                    chunk = self._redactor.flush()
+                else:
+                    self.size += len(chunk)
+                    if self.size > self._limit:
+                        raise self._too_large("response")
+                    self._deadline.received(self.size)
+                    if self._redactor.active:
+                        chunk = self._redactor.feed(chunk)
                 self._pending += chunk
         except requests.RequestException as exc:
-            raise describe_request_error(exc) from exc
+            raise describe_request_error(exc, self._deadline) from None
         if size < 0:
             size = len(self._pending)
         data = bytes(self._pending[:size])
         del self._pending[:size]
         return data
+
+    def _too_large(self, what: str) -> FetchError:
+        cause = f"{what} exceeds the {self._limit:,}-byte {self._what}"
+        return FetchError(cause, status=self.status, too_large=True, overloaded=self._what == "budget")
 
 
 # Innermost causes of a failed connection, and how we say them.
@@ -232,8 +543,10 @@ _CONNECTION_CAUSES: list[tuple[tuple[type[BaseException], ...], str]] = [
 ]
 
 
-def describe_request_error(exc: requests.RequestException) -> FetchError:
+def describe_request_error(exc: requests.RequestException, deadline: _Deadline | None = None) -> FetchError:
     """A short, classified cause from the innermost error, without urllib3's nested repr or any header."""
+    if deadline is not None and deadline.expired:
+        return FetchError(deadline.describe(), overloaded=True)
     if isinstance(exc, requests.TooManyRedirects):
         return FetchError("too many redirects (a redirect loop?)")
     root: BaseException = exc
@@ -247,10 +560,16 @@ def describe_request_error(exc: requests.RequestException) -> FetchError:
     return FetchError(cause or f"request failed ({type(root).__name__})")
 
 
-def retry_transient(settings: HttpSettings, call: Callable[[], T], is_transient: Callable[[BaseException], bool]) -> T:
-    """`call()`, tried again (backoff with jitter) while it fails in a way `is_transient` accepts."""
+def worth_retrying_now(exc: BaseException) -> bool:
+    """A failure the caller may retry at once: bad only at the application level (HTML at 200, a
+    truncated body), not a status the transport has already retried with backoff."""
+    return isinstance(exc, HarvestError) and exc.transient and exc.status not in TRANSIENT_STATUSES
+
+
+def retry_transient(settings: HttpSettings, call: Callable[[], T]) -> T:
+    """`call()`, tried again (backoff with jitter) while it fails in a way `worth_retrying_now` accepts."""
     retrying = Retrying(
-        retry=retry_if_exception(is_transient),
+        retry=retry_if_exception(worth_retrying_now),
         stop=stop_after_attempt(settings.retries + 1),
         wait=wait_exponential_jitter(
             multiplier=settings.backoff_factor, max=settings.backoff_max, jitter=settings.backoff_factor

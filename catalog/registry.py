@@ -61,6 +61,8 @@ class Portal:
     max_concurrency: int | None = None
     api_key_env: str | None = None
     """The name of the environment variable holding the portal's API key (never the key itself)."""
+    max_deletion_share: float | None = None
+    """A harvest deleting more than this share of the portal's datasets publishes nothing (default 0.2)."""
     source: str | None = None
 
     def __post_init__(self) -> None:
@@ -83,6 +85,8 @@ class Portal:
             )
         if self.requests_per_second is not None and self.requests_per_second < 0:
             raise RegistryError(f"portal {self.id}: requests_per_second must not be negative")
+        if self.max_deletion_share is not None and not 0 <= self.max_deletion_share <= 1:
+            raise RegistryError(f"portal {self.id}: max_deletion_share must be between 0 and 1")
         if self.max_concurrency is not None and self.max_concurrency < 1:
             raise RegistryError(f"portal {self.id}: max_concurrency must be at least 1")
         if self.province is not None and not re.fullmatch(r"[A-Z]{2}-[A-Z0-9]{1,3}", self.province):
@@ -91,6 +95,11 @@ class Portal:
     @property
     def host(self) -> str:
         return urlsplit(self.url).netloc
+
+    @property
+    def hostnames(self) -> frozenset[str]:
+        """The host names the portal is registered at: the only ones it may reach on a private address."""
+        return frozenset(name.lower() for url in (self.url, self.api_url) if url and (name := urlsplit(url).hostname))
 
     @property
     def ascn_pilot_city(self) -> bool:

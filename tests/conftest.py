@@ -29,8 +29,20 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(os.environ.get("CATALOG_FIXTURES", REPO.parent / "shared" / "fixtures"))
 
 
-# Local portals answer at once: no rate limit, short timeouts, one quick retry.
+SHIPPED = HttpSettings()
+"""What users get: `catalog harvest` and the Dagster resource use these defaults (rate limit on, 4 retries
+with backoff, 10 s / 60 s timeouts, a 300 s deadline per request). Tests that exercise them use this."""
+
 FAST = HttpSettings(retries=1, backoff_factor=0, read_timeout=5, connect_timeout=2, requests_per_second=0)
+"""Fast settings beside the shipped ones, never instead of them. What they override, and why:
+- requests_per_second 0: local portals answer at once; the shipped 5/s is tested in test_http and by
+  the fault suite, which runs with both SHIPPED and these settings;
+- retries 1, backoff_factor 0: a permanent fault fails in milliseconds; the shipped retry policy is
+  checked on the adapter a default session mounts, and exercised end to end by the fault suite;
+- read_timeout 5, connect_timeout 2: a portal on loopback never needs more, and a test that waits
+  out a timeout must not wait 60 s; the fault suite's SHIPPED run overrides only the read timeout,
+  for the same reason.
+"""
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -1,19 +1,22 @@
 """A loopback HTTP server answering fixed routes: how tests play portals that are not CKAN.
 
-Each route maps a path to a responder `(query, headers) -> (status, content type, body)`, so a test
-can serve a recorded document as it is, page through generated answers, or misbehave on purpose.
+Each route maps a path to a responder `(query, headers) -> (status, content type, body[, headers])`, so
+a test can serve a recorded document as it is, page through generated answers, or misbehave on
+purpose. A body may be bytes, or an iterable of chunks sent one by one as they come (a server that
+drips, or never ends); then there is no Content-Length and the connection closes at the end.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-Answer = tuple[int, str, bytes]
+Body = bytes | Iterable[bytes]
+Answer = tuple[int, str, Body] | tuple[int, str, Body, dict[str, str]]
 Responder = Callable[[dict[str, str], Mapping[str, str]], Answer]
 
 
@@ -21,6 +24,10 @@ def static(body: bytes | str, content_type: str = "application/json", status: in
     """Always the same answer."""
     data = body.encode() if isinstance(body, str) else body
     return lambda _query, _headers: (status, content_type, data)
+
+
+def redirect(location: str, status: int = 302) -> Responder:
+    return lambda _query, _headers: (status, "text/plain", b"", {"Location": location})
 
 
 @dataclass
@@ -34,8 +41,8 @@ class RouteServer:
 
 
 @contextmanager
-def serve_routes(routes: dict[str, Responder]) -> Iterator[RouteServer]:
-    """Serve `routes` on a free loopback port until the block ends; unknown paths answer 404."""
+def serve_routes(routes: dict[str, Responder], host: str = "127.0.0.1") -> Iterator[RouteServer]:
+    """Serve `routes` on a free port of `host` until the block ends; unknown paths answer 404."""
     state = RouteServer("", dict(routes))
 
     class Handler(BaseHTTPRequestHandler):
@@ -45,19 +52,34 @@ def serve_routes(routes: dict[str, Responder]) -> Iterator[RouteServer]:
             headers = {key.lower(): value for key, value in self.headers.items()}
             state.requests.append((parts.path, query, headers))
             responder = state.routes.get(parts.path)
-            status, content_type, body = responder(query, headers) if responder else (404, "text/html", b"<h1>404</h1>")
+            answer = responder(query, headers) if responder else (404, "text/html", b"<h1>404</h1>")
+            status, content_type, body = answer[:3]
+            extra = answer[3] if len(answer) > 3 else {}  # type: ignore[misc]
             self.send_response(status)
             self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
+            for name, value in extra.items():
+                self.send_header(name, value)
+            if isinstance(body, bytes):
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            self.send_header("Connection", "close")
             self.end_headers()
-            self.wfile.write(body)
+            self.close_connection = True
+            try:
+                for chunk in body:
+                    self.wfile.write(chunk)
+                    self.wfile.flush()
+            except OSError:
+                pass  # the client hung up, as it should on a server that never ends
 
         def log_message(self, *_: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer((host, 0), Handler)
     server.daemon_threads = True
-    state.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    state.base_url = f"http://{host}:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

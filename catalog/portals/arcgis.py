@@ -23,7 +23,7 @@ from urllib.parse import urljoin, urlsplit
 
 from catalog.errors import HarvestError
 from catalog.http import HttpSettings
-from catalog.portals.base import DatasetPage, PortalClient
+from catalog.portals.base import DatasetPage, PortalClient, page_budget
 from catalog.portals.datajson import DataJsonClient
 from catalog.portals.jsonapi import JsonApi
 
@@ -41,7 +41,7 @@ class ArcGisHubClient(PortalClient):
         self, base_url: str, *, api_url: str | None = None, settings: HttpSettings | None = None, rows: int = PAGE_SIZE
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.feed = DataJsonClient(api_url or self.base_url + FEED_PATH, settings=settings)
+        self.feed = DataJsonClient(api_url or self.base_url + FEED_PATH, settings=settings, site=base_url)
         self.session = self.feed.session
         self.traffic = self.session.traffic
         self.host = urlsplit(base_url).netloc
@@ -73,7 +73,7 @@ class ArcGisHubClient(PortalClient):
         notes = [note]
         while url is not None and url not in seen:
             seen.add(url)
-            answer = self.api.get(url, params, what="search/v1 items")
+            answer = self.api.get(url, params, max_bytes=page_budget(self.rows), what="search/v1 items")
             if not isinstance(answer, dict) or not isinstance(answer.get("features"), list):
                 raise HarvestError(self.host, "search/v1 items: answer is not a FeatureCollection")
             records = [feature for feature in answer["features"] if isinstance(feature, dict)]

@@ -15,6 +15,15 @@ from typing import Any
 from catalog.errors import HarvestError
 from catalog.http import PortalSession, TrafficCounter
 
+PAGE_BYTES_PER_ROW = 48 * 1024
+PAGE_BYTES_FLOOR = 8 * 2**20
+
+
+def page_budget(rows: int) -> int:
+    """The most bytes a page of `rows` records may take: parsing multiplies a page's size in memory
+    several times, so a portal must not hand us a 450 MB page. Real records average 5 to 30 KB."""
+    return max(PAGE_BYTES_FLOOR, rows * PAGE_BYTES_PER_ROW)
+
 
 @dataclass
 class DatasetPage:

@@ -7,8 +7,9 @@ Paging: `package_search` with `rows` up to 1000 (`ckan.search.rows_max`; many po
 after everything already read, so offsets neither skip nor repeat on insertion; ids seen twice
 (deletions or early insertions shift offsets) are dropped by the harvest loop, which then makes one
 catch-up pass for what the shift hid. A page shorter than asked while more remain means the portal
-capped `rows`: we adopt the cap. A page that times out or fails with 5xx (after the transport's
-retries) is asked again with half the rows, down to 10; after three good pages the size doubles back.
+capped `rows`: we adopt the cap. A page that times out, fails with 5xx (after the transport's
+retries) or passes its memory budget (`page_budget`: 48 KB a row, at least 8 MB) is asked again with
+half the rows, down to 10; after three good pages the size doubles back.
 
 Publishers: `organization_list?all_fields=true` paged with `limit`/`offset` (CKAN >= 2.9); older CKAN
 ignores both and returns everything at once, which we notice as a repeated page.
@@ -31,7 +32,7 @@ from ckanapi import RemoteCKAN
 
 from catalog.errors import HarvestError
 from catalog.http import Fetched, FetchError, HttpSettings, PortalSession, retry_transient
-from catalog.portals.base import DatasetPage, PortalClient
+from catalog.portals.base import DatasetPage, PortalClient, page_budget
 from catalog.portals.jsonapi import parse_json
 
 MAX_ROWS = 1000
@@ -61,30 +62,18 @@ class CkanActionApi(RemoteCKAN):
         self.notes: list[str] = []
 
     def call_action(  # type: ignore[override]
-        self, action: str, data_dict: dict[str, Any] | None = None, **_: Any
+        self, action: str, data_dict: dict[str, Any] | None = None, *, max_bytes: int | None = None, **_: Any
     ) -> Any:
+        """The action's `result`; `max_bytes` bounds the answer (a page's memory budget)."""
         url = f"{self.address.rstrip('/')}/{self.base_url}{action}"
-        return retry_transient(
-            self.portal_session.settings,
-            lambda: self._call_once(action, url, data_dict),
-            lambda exc: isinstance(exc, HarvestError) and exc.transient,
-        )
+        return retry_transient(self.portal_session.settings, lambda: self._call_once(action, url, data_dict, max_bytes))
 
-    def _call_once(self, action: str, url: str, data_dict: dict[str, Any] | None) -> Any:
+    def _call_once(self, action: str, url: str, data_dict: dict[str, Any] | None, max_bytes: int | None) -> Any:
         try:
-            fetched = self.portal_session.get(url, data_dict)
-        except FetchError as failure:
-            raise self._error(f"{action}: {failure.cause}", failure.transient, failure.overloaded) from None
-        try:
+            fetched = self.portal_session.get(url, data_dict, max_bytes=max_bytes)
             return read_action_response(action, fetched, self.notes)
         except FetchError as failure:
-            raise self._error(failure.cause, failure.transient, failure.overloaded) from None
-
-    def _error(self, cause: str, transient: bool, overloaded: bool) -> HarvestError:
-        key = self.portal_session.settings.api_key
-        if key:
-            cause = cause.replace(key, "***")
-        return HarvestError(self.host, cause, transient=transient, overloaded=overloaded)
+            raise failure.harvest_error(self.host, action) from None
 
 
 def read_action_response(action: str, fetched: Fetched, notes: list[str]) -> Any:
@@ -93,14 +82,16 @@ def read_action_response(action: str, fetched: Fetched, notes: list[str]) -> Any
     overloaded = status >= 500
     envelope = parse_json(action, fetched, notes)
     if not isinstance(envelope, dict) or "success" not in envelope:
-        raise FetchError(f"{action}: HTTP {status}, JSON is not a CKAN Action API response", overloaded=overloaded)
+        cause = f"{action}: HTTP {status}, JSON is not a CKAN Action API response"
+        raise FetchError(cause, overloaded=overloaded, status=status)
     if envelope["success"] is not True:
         error = envelope.get("error") or {}
         kind = error.get("__type", "error") if isinstance(error, dict) else "error"
         message = error.get("message", "") if isinstance(error, dict) else str(error)
-        raise FetchError(f"{action}: HTTP {status}, success=false ({kind}: {message})".rstrip(), overloaded=overloaded)
+        cause = f"{action}: HTTP {status}, success=false ({kind}: {message})".rstrip()
+        raise FetchError(cause, overloaded=overloaded, status=status)
     if status >= 400:
-        raise FetchError(f"{action}: HTTP {status}", overloaded=overloaded)
+        raise FetchError(f"{action}: HTTP {status}", overloaded=overloaded, status=status)
     return envelope.get("result")
 
 
@@ -118,7 +109,7 @@ class CkanClient(PortalClient):
         settings: HttpSettings | None = None,
         rows: int = MAX_ROWS,
     ) -> None:
-        self.session = PortalSession(settings)
+        self.session = PortalSession(settings, home=[base_url])
         self.traffic = self.session.traffic
         self.api = CkanActionApi(base_url, self.session)
         self.host = self.api.host
@@ -144,7 +135,7 @@ class CkanClient(PortalClient):
             if fields:
                 params["fl"] = fields
             try:
-                result = self.api.call_action("package_search", params)
+                result = self.api.call_action("package_search", params, max_bytes=page_budget(rows))
             except HarvestError as exc:
                 if not exc.overloaded or rows <= MIN_ROWS:
                     raise

@@ -33,9 +33,11 @@ class DataJsonClient(PortalClient):
     software = "datajson"
     single_document = True
 
-    def __init__(self, url: str, *, settings: HttpSettings | None = None, page_size: int = PAGE_SIZE) -> None:
+    def __init__(
+        self, url: str, *, settings: HttpSettings | None = None, page_size: int = PAGE_SIZE, site: str | None = None
+    ) -> None:
         self.url = url
-        self.session = PortalSession(settings)
+        self.session = PortalSession(settings, home=[url, site])
         self.traffic = self.session.traffic
         self.host = urlsplit(url).netloc
         self.page_size = page_size
@@ -48,10 +50,11 @@ class DataJsonClient(PortalClient):
         try:
             with self.session.stream(self.url, accept="application/json") as body:
                 if body.status >= 400:
-                    raise HarvestError(self.host, f"data.json: HTTP {body.status}", overloaded=body.status >= 500)
+                    status = body.status
+                    raise HarvestError(self.host, f"data.json: HTTP {status}", overloaded=status >= 500, status=status)
                 yield from self._pages(body)
         except FetchError as failure:
-            raise HarvestError(self.host, f"data.json: {failure.cause}", transient=failure.transient) from None
+            raise failure.harvest_error(self.host, "data.json") from None
 
     def _pages(self, body: StreamedBody) -> Iterator[DatasetPage]:
         """Pages of the `dataset` array (or of a bare top-level array), as the parser reaches them."""

@@ -11,20 +11,27 @@ Paging:
   asked again with `startPosition`.
 A page seen before ends the harvest (with a note) instead of looping.
 
-Records: every `dcat:Dataset` of a page becomes a JSON record (see `describe`); its distributions,
-publisher and contact point are nested in it. Limits: none documented. Incremental: impossible (no
-standard filter); every harvest is full. Publishers: those the datasets name.
+Records: every `dcat:Dataset` of a page becomes a JSON record (see `Describer`); its distributions,
+publisher and contact point are nested in it. Blank nodes are named by their content, not by the
+labels rdflib makes up on each parse, so the same graph always gives the same record and the same
+content hash, whichever serialisation it came in. Literals keep their lexical form as written.
+
+Limits: none documented by the standards; we parse at most `MAX_DOCUMENT_BYTES` a document and never
+let rdflib fetch anything (see `catalog.portals.rdf_input`). Incremental: impossible (no standard
+filter); every harvest is full. Publishers: those the datasets name.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
+import rdflib
+from defusedxml import ElementTree as SafeElementTree
 from rdflib import RDF, BNode, Graph, Literal, Namespace
 from rdflib.term import Node
 
@@ -32,6 +39,13 @@ from catalog.errors import HarvestError
 from catalog.http import FetchError, HttpSettings, PortalSession, retry_transient
 from catalog.normalise.dcat_rdf import dataset_identifier
 from catalog.portals.base import DatasetPage, PortalClient
+from catalog.portals.rdf_input import (
+    MAX_CONTEXT_BYTES,
+    MAX_DOCUMENT_BYTES,
+    ContextResolver,
+    UnsafeDocumentError,
+    refuse_xml_entities,
+)
 
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
@@ -71,10 +85,13 @@ PREFIXES = {
     "http://www.w3.org/ns/prov#": "prov",
 }
 # rdflib logs a traceback for every typed literal it cannot convert (`"2019"^^xsd:date`); we keep
-# lexical forms and judge dates ourselves, so those conversions do not matter here.
+# lexical forms and judge dates ourselves, so those conversions do not matter here. For the same
+# reason literals are not normalised (`...Z` would become `...+00:00`): `modified_text` is the source's.
 logging.getLogger("rdflib.term").setLevel(logging.ERROR)
+rdflib.NORMALIZE_LITERALS = False
 MAX_DEPTH = 4
 """How deep nested nodes are described (dataset > distribution > checksum > ...)."""
+CONTEXT_ACCEPT = "application/ld+json, application/json;q=0.9"
 
 
 class DcatClient(PortalClient):
@@ -82,11 +99,14 @@ class DcatClient(PortalClient):
 
     software = "dcat"
 
-    def __init__(self, url: str, *, settings: HttpSettings | None = None) -> None:
+    def __init__(
+        self, url: str, *, settings: HttpSettings | None = None, max_document_bytes: int = MAX_DOCUMENT_BYTES
+    ) -> None:
         self.url = url
-        self.session = PortalSession(settings)
+        self.session = PortalSession(settings, home=[url])
         self.traffic = self.session.traffic
         self.host = urlsplit(url).netloc
+        self.max_document_bytes = max_document_bytes
 
     def record_id(self, record: dict[str, Any]) -> str | None:
         return dataset_identifier(record)
@@ -100,25 +120,38 @@ class DcatClient(PortalClient):
                 yield DatasetPage(records=[], reported_count=None, notes=[note])
                 return
             seen.add(url)
-            page = retry_transient(
-                self.session.settings,
-                lambda url=url: self._read_page(url),
-                lambda exc: isinstance(exc, HarvestError) and exc.transient,
-            )
-            records = [describe(page.graph, node) for node in _datasets(page.graph)]
+            page = retry_transient(self.session.settings, lambda url=url: self._read_page(url))
+            describer = Describer(page.graph)
+            datasets = set(page.graph.subjects(RDF.type, DCAT.Dataset))
+            records = [describer.describe(node) for node in sorted(datasets, key=describer.node_id)]
             yield DatasetPage(records=records, reported_count=page.total)
             url = page.next_url
 
     def _read_page(self, url: str) -> _Page:
         try:
-            fetched = self.session.get(url, accept=ACCEPT)
+            fetched = self.session.get(url, accept=ACCEPT, max_bytes=self.max_document_bytes)
         except FetchError as failure:
-            raise HarvestError(
-                self.host, f"{url}: {failure.cause}", transient=failure.transient, overloaded=failure.overloaded
-            ) from None
+            if failure.too_large:
+                cause = (
+                    f"RDF document larger than {self.max_document_bytes / 2**20:g} MB: parsing RDF takes about 45 "
+                    "times a document's size in memory (page the catalogue, or raise the cap if memory allows)"
+                )
+                raise HarvestError(self.host, f"{url}: {cause}", status=failure.status) from None
+            raise failure.harvest_error(self.host, url) from None
         if fetched.status >= 400:
-            raise HarvestError(self.host, f"{url}: HTTP {fetched.status}", overloaded=fetched.status >= 500)
-        return parse_page(url, fetched.content_type, fetched.body, self.host)
+            status = fetched.status
+            raise HarvestError(self.host, f"{url}: HTTP {status}", overloaded=status >= 500, status=status)
+        return parse_page(url, fetched.content_type, fetched.body, self.host, ContextResolver(self._fetch_context))
+
+    def _fetch_context(self, url: str) -> bytes:
+        """A remote JSON-LD context, through this portal's session and its limits."""
+        try:
+            fetched = self.session.get(url, accept=CONTEXT_ACCEPT, max_bytes=MAX_CONTEXT_BYTES)
+        except FetchError as failure:
+            raise UnsafeDocumentError(f"JSON-LD @context {url}: {failure.cause}") from None
+        if fetched.status >= 400:
+            raise UnsafeDocumentError(f"JSON-LD @context {url}: HTTP {fetched.status}")
+        return fetched.body
 
 
 class _Page:
@@ -128,12 +161,21 @@ class _Page:
         self.next_url = next_url
 
 
-def parse_page(url: str, content_type: str, body: bytes, host: str) -> _Page:
-    """One catalogue page: its graph, the total it announces and the next page's URL (Hydra or CSW)."""
+def parse_page(url: str, content_type: str, body: bytes, host: str, resolver: ContextResolver) -> _Page:
+    """One catalogue page: its graph, the total it announces and the next page's URL (Hydra or CSW).
+
+    The document is made safe first (`catalog.portals.rdf_input`): no DTD entities, no context that
+    rdflib would fetch itself."""
     rdf_format = _rdf_format(url, content_type, body)
     documents, total, next_url = [body], None, None
-    if rdf_format == "xml":
-        documents, total, next_url = _unwrap_csw(url, body, host)
+    try:
+        if rdf_format == "xml":
+            refuse_xml_entities(body)
+            documents, total, next_url = _unwrap_csw(url, body, host)
+        elif rdf_format == "json-ld":
+            documents = [resolver.inline(body, url)]
+    except UnsafeDocumentError as exc:
+        raise HarvestError(host, f"{url}: {exc}") from None
     graph = Graph()
     try:
         for document in documents:
@@ -168,13 +210,13 @@ def _unwrap_csw(url: str, body: bytes, host: str) -> tuple[list[bytes], int | No
     if b"GetRecordsResponse" not in body[:2000]:
         return [body], None, None
     try:
-        root = ET.fromstring(body)
-    except ET.ParseError as exc:
+        root = SafeElementTree.fromstring(body)
+    except SafeElementTree.ParseError as exc:
         raise HarvestError(host, f"{url}: CSW response is not valid XML ({exc})") from None
     results = root.find(f"{CSW}SearchResults")
     if results is None:
         raise HarvestError(host, f"{url}: CSW response has no SearchResults")
-    documents = [ET.tostring(record) for record in results.findall(RDF_XML_ROOT)]
+    documents = [SafeElementTree.tostring(record) for record in results.findall(RDF_XML_ROOT)]
     matched = results.get("numberOfRecordsMatched")
     next_record = results.get("nextRecord", "0")
     next_url = None
@@ -197,30 +239,76 @@ def _hydra_paging(graph: Graph, url: str) -> tuple[int | None, str | None]:
     return count, urljoin(url, str(following)) if following is not None else None
 
 
-def _datasets(graph: Graph) -> list[Node]:
-    return sorted(set(graph.subjects(RDF.type, DCAT.Dataset)), key=str)
+class Describer:
+    """Describes nodes of one graph as JSON, naming blank nodes by their content.
 
+    rdflib labels blank nodes afresh on every parse, so a label must never reach a record: a blank node
+    is named by a digest of what the graph says about it (its predicates and objects, other blank nodes
+    by their own names), refined a few rounds as in Weisfeiler-Lehman colour refinement. Nodes with the
+    same content get the same name, and then their descriptions are the same too, so the record text,
+    its order and its hash depend on the graph alone.
+    """
 
-def describe(graph: Graph, node: Node, depth: int = 0, path: frozenset[Node] = frozenset()) -> dict[str, Any]:
-    """A node and everything the graph says about it, as JSON (nested nodes to MAX_DEPTH, no cycles)."""
-    record: dict[str, Any] = {"@id": _node_id(node)}
-    for predicate, value in sorted(graph.predicate_objects(node), key=lambda pair: (str(pair[0]), str(pair[1]))):
-        key = "@type" if predicate == RDF.type else _compact(str(predicate))
-        record.setdefault(key, []).append(_value(graph, value, depth, path | {node}))
-    return record
+    REFINEMENT_ROUNDS = 6
 
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self._names: dict[BNode, str] | None = None
 
-def _value(graph: Graph, value: Node, depth: int, path: frozenset[Node]) -> Any:
-    if isinstance(value, Literal):
-        return {"@value": str(value), "@language": value.language} if value.language else str(value)
-    described = (value, None, None) in graph and value not in path and depth < MAX_DEPTH
-    if described:
-        return describe(graph, value, depth + 1, path)
-    return {"@id": _node_id(value)}
+    def describe(self, node: Node, depth: int = 0, path: frozenset[Node] = frozenset()) -> dict[str, Any]:
+        """A node and everything the graph says about it, as JSON (nested nodes to MAX_DEPTH, no cycles)."""
+        record: dict[str, Any] = {"@id": self.node_id(node)}
+        for predicate, value in sorted(self.graph.predicate_objects(node), key=self._pair_key):
+            key = "@type" if predicate == RDF.type else _compact(str(predicate))
+            record.setdefault(key, []).append(self._value(value, depth, path | {node}))
+        return record
 
+    def node_id(self, node: Node) -> str:
+        return f"_:{self._blank_names()[node]}" if isinstance(node, BNode) else str(node)
 
-def _node_id(node: Node) -> str:
-    return f"_:{node}" if isinstance(node, BNode) else str(node)
+    def _value(self, value: Node, depth: int, path: frozenset[Node]) -> Any:
+        if isinstance(value, Literal):
+            return {"@value": str(value), "@language": value.language} if value.language else str(value)
+        described = (value, None, None) in self.graph and value not in path and depth < MAX_DEPTH
+        if described:
+            return self.describe(value, depth + 1, path)
+        return {"@id": self.node_id(value)}
+
+    def _pair_key(self, pair: tuple[Node, Node]) -> tuple[str, str]:
+        return str(pair[0]), self._term_key(pair[1])
+
+    def _term_key(self, term: Node) -> str:
+        """A total, label-free order of objects: literals by form, language and datatype."""
+        if isinstance(term, BNode):
+            return f"_:{self._blank_names()[term]}"
+        if isinstance(term, Literal):
+            return f'"{term}"@{term.language or ""}^^{term.datatype or ""}'
+        return str(term)
+
+    def _blank_names(self) -> dict[BNode, str]:
+        if self._names is None:
+            blanks = {node for node in self.graph.all_nodes() if isinstance(node, BNode)}
+            names = dict.fromkeys(blanks, "")
+            for _ in range(self.REFINEMENT_ROUNDS):
+                refined = {node: self._signature(node, names) for node in blanks}
+                if len(set(refined.values())) == len(set(names.values())) and all(names.values()):
+                    break
+                names = refined
+            self._names = names
+        return self._names
+
+    def _signature(self, node: BNode, names: dict[BNode, str]) -> str:
+        def key(term: Node) -> str:
+            return f"_:{names[term]}" if isinstance(term, BNode) else self._plain_key(term)
+
+        facts = sorted(f"{predicate} {key(value)}" for predicate, value in self.graph.predicate_objects(node))
+        return hashlib.blake2b("\n".join(facts).encode(), digest_size=8).hexdigest()
+
+    @staticmethod
+    def _plain_key(term: Node) -> str:
+        if isinstance(term, Literal):
+            return f'"{term}"@{term.language or ""}^^{term.datatype or ""}'
+        return str(term)
 
 
 def _compact(iri: str) -> str:

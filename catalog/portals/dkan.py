@@ -22,7 +22,7 @@ from typing import Any
 
 from catalog.errors import HarvestError
 from catalog.http import HttpSettings
-from catalog.portals.base import DatasetPage
+from catalog.portals.base import DatasetPage, page_budget
 from catalog.portals.ckan import CkanClient
 
 PAGE_SIZE = 100
@@ -41,13 +41,14 @@ class DkanClient(CkanClient):
 
     def _call(self, action: str, params: dict[str, Any] | None = None) -> Any:
         """An action, on whichever of DKAN's two API paths this site answers (found on the first call)."""
+        max_bytes = page_budget(self.rows)
         if self._api_path_found:
-            return self.api.call_action(action, params)
+            return self.api.call_action(action, params, max_bytes=max_bytes)
         failures: list[HarvestError] = []
         for path in API_PATHS:
             self.api.base_url = path
             try:
-                result = self.api.call_action(action, params)
+                result = self.api.call_action(action, params, max_bytes=max_bytes)
             except HarvestError as exc:
                 failures.append(exc)
                 continue

@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from catalog.errors import HarvestError
 from catalog.http import Fetched, FetchError, PortalSession, retry_transient
 from catalog.normalise.values import loads_lenient
 
@@ -32,7 +31,7 @@ def parse_json(what: str, fetched: Fetched, notes: list[str]) -> Any:
             cause = f"{what}: HTTP {status}"
         else:
             cause = f"{what}: HTTP {status}, body is not valid JSON ({exc})"
-        raise FetchError(cause, transient=status < 400, overloaded=status >= 500) from None
+        raise FetchError(cause, transient=status < 400, overloaded=status >= 500, status=status) from None
     if repaired:
         notes.append(f"{what}: response had invalid UTF-8 or lone surrogates; replaced with U+FFFD")
     return value
@@ -46,28 +45,29 @@ class JsonApi:
         self.host = host or ""
         self.notes: list[str] = []
 
-    def get(self, url: str, params: Mapping[str, Any] | None = None, *, what: str | None = None) -> Any:
-        """The parsed JSON at `url`; a status of 400 or more is an error even with a JSON body."""
+    def get(
+        self,
+        url: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        what: str | None = None,
+        max_bytes: int | None = None,
+    ) -> Any:
+        """The parsed JSON at `url`; a status of 400 or more is an error even with a JSON body.
+        `max_bytes` bounds the answer (a page's memory budget, see `page_budget`)."""
         what = what or urlsplit(url).path
-        return retry_transient(
-            self.session.settings,
-            lambda: self._get_once(url, params, what),
-            lambda exc: isinstance(exc, HarvestError) and exc.transient,
-        )
+        return retry_transient(self.session.settings, lambda: self._get_once(url, params, what, max_bytes))
 
-    def _get_once(self, url: str, params: Mapping[str, Any] | None, what: str) -> Any:
+    def _get_once(self, url: str, params: Mapping[str, Any] | None, what: str, max_bytes: int | None) -> Any:
         host = self.host or urlsplit(url).netloc
         try:
-            fetched = self.session.get(url, params)
+            fetched = self.session.get(url, params, max_bytes=max_bytes)
             value = parse_json(what, fetched, self.notes)
-            if fetched.status >= 400:
-                raise FetchError(f"{what}: HTTP {fetched.status}", overloaded=fetched.status >= 500)
+            status = fetched.status
+            if status >= 400:
+                raise FetchError(f"{what}: HTTP {status}", overloaded=status >= 500, status=status)
         except FetchError as failure:
-            cause = failure.cause if failure.cause.startswith(what) else f"{what}: {failure.cause}"
-            key = self.session.settings.api_key
-            if key:
-                cause = cause.replace(key, "***")
-            raise HarvestError(host, cause, transient=failure.transient, overloaded=failure.overloaded) from None
+            raise failure.harvest_error(host, what) from None
         return value
 
     def take_notes(self) -> list[str]:

@@ -24,7 +24,7 @@ import ijson
 
 from catalog.errors import HarvestError
 from catalog.http import FetchError, HttpSettings, PortalSession
-from catalog.portals.base import DatasetPage, PortalClient
+from catalog.portals.base import DatasetPage, PortalClient, page_budget
 from catalog.portals.jsonapi import JsonApi
 
 PAGE_SIZE = 100
@@ -40,7 +40,7 @@ class OpenDataSoftClient(PortalClient):
 
     def __init__(self, base_url: str, *, settings: HttpSettings | None = None, rows: int = PAGE_SIZE) -> None:
         self.base_url = base_url.rstrip("/")
-        self.session = PortalSession(settings)
+        self.session = PortalSession(settings, home=[base_url])
         self.traffic = self.session.traffic
         self.host = urlsplit(base_url).netloc
         self.api = JsonApi(self.session, self.host)
@@ -54,7 +54,9 @@ class OpenDataSoftClient(PortalClient):
         offset = 0
         while True:
             params = {"limit": self.rows, "offset": offset, "order_by": "dataset_id"}
-            answer = self.api.get(self.base_url + DATASETS_PATH, params, what="catalog/datasets")
+            answer = self.api.get(
+                self.base_url + DATASETS_PATH, params, max_bytes=page_budget(self.rows), what="catalog/datasets"
+            )
             if not isinstance(answer, dict) or not isinstance(answer.get("results"), list):
                 raise HarvestError(self.host, "catalog/datasets: answer has no list of results")
             total = answer.get("total_count") if isinstance(answer.get("total_count"), int) else None
@@ -74,7 +76,8 @@ class OpenDataSoftClient(PortalClient):
         try:
             with self.session.stream(self.base_url + EXPORT_PATH, accept="application/json") as body:
                 if body.status >= 400:
-                    raise HarvestError(self.host, f"catalog/exports/json: HTTP {body.status}")
+                    status = body.status
+                    raise HarvestError(self.host, f"catalog/exports/json: HTTP {status}", status=status)
                 page: list[dict[str, Any]] = []
                 for record in ijson.items(body, "item", use_float=True):
                     if isinstance(record, dict):
@@ -84,9 +87,7 @@ class OpenDataSoftClient(PortalClient):
                         page, notes = [], []
                 yield DatasetPage(page, total, notes)
         except FetchError as failure:
-            raise HarvestError(
-                self.host, f"catalog/exports/json: {failure.cause}", transient=failure.transient
-            ) from None
+            raise failure.harvest_error(self.host, "catalog/exports/json") from None
         except ijson.JSONError as exc:
             raise HarvestError(self.host, f"catalog/exports/json: not valid JSON ({exc})", transient=True) from None
 

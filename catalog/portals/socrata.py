@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from catalog.errors import HarvestError
 from catalog.http import HttpSettings, PortalSession
-from catalog.portals.base import DatasetPage, PortalClient
+from catalog.portals.base import DatasetPage, PortalClient, page_budget
 from catalog.portals.jsonapi import JsonApi
 
 PAGE_SIZE = 1000
@@ -39,7 +39,7 @@ class SocrataClient(PortalClient):
     ) -> None:
         self.domain = urlsplit(base_url).hostname or ""
         self.url = api_url or base_url.rstrip("/") + CATALOG_PATH
-        self.session = PortalSession(settings, api_key_header="X-App-Token")
+        self.session = PortalSession(settings, home=[base_url, self.url], api_key_header="X-App-Token")
         self.traffic = self.session.traffic
         self.host = urlsplit(self.url).netloc
         self.api = JsonApi(self.session, self.host)
@@ -61,7 +61,7 @@ class SocrataClient(PortalClient):
             }
             if scroll_id is not None:
                 params["scroll_id"] = scroll_id
-            answer = self.api.get(self.url, params, what="catalog/v1")
+            answer = self.api.get(self.url, params, max_bytes=page_budget(self.rows), what="catalog/v1")
             if not isinstance(answer, dict) or not isinstance(answer.get("results"), list):
                 raise HarvestError(self.host, "catalog/v1: answer has no list of results")
             records = [record for record in answer["results"] if isinstance(record, dict)]
