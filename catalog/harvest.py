@@ -1,16 +1,24 @@
-"""Harvesting a portal into the lake, in two stages that Dagster can run as two assets.
+"""Harvesting a portal into the lake: fetch, then normalise and publish, under the portal's lock.
 
-1. `fetch_raw`: page through the portal's API and write every record, as the portal sent it, to
+1. Fetch: page through the portal's API and write every record, as the portal sent it, to
    `raw_datasets` / `raw_publishers` in a staging folder. A background thread fetches the next page
    while the current one is written, and only a couple of pages are ever in memory. A full harvest
    fetches everything; an incremental one (`since`, the watermark) fetches only what changed since,
-   plus a cheap listing of every id so that deletions are noticed.
-2. `normalise_and_publish`: normalise the raw records, compare them with the lake's current state
+   plus a cheap listing of every id so that deletions are noticed, and fetches whatever the listing
+   has that the lake lacks (self-healing), whatever `since` says.
+2. Publish: normalise the raw records, compare them with the portal's current state
    (`catalog.versions`), keep only added, modified and deleted datasets as new versions, publish the
    folder atomically and mark the run complete.
 
-Each run has a record in `harvest_runs` from its start ('running') to its end ('complete' or 'failed'),
-so failed runs are as queryable as good ones, and a failure never touches the published snapshot.
+Each run has a record in `harvest_runs` from its start ('running') to its end ('complete', 'failed',
+or 'suspicious' when it would have deleted implausibly much), so every outcome is queryable, and
+nothing but a complete run ever touches the published snapshot. A harvest holds the portal's lock
+in the lake throughout (`Lake.portal_lock`): two harvests of one portal never interleave, and runs
+left 'running' by a killed process are marked abandoned by the next harvest.
+
+Every harvest is bounded: a page and dataset limit derived from what the portal reports and from
+its own history (with a hard ceiling) stops a listing that never ends, and a wall-clock budget
+stops a harvest that would run for good; either is recorded as the run's error.
 """
 
 from __future__ import annotations
@@ -30,12 +38,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from catalog.errors import CatalogError
+from catalog.errors import CatalogError, SuspiciousHarvestError
 from catalog.http import HttpSettings
-from catalog.lake import Lake, StagedHarvest, TableWriter, new_harvest_id
+from catalog.lake import Lake, StagedHarvest, TableWriter, lock_holder, new_harvest_id
 from catalog.normalise import Normaliser, normaliser_for
 from catalog.normalise.rows import HarvestContext
-from catalog.normalise.values import json_text, loads_lenient
+from catalog.normalise.values import RecordTooDeepError, json_text, loads_lenient
 from catalog.portals import DatasetPage, PortalClient, client_for
 from catalog.registry import Portal
 from catalog.schemas import DATASETS, DISTRIBUTIONS, LISTED_IDS, PUBLISHERS, RAW_DATASETS, RAW_PUBLISHERS
@@ -49,7 +57,31 @@ SAFETY_MARGIN = timedelta(hours=1)
 WORKING_FILES = ("raw_datasets", "raw_publishers", "listed_ids")
 PREFETCH_PAGES = 1
 NORMALISE_BATCH = 500
+HEAL_ONE_BY_ONE = 50
+"""Up to this many listed datasets missing from the lake are fetched one by one; more, by a full pass."""
+ABANDONED = "abandoned: the process running this harvest ended without finishing it (killed or crashed)"
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class HarvestLimits:
+    """What bounds one harvest. The defaults are what users get."""
+
+    max_datasets: int = 2_000_000
+    """Hard ceiling on datasets read, whatever the portal reports (the largest catalogues hold ~300k)."""
+    max_pages: int = 100_000
+    max_pages_without_new: int = 20
+    """This many pages in a row with nothing new is a paging loop, not a catalogue."""
+    max_seconds: float = 4 * 3600
+    """Wall-clock budget of one harvest, fetch and publish together."""
+    max_deletion_share: float = 0.2
+    """A run that would delete more than this share of a portal's datasets (or all) publishes nothing."""
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.max_deletion_share <= 1:
+            raise ValueError(f"max_deletion_share must be between 0 and 1, not {self.max_deletion_share!r}")
+        if self.max_seconds <= 0 or self.max_datasets < 1 or self.max_pages < 1:
+            raise ValueError("harvest limits must be positive")
 
 
 @dataclass
@@ -96,10 +128,12 @@ class HarvestRun:
 
 @dataclass(frozen=True)
 class RawHarvest:
-    """What stage 1 hands to stage 2: a staged folder of raw records and its run."""
+    """What the fetch hands to the publish: a staged folder of raw records, its run, and the state it
+    was compared with."""
 
     staged: StagedHarvest
     run: HarvestRun
+    previous: pa.Table
 
 
 def prefetched(items: Iterable[T], depth: int = PREFETCH_PAGES) -> Iterator[T]:
@@ -184,6 +218,68 @@ def watermark(lake: Lake, portal_id: str, margin: timedelta = SAFETY_MARGIN) -> 
     return max(starts) - margin if starts else None
 
 
+class HarvestLimitError(CatalogError):
+    """A harvest stopped by its limits (a listing that never ends, a wall-clock budget spent)."""
+
+
+class Budget:
+    """The limits of one harvest, checked page by page.
+
+    The dataset limit is derived on the first page: twice what is plausible (the portal's reported
+    count, trusted up to a hundredfold of its largest earlier harvest) plus room for growth, never
+    above the hard ceiling; with nothing to go on, the ceiling itself.
+    """
+
+    def __init__(self, limits: HarvestLimits, history: int | None) -> None:
+        self.limits = limits
+        self.history = history
+        self.started = time.monotonic()
+        self.pages = 0
+        self.pages_without_new = 0
+        self.max_datasets: int | None = None
+
+    def plausible(self, reported: int | None) -> int:
+        basis = self.history or 0
+        if reported is not None:
+            basis = max(basis, min(reported, 100 * self.history + 10_000) if self.history else reported)
+        return self.limits.max_datasets if basis == 0 else min(self.limits.max_datasets, 2 * basis + 10_000)
+
+    def page(self, total: int, reported: int | None, new: int) -> None:
+        """Account for one page, `total` records read so far, `new` of them on this page; raise
+        HarvestLimitError when a limit is passed."""
+        self.pages += 1
+        self.pages_without_new = 0 if new else self.pages_without_new + 1
+        if self.max_datasets is None:
+            self.max_datasets = self.plausible(reported)
+        why = None
+        if total > self.max_datasets:
+            why = (
+                f"stopped after {total:,} datasets in {self.pages:,} pages, more than is plausible "
+                f"({self.max_datasets:,}: the portal reported {reported if reported is not None else 'no count'}, "
+                f"its largest harvest had {self.history or 'none'}); a listing that never ends?"
+            )
+        elif self.pages > max(self.limits.max_pages, 1) or self.pages > self.max_datasets // 10 + 1_000:
+            why = f"stopped after {self.pages:,} pages: more pages than the catalogue can fill (a paging loop?)"
+        elif self.pages_without_new >= self.limits.max_pages_without_new:
+            why = f"stopped after {self.pages_without_new} pages in a row brought no new dataset (a paging loop?)"
+        if why:
+            raise HarvestLimitError(why)
+        self.check_time()
+
+    def check_time(self) -> None:
+        elapsed = time.monotonic() - self.started
+        if elapsed > self.limits.max_seconds:
+            raise HarvestLimitError(
+                f"stopped after {elapsed:,.0f} s: the harvest's budget is {self.limits.max_seconds:g} s"
+            )
+
+
+def largest_harvest(runs: Iterable[dict[str, Any]]) -> int | None:
+    """The most datasets a complete harvest of the portal saw (fetched or listed): its known size."""
+    sizes = [max(run["datasets"] or 0, run["listed"] or 0) for run in runs if run["status"] == "complete"]
+    return max(sizes, default=0) or None
+
+
 def fetch_raw(
     portal: Portal,
     lake: Lake,
@@ -191,36 +287,43 @@ def fetch_raw(
     *,
     since: datetime | None = None,
     progress: Progress | None = None,
+    limits: HarvestLimits | None = None,
+    harvest_id: str | None = None,
 ) -> RawHarvest:
     """Stage 1: raw records of the portal into a staging folder. Raises HarvestError on failure.
 
-    Without `since`, every dataset (a full harvest); with it, those modified since, and a listing of
-    every id. If a pass saw a dataset twice, or fewer datasets than the portal last reported, offsets
-    moved under it (datasets inserted or deleted mid-run, or a page served twice): one catch-up pass
-    collects what was hidden, so every dataset is harvested exactly once.
+    Call it holding the portal's lock (`harvest_portal` does). Without `since`, every dataset (a full
+    harvest); with it, those modified since, a listing of every id, and whatever the listing has that
+    the lake lacks. If a pass saw a dataset twice, or fewer datasets than the portal last reported,
+    offsets moved under it (datasets inserted or deleted mid-run, or a page served twice): one
+    catch-up pass collects what was hidden, so every dataset is harvested exactly once.
     """
     if not client.incremental:
         since = None  # the portal cannot filter by modification: read everything, tell changes apart by hash
-    harvest_id = new_harvest_id()
+    harvest_id = harvest_id or new_harvest_id()
     mode = "full" if since is None else "incremental"
     run = HarvestRun(portal.id, harvest_id, portal.url, portal.software, mode=mode, since=since)
+    runs = lake.runs(portal.id)
     lake.write_run(asdict(run))
     staged = lake.stage(portal.id, harvest_id)
     progress = progress or Progress(portal.id)
+    budget = Budget(limits or HarvestLimits(), largest_harvest(runs))
     try:
-        seen: set[str] = set()
+        previous = previous_state(lake, portal.id)
         with TableWriter(staged.table("raw_datasets"), RAW_DATASETS, rows_per_group=NORMALISE_BATCH) as writer:
-            last_count = _write_pages(client, since, writer, seen, run, progress=progress)
+            fetch = _Fetch(client, run, budget, writer)
+            last_count = fetch.pages(since, progress)
             shifted = run.duplicates_dropped or (last_count is not None and run.datasets < last_count)
             if shifted and not client.single_document:
                 before = run.datasets
-                _write_pages(client, since, writer, seen, run, progress=None)
+                fetch.pages(since, None)
                 run.notes.append(f"catch-up pass found {run.datasets - before} datasets the first pass missed")
-        if since is None:
-            complete = last_count is None or run.datasets >= last_count
-            run.listed = run.datasets if complete else None
-        else:
-            _list_ids(client, staged, run)
+            if since is None:
+                complete = last_count is None or run.datasets >= last_count
+                run.listed = run.datasets if complete else None
+            else:
+                fetch.list_ids(staged)
+                fetch.heal(staged, previous)
         if run.listed is None:
             run.notes.append("the listing of ids was incomplete or impossible: no deletions recorded this run")
         with TableWriter(staged.table("raw_publishers"), RAW_PUBLISHERS, rows_per_group=NORMALISE_BATCH) as writer:
@@ -238,86 +341,148 @@ def fetch_raw(
     if mode == "full" and run.source_count is not None and run.source_count != run.datasets:
         run.notes.append(f"portal reported {run.source_count} datasets, harvested {run.datasets}")
     lake.write_run(asdict(run))
-    return RawHarvest(staged, run)
+    return RawHarvest(staged, run, previous)
 
 
-def _list_ids(client: PortalClient, staged: StagedHarvest, run: HarvestRun) -> None:
-    """Every id the portal has now, into `listed_ids`; `run.listed` only if the listing is complete."""
-    pages = client.iter_dataset_ids()
-    if pages is None:
-        return
-    listed: set[str] = set()
-    last_count = None
-    with TableWriter(staged.table("listed_ids"), LISTED_IDS, rows_per_group=10 * NORMALISE_BATCH) as writer:
-        for page in prefetched(pages):
-            last_count = page.reported_count
-            fresh = [r["id"] for r in page.records if isinstance(r.get("id"), str) and r["id"] not in listed]
-            listed.update(fresh)
-            writer.write({"portal_id": run.portal_id, "harvest_id": run.harvest_id, "dataset_id": i} for i in fresh)
-    if last_count is not None and len(listed) >= last_count:
-        run.listed = len(listed)
+Serialised = list[tuple[str | None, str]]
+"""(dataset id, raw JSON text) pairs."""
 
 
 @dataclass
 class _SerialisedPage:
     """A page reduced to (id, raw JSON text) pairs: a fraction of the memory of the parsed records."""
 
-    records: list[tuple[str | None, str]]
+    records: Serialised
     reported_count: int | None
     notes: list[str]
+    dropped: list[str]
 
 
-def _serialised(client: PortalClient, pages: Iterator[DatasetPage]) -> Iterator[_SerialisedPage]:
-    """Runs on the fetch thread, so only compact text ever waits in the prefetch queue."""
-    for page in pages:
-        records = [(client.record_id(record), json_text(record)) for record in page.records]
-        yield _SerialisedPage(records, page.reported_count, page.notes)
+class _Fetch:
+    """One fetch of a portal into `raw_datasets`: its passes share the run, the budget and the ids seen."""
 
+    def __init__(self, client: PortalClient, run: HarvestRun, budget: Budget, writer: TableWriter) -> None:
+        self.client = client
+        self.run = run
+        self.budget = budget
+        self.writer = writer
+        self.seen: set[str] = set()
 
-def _write_pages(
-    client: PortalClient,
-    since: datetime | None,
-    writer: TableWriter,
-    seen: set[str],
-    run: HarvestRun,
-    *,
-    progress: Progress | None,
-) -> int | None:
-    """One pass over the portal's pages: write records not `seen` before. Returns the last reported count."""
-    last_count = None
-    for page in prefetched(_serialised(client, client.iter_dataset_pages(since))):
-        run.notes.extend(note for note in page.notes if note not in run.notes)
-        if page.reported_count is not None:
-            last_count = page.reported_count
-            if run.source_count is None:
-                run.source_count = page.reported_count
-        rows = []
-        for dataset_id, raw in page.records:
+    def pages(self, since: datetime | None, progress: Progress | None) -> int | None:
+        """One pass over the portal's pages: write records not seen before. Returns the last reported count.
+
+        The pass with `progress` is the first; on the catch-up pass everything seen before is expected.
+        """
+        run, last_count = self.run, None
+        for page in prefetched(self._serialised(self.client.iter_dataset_pages(since))):
+            run.notes.extend(note for note in page.notes if note not in run.notes)
+            run.warn(page.dropped)
+            if page.reported_count is not None:
+                last_count = page.reported_count
+                if run.source_count is None:
+                    run.source_count = page.reported_count
+            new = self._write(page.records, count_duplicates=progress is not None)
+            if progress is not None:
+                progress.page(new, page.reported_count, run.datasets)
+            self.budget.page(run.datasets, page.reported_count, new)
+        return last_count
+
+    def list_ids(self, staged: StagedHarvest) -> None:
+        """Every id the portal has now, into `listed_ids`; `run.listed` only if the listing is complete."""
+        pages = self.client.iter_dataset_ids()
+        if pages is None:
+            return
+        run, listed, last_count = self.run, set[str](), None
+        with TableWriter(staged.table("listed_ids"), LISTED_IDS, rows_per_group=10 * NORMALISE_BATCH) as writer:
+            for page in prefetched(pages):
+                last_count = page.reported_count
+                fresh = [r["id"] for r in page.records if isinstance(r.get("id"), str) and r["id"] not in listed]
+                listed.update(fresh)
+                writer.write({"portal_id": run.portal_id, "harvest_id": run.harvest_id, "dataset_id": i} for i in fresh)
+                self.budget.page(len(listed), page.reported_count, len(fresh))
+        if last_count is not None and len(listed) >= last_count:
+            run.listed = len(listed)
+
+    def heal(self, staged: StagedHarvest, previous: pa.Table) -> None:
+        """Fetch what the portal lists but the lake lacks (lost to an earlier broken answer), whatever
+        `since` says: a few one by one, many by reading the whole catalogue."""
+        if self.run.listed is None:
+            return
+        listed = pq.read_table(staged.table("listed_ids"), columns=["dataset_id"]).column(0).combine_chunks()
+        absent = listed.filter(pc.invert(pc.is_in(listed, value_set=previous["dataset_id"])))
+        missing = [dataset_id for dataset_id in absent.to_pylist() if dataset_id not in self.seen]
+        if not missing:
+            return
+        before = self.run.datasets
+        if len(missing) <= HEAL_ONE_BY_ONE:
+            for dataset_id in missing:
+                records, dropped = _serialise(self.client, [self.client.fetch_dataset(dataset_id)])
+                self.run.warn(dropped)
+                self._write(records, count_duplicates=True)
+                self.budget.check_time()
+            how = "one by one"
+        else:
+            self.pages(None, None)
+            how = "by reading the whole catalogue"
+        fetched = self.run.datasets - before
+        self.run.notes.append(f"{len(missing)} listed datasets were missing from the lake: fetched {fetched} {how}")
+
+    def _serialised(self, pages: Iterator[DatasetPage]) -> Iterator[_SerialisedPage]:
+        """Runs on the fetch thread, so only compact text ever waits in the prefetch queue."""
+        for page in pages:
+            records, dropped = _serialise(self.client, page.records)
+            yield _SerialisedPage(records, page.reported_count, page.notes, dropped)
+
+    def _write(self, records: Serialised, *, count_duplicates: bool) -> int:
+        """Write records not seen before; returns how many were new."""
+        run, rows = self.run, []
+        for dataset_id, raw in records:
             if dataset_id is None:
                 run.warn([f"a record without id or name was dropped: {raw[:80]!r}"])
                 continue
-            if dataset_id in seen:
-                if progress is not None:  # on the catch-up pass, everything seen is expected
-                    run.duplicates_dropped += 1
+            if dataset_id in self.seen:
+                run.duplicates_dropped += count_duplicates
                 continue
-            seen.add(dataset_id)
+            self.seen.add(dataset_id)
             rows.append(
                 {"portal_id": run.portal_id, "harvest_id": run.harvest_id, "dataset_id": dataset_id, "raw": raw}
             )
-        writer.write(rows)
+        self.writer.write(rows)
         run.datasets += len(rows)
-        if progress is not None:
-            progress.page(len(rows), page.reported_count, run.datasets)
-    return last_count
+        return len(rows)
 
 
-def normalise_and_publish(raw: RawHarvest, lake: Lake, portal: Portal) -> HarvestRun:
-    """Stage 2: normalise the staged records, keep what changed as new versions, publish, mark complete."""
-    staged, run = raw.staged, raw.run
+def _serialise(
+    client: PortalClient, records: Iterable[dict[str, Any]]
+) -> tuple[list[tuple[str | None, str]], list[str]]:
+    """(id, JSON text) of each record; a record nested too deep to store is dropped, with a warning."""
+    serialised, dropped = [], []
+    for record in records:
+        try:
+            serialised.append((client.record_id(record), json_text(record)))
+        except RecordTooDeepError as exc:
+            dropped.append(f"dataset {client.record_id(record) or '?'}: {exc}; dropped")
+    return serialised, dropped
+
+
+def normalise_and_publish(
+    raw: RawHarvest,
+    lake: Lake,
+    portal: Portal,
+    *,
+    limits: HarvestLimits | None = None,
+    allow_mass_deletion: bool = False,
+) -> HarvestRun:
+    """Stage 2: normalise the staged records, keep what changed as new versions, publish, mark complete.
+
+    A run that would delete implausibly much publishes nothing (see `mass_deletion`) and raises
+    SuspiciousHarvestError, unless `allow_mass_deletion`.
+    """
+    staged, run, previous = raw.staged, raw.run, raw.previous
+    limits = limits or HarvestLimits()
     context = HarvestContext(portal.id, run.harvest_id, portal.url, run.started_at)
     normaliser = normaliser_for(portal.software)
     try:
-        previous = previous_state(lake, portal.id)
         embedded_publishers: dict[str, dict[str, Any]] = {}
         with (
             TableWriter(staged.table("datasets"), DATASETS, rows_per_group=NORMALISE_BATCH) as datasets,
@@ -347,8 +512,16 @@ def normalise_and_publish(raw: RawHarvest, lake: Lake, portal: Portal) -> Harves
                 gone = tombstones(
                     previous, listed, portal_id=portal.id, harvest_id=run.harvest_id, harvested_at=run.started_at
                 )
-                datasets.write_table(gone)
                 run.deleted = gone.num_rows
+                share = (
+                    portal.max_deletion_share if portal.max_deletion_share is not None else limits.max_deletion_share
+                )
+                reason = mass_deletion(run, previous.num_rows, share, lake.runs(portal.id))
+                if reason and not allow_mass_deletion:
+                    raise SuspiciousHarvestError(reason)
+                if reason:
+                    run.notes.append(f"mass deletion allowed explicitly: {reason.split(';')[0]}")
+                datasets.write_table(gone)
             run.distributions = distributions.rows_written
         run.publishers = _write_publishers(
             staged, context, normaliser, embedded_publishers, run, restrict=bool(portal.filter)
@@ -363,6 +536,40 @@ def normalise_and_publish(raw: RawHarvest, lake: Lake, portal: Portal) -> Harves
     run.finished_at = datetime.now(UTC)
     lake.write_run(asdict(run))
     return run
+
+
+SIMILAR_DELETIONS = 0.1
+"""A full harvest confirms a suspicious run's deletions when it would delete as many, give or take 10 %."""
+
+
+def mass_deletion(run: HarvestRun, current: int, share: float, runs: list[dict[str, Any]]) -> str | None:
+    """Why this run's deletions look like a broken answer rather than a portal's choice; None if they don't.
+
+    A run that would delete more than `share` of the portal's `current` datasets, or all of them, is
+    suspicious. A full harvest confirms an earlier suspicious run when it found datasets (an empty
+    answer is never proof) and would delete about as many: two independent reads agree.
+    """
+    if not current or not run.deleted or (run.deleted < current and run.deleted <= share * current):
+        return None
+    if run.mode == "full" and run.datasets:
+        finished = sorted(
+            (r for r in runs if r["harvest_id"] != run.harvest_id and r["status"] != "running"),
+            key=lambda r: r["harvest_id"],
+        )
+        last = finished[-1] if finished else None
+        if (
+            last
+            and last["status"] == "suspicious"
+            and abs(last["deleted"] - run.deleted) <= SIMILAR_DELETIONS * run.deleted
+        ):
+            run.notes.append(f"a full harvest confirmed the {run.deleted} deletions suspected by {last['harvest_id']}")
+            return None
+    fetched = "fetched nothing and " if run.mode == "incremental" and not run.datasets else ""
+    return (
+        f"would delete {run.deleted:,} of {current:,} datasets ({run.deleted / current:.0%}, more than the "
+        f"{share:.0%} allowed); the run {fetched}published nothing. If the portal really removed them, a full "
+        "harvest (--full) that finds the same confirms it; --allow-mass-deletion accepts them now"
+    )
 
 
 def _listed_ids(staged: StagedHarvest, run: HarvestRun) -> pa.Array | None:
@@ -420,13 +627,25 @@ def _count_traffic(run: HarvestRun, client: PortalClient | None) -> None:
 
 
 def _fail(lake: Lake, staged: StagedHarvest, run: HarvestRun, client: PortalClient | None, exc: BaseException) -> None:
-    """Record the failure and drop the staged folder; the published snapshot is never touched."""
+    """Record the failure (or the suspicion) and drop the staged folder; the published snapshot is never touched."""
     lake.discard(staged)
     _count_traffic(run, client)
-    run.status = "failed"
+    run.status = "suspicious" if isinstance(exc, SuspiciousHarvestError) else "failed"
     run.finished_at = datetime.now(UTC)
-    run.error = str(exc) if isinstance(exc, CatalogError) else f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, CatalogError):
+        run.error = str(exc)
+    elif isinstance(exc, KeyboardInterrupt):
+        run.error = "interrupted (SIGINT or SIGTERM)"
+    else:
+        run.error = f"{type(exc).__name__}: {exc}"
     lake.write_run(asdict(run))
+
+
+def check_since(since: datetime | None, now: datetime | None = None) -> None:
+    """Refuse a watermark in the future: it would fetch nothing and move the watermark past real changes."""
+    now = now or datetime.now(UTC)
+    if since is not None and since > now:
+        raise CatalogError(f"--since {since.isoformat()} is later than now ({now.isoformat(timespec='seconds')})")
 
 
 def harvest_portal(
@@ -438,17 +657,29 @@ def harvest_portal(
     settings: HttpSettings | None = None,
     client_factory: Callable[[Portal, HttpSettings | None], PortalClient] = client_for,
     progress: Progress | None = None,
+    limits: HarvestLimits | None = None,
+    allow_mass_deletion: bool = False,
+    wait: float = 0,
 ) -> HarvestRun:
-    """Both stages, for the CLI and tests: the portal's catalogue, published or not at all.
+    """Fetch and publish, holding the portal's lock: the portal's catalogue, published or not at all.
 
     Incremental from the watermark by default (see `watermark`), full when asked or when the portal
-    has never been harvested; `since` overrides the watermark.
+    has never been harvested; `since` overrides the watermark. Runs that a killed process left
+    'running' are marked abandoned first. Waits up to `wait` seconds for another harvest of the
+    portal to end, then refuses (PortalBusyError).
     """
-    if since is None and not full:
-        since = watermark(lake, portal.id)
-    client = client_factory(portal, settings)
-    try:
-        raw = fetch_raw(portal, lake, client, since=since, progress=progress)
-    finally:
-        client.close()
-    return normalise_and_publish(raw, lake, portal)
+    check_since(since)
+    limits = limits or HarvestLimits()
+    harvest_id = new_harvest_id()
+    with lake.portal_lock(portal.id, holder=lock_holder(harvest_id), wait=wait):
+        abandoned = lake.abandon_orphans(portal.id, ABANDONED)
+        if abandoned:
+            log.warning("%s: marked %d run(s) left running by a dead process as abandoned", portal.id, len(abandoned))
+        if since is None and not full:
+            since = watermark(lake, portal.id)
+        client = client_factory(portal, settings)
+        try:
+            raw = fetch_raw(portal, lake, client, since=since, progress=progress, limits=limits, harvest_id=harvest_id)
+        finally:
+            client.close()
+        return normalise_and_publish(raw, lake, portal, limits=limits, allow_mass_deletion=allow_mass_deletion)

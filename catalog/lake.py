@@ -6,24 +6,34 @@ Layout under the lake root:
     harvest_runs/portal_id=<portal>/<harvest>.parquet                  one single-row file per run
     portal_checks/<check>.parquet                                       one file per liveness check
     _staging/<portal>/<harvest>/                                       harvests being written
+    _locks/<portal>.lock                                               held while a portal is harvested
+    _quarantine/<when>/...                                             what `catalog doctor --fix` set aside
 
-A harvest is written in `_staging` and moved into `harvests/` with one rename when complete; the
-views only ever read harvests whose run record says `complete`. So a crash, kill or error half-way
-leaves the previous snapshot as the one users see. This module knows tables and files, not portals.
+A harvest is written in `_staging`, its files and folder fsynced, and moved into `harvests/` with one
+rename when complete; the views only ever read harvests whose run record says `complete`. So a crash,
+kill, power loss or error half-way leaves the previous snapshot as the one users see. A file that is
+damaged all the same (a disk that lied) is skipped by every reader, with a warning naming it, and
+`catalog doctor` lists and quarantines it. This module knows tables and files, not portals.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import io
+import json
+import logging
 import os
 import re
 import secrets
 import shutil
+import socket
 import tempfile
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,10 +50,20 @@ HARVESTS = "harvests"
 HARVEST_RUNS_DIR = "harvest_runs"
 PORTAL_CHECKS_DIR = "portal_checks"
 STAGING = "_staging"
+LOCKS = "_locks"
+QUARANTINE = "_quarantine"
+PARQUET_MAGIC = b"PAR1"
 LAKE_ENV = "CATALOG_LAKE"
 DEFAULT_LAKE = "lake"
 S3_SCHEME = "s3://"
 WORK_DIR_ENV = "CATALOG_WORK_DIR"
+
+
+log = logging.getLogger(__name__)
+
+
+class PortalBusyError(LakeError):
+    """Another process is harvesting the same portal into the same lake."""
 
 
 def use_compact_memory_pool() -> None:
@@ -110,12 +130,73 @@ class TableWriter:
         """Write what is buffered and the footer; an empty table still gets a file with its schema."""
         self._flush()
         self._writer.close()
+        fsync_path(self.path)
 
     def __enter__(self) -> TableWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def fsync_path(path: Path) -> None:
+    """Force a file's (or a folder's entries') bytes to disk: a rename after it publishes only what is there."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def parquet_problem(path: Path) -> str | None:
+    """Why a local file is not a whole Parquet file (empty, truncated, not Parquet), or None if it looks whole.
+
+    Cheap: the magic bytes at both ends and the footer length, which a truncated file gets wrong.
+    """
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            return "empty file"
+        with path.open("rb") as file:
+            head = file.read(4)
+            if size < 12:
+                return f"truncated ({size} bytes)"
+            file.seek(-8, os.SEEK_END)
+            tail = file.read(8)
+    except OSError as exc:
+        return f"unreadable ({exc.strerror or exc})"
+    if head != PARQUET_MAGIC:
+        return "not a Parquet file"
+    if tail[4:] != PARQUET_MAGIC or int.from_bytes(tail[:4], "little") > size - 12:
+        return "truncated (no Parquet footer)"
+    return None
+
+
+@dataclass(frozen=True)
+class Damage:
+    """A damaged part of the lake that readers skip: a harvest folder or a run record."""
+
+    path: str
+    problem: str
+
+
+@dataclass
+class Inventory:
+    """The lake's readable files by table, and what was skipped as damaged."""
+
+    files: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    damaged: list[Damage] = field(default_factory=list)
+
+
+_warned: set[str] = set()
+
+
+def warn_damaged(damaged: Iterable[Damage]) -> None:
+    """Log each damaged path once per process: readers go on without it."""
+    for damage in damaged:
+        if damage.path not in _warned:
+            _warned.add(damage.path)
+            log.warning("skipping %s: %s (see `catalog doctor`)", damage.path, damage.problem)
 
 
 @dataclass(frozen=True)
@@ -128,15 +209,6 @@ class StagedHarvest:
 
     def table(self, name: str) -> Path:
         return self.path / f"{name}.parquet"
-
-
-def _table_pattern(table: str) -> str:
-    """Where a table's files are, relative to the lake root."""
-    if table == "harvest_runs":
-        return f"{HARVEST_RUNS_DIR}/portal_id=*/*.parquet"
-    if table == "portal_checks":
-        return f"{PORTAL_CHECKS_DIR}/*.parquet"
-    return f"{HARVESTS}/portal_id=*/harvest_id=*/{table}.parquet"
 
 
 class Lake:
@@ -199,7 +271,9 @@ class Lake:
             return self.location(folder)
         target = self.harvest_path(staged.portal_id, staged.harvest_id)
         target.parent.mkdir(parents=True, exist_ok=True)
+        fsync_path(staged.path)
         staged.path.rename(target)
+        fsync_path(target.parent)
         self._remove_if_empty(staged.path.parent)
         return str(target)
 
@@ -223,7 +297,9 @@ class Lake:
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f".{target.name}.partial")
         pq.write_table(table, partial, **PARQUET_OPTIONS)
+        fsync_path(partial)
         partial.replace(target)
+        fsync_path(target.parent)
         return str(target)
 
     def write_run(self, run: Mapping[str, Any]) -> str:
@@ -238,12 +314,15 @@ class Lake:
         return self._write_atomically(table, f"{PORTAL_CHECKS_DIR}/{validate_harvest_id(check_id)}.parquet")
 
     def runs(self, portal_id: str) -> list[dict[str, Any]]:
-        """Every run record of one portal."""
+        """Every readable run record of one portal (damaged ones are skipped with a warning)."""
         pattern = f"{HARVEST_RUNS_DIR}/portal_id={validate_portal_id(portal_id)}/*.parquet"
+        locations = self._glob(pattern)
+        if not self.remote:
+            damaged = [Damage(path, problem) for path in locations if (problem := parquet_problem(Path(path)))]
+            warn_damaged(damaged)
+            locations = [path for path in locations if path not in {damage.path for damage in damaged}]
         return [
-            row
-            for location in self._glob(pattern)
-            for row in pq.read_table(location, filesystem=self.filesystem).to_pylist()
+            row for location in locations for row in pq.read_table(location, filesystem=self.filesystem).to_pylist()
         ]
 
     def _glob(self, pattern: str) -> list[str]:
@@ -251,12 +330,135 @@ class Lake:
             return sorted(self.filesystem.glob(self.location(pattern)))
         return [str(path) for path in sorted(self.root.glob(pattern))]
 
-    def table_files(self, table: str) -> list[str]:
-        """Every published file of a table, across portals and harvests."""
-        return self._glob(_table_pattern(table))
+    def inventory(self, portal_id: str | None = None) -> Inventory:
+        """Every readable file of every table (or of one portal's), in one listing.
 
-    def table_glob(self, table: str) -> str:
-        """The glob DuckDB reads a table through (absolute, so a database file works from anywhere)."""
+        A harvest folder with any damaged file is skipped whole, so a reader never sees half a
+        harvest; a damaged run record is skipped alone. Object stores write whole objects, so their
+        files are not inspected.
+        """
+        portal = validate_portal_id(portal_id) if portal_id else "*"
+        inventory = Inventory()
+        folders: dict[str, list[str]] = defaultdict(list)
+        for location in self._glob(f"{HARVESTS}/portal_id={portal}/harvest_id=*/*.parquet"):
+            folders[location.rsplit("/", 1)[0]].append(location)
+        for folder, locations in sorted(folders.items()):
+            problems = [] if self.remote else [(p, why) for p in locations if (why := parquet_problem(Path(p)))]
+            if problems:
+                inventory.damaged.append(Damage(folder, f"{Path(problems[0][0]).name}: {problems[0][1]}"))
+                continue
+            for location in locations:
+                inventory.files[location.rsplit("/", 1)[1].removesuffix(".parquet")].append(location)
+        for table, pattern in (
+            ("harvest_runs", f"{HARVEST_RUNS_DIR}/portal_id={portal}/*.parquet"),
+            ("portal_checks", f"{PORTAL_CHECKS_DIR}/*.parquet"),
+        ):
+            for location in self._glob(pattern):
+                problem = None if self.remote else parquet_problem(Path(location))
+                if problem:
+                    inventory.damaged.append(Damage(location, problem))
+                else:
+                    inventory.files[table].append(location)
+        warn_damaged(inventory.damaged)
+        return inventory
+
+    def table_files(self, table: str) -> list[str]:
+        """Every readable published file of a table, across portals and harvests."""
+        return self.inventory().files.get(table, [])
+
+    def exists(self) -> bool:
+        """Whether the lake root is there at all (a typo in --lake is not an empty lake)."""
+        return self.filesystem.exists(self.uri) if self.remote else self.root.is_dir()
+
+    # --- one harvest of a portal at a time ---------------------------------------------------------
+
+    def lock_path(self, portal_id: str) -> Path:
+        return self.root / LOCKS / f"{validate_portal_id(portal_id)}.lock"
+
+    @contextlib.contextmanager
+    def portal_lock(self, portal_id: str, *, holder: Mapping[str, Any], wait: float = 0) -> Iterator[None]:
+        """Hold the portal's lock while harvesting it: the OS releases it when this process ends, however
+        it ends, so a killed harvest never leaves a portal locked. Waits up to `wait` seconds for a
+        harvest already running, then refuses, naming it."""
+        path = self.lock_path(portal_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            give_up, told = time.monotonic() + wait, False
+            while not _try_lock(descriptor):
+                if time.monotonic() >= give_up:
+                    busy = _read_holder(descriptor)
+                    raise PortalBusyError(
+                        f"portal {portal_id} is being harvested into this lake already ({busy}); "
+                        f"two harvests at once would count every change twice. Try again when it ends"
+                        + ("" if wait else ", or wait for it with --wait SECONDS")
+                    )
+                if not told:
+                    log.info("portal %s is being harvested already (%s): waiting", portal_id, _read_holder(descriptor))
+                    told = True
+                time.sleep(min(1.0, max(0.05, give_up - time.monotonic())))
+            os.ftruncate(descriptor, 0)
+            os.pwrite(descriptor, json.dumps(dict(holder), default=str).encode(), 0)
+            yield
+        finally:
+            os.close(descriptor)  # closing the descriptor releases the lock
+
+    def is_locked(self, portal_id: str) -> bool:
+        """Whether a live process holds the portal's lock now."""
+        path = self.lock_path(portal_id)
+        if not path.exists():
+            return False
+        descriptor = os.open(path, os.O_RDONLY)
+        try:
+            return not _try_lock(descriptor)
+        finally:
+            os.close(descriptor)
+
+    def abandon_orphans(self, portal_id: str, reason: str) -> list[str]:
+        """Mark the portal's runs still `running` as failed and drop its staging folders.
+
+        Only safe under the portal's lock: then no live process can own them.
+        """
+        abandoned = []
+        for run in self.runs(portal_id):
+            if run["status"] == "running":
+                self.write_run(run | {"status": "failed", "finished_at": datetime.now(UTC), "error": reason})
+                abandoned.append(run["harvest_id"])
+        staging = self.root / STAGING / validate_portal_id(portal_id)
+        if staging.is_dir():
+            for leftover in staging.iterdir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            self._remove_if_empty(staging)
+        return abandoned
+
+    def _glob(self, pattern: str) -> list[str]:
         if self.remote:
-            return f"{S3_SCHEME}{self.location(_table_pattern(table))}"
-        return str(self.root.resolve() / _table_pattern(table))
+            return sorted(self.filesystem.glob(self.location(pattern)))
+        return [str(path) for path in sorted(self.root.glob(pattern))]
+
+
+def _try_lock(descriptor: int) -> bool:
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _read_holder(descriptor: int) -> str:
+    """Who holds a portal's lock, as its holder wrote it when it took the lock."""
+    try:
+        holder = json.loads(os.pread(descriptor, 4096, 0) or b"{}")
+    except ValueError:
+        holder = {}
+    if not holder:
+        return "holder unknown"
+    return (
+        f"pid {holder.get('pid')} on {holder.get('host')}, harvest {holder.get('harvest_id', '?')}, "
+        f"started {holder.get('started_at', '?')}"
+    )
+
+
+def lock_holder(harvest_id: str) -> dict[str, Any]:
+    """What a harvest writes into the lock it holds, so a refused second harvest can say who holds it."""
+    return {"pid": os.getpid(), "host": socket.gethostname(), "harvest_id": harvest_id, "started_at": datetime.now(UTC)}

@@ -1,8 +1,10 @@
 """Change detection: which fetched datasets are new, changed or gone, against the lake's current state.
 
-The previous state is only ids and content hashes (about 70 bytes a dataset, read once through
-DuckDB); each normalised batch is classified against it with Arrow compute, so the raw records pass
-through memory once, a batch at a time, and only changed ones are written. A harvest's `datasets`
+The previous state is only ids and content hashes (about 70 bytes a dataset), read once through
+DuckDB from the portal's own published files, never through the analytics views: another portal's
+files, damaged or not, cannot disturb a harvest. Each normalised batch is classified against it with
+Arrow compute, so the raw records pass through memory once, a batch at a time, and only changed ones
+are written. A harvest's `datasets`
 file thus holds one row per added or modified dataset (the new version) and one tombstone per
 deleted dataset (`change = 'deleted'`).
 """
@@ -11,21 +13,42 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from catalog.lake import Lake
 from catalog.schemas import DATASETS
-from catalog.views import connect
+from catalog.views import parquet_files_sql
 
-PREVIOUS_STATE = "SELECT dataset_id, content_hash FROM datasets WHERE portal_id = ?"
+PREVIOUS_STATE = """
+SELECT dataset_id, content_hash FROM (
+    SELECT dataset_id, arg_max(content_hash, harvest_id) AS content_hash, arg_max(change, harvest_id) AS change
+    FROM read_parquet({files})
+    GROUP BY dataset_id
+)
+WHERE change <> 'deleted'
+"""
+EMPTY_STATE = pa.table({"dataset_id": pa.array([], pa.string()), "content_hash": pa.array([], pa.string())})
 
 
 def previous_state(lake: Lake, portal_id: str) -> pa.Table:
-    """The portal's current datasets in the lake: ids and content hashes."""
-    connection = connect(lake)
+    """The portal's current datasets: the latest version of each in its complete harvests, tombstones
+    left out (as the `datasets` view has them); ids and content hashes."""
+    complete = {run["harvest_id"] for run in lake.runs(portal_id) if run["status"] == "complete"}
+    files = [
+        location
+        for location in lake.inventory(portal_id).files.get("datasets", [])
+        if location.rsplit("harvest_id=", 1)[1].split("/", 1)[0] in complete
+    ]
+    if not files:
+        return EMPTY_STATE
+    connection = duckdb.connect()
     try:
-        return connection.sql(PREVIOUS_STATE, params=[portal_id]).to_arrow_table()
+        if lake.remote:
+            connection.register_filesystem(lake.filesystem)
+            files = [f"s3://{location}" for location in files]
+        return connection.sql(PREVIOUS_STATE.format(files=parquet_files_sql(files))).to_arrow_table()
     finally:
         connection.close()
 

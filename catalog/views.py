@@ -9,7 +9,8 @@ and the Dagster views asset.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
@@ -60,21 +61,33 @@ def duckdb_type(kind: pa.DataType) -> str:
         raise TypeError(f"no DuckDB type for {kind}") from None
 
 
-def lake_view_sql(connection: duckdb.DuckDBPyConnection, lake: Lake, table: str, schema: pa.Schema) -> str:
-    """`lake_<table>`: all harvests' files, or an empty relation of the right shape if there are none yet.
+GLOB_CHARACTERS = re.compile(r"([*?\[])")
 
+
+def parquet_files_sql(files: list[str]) -> str:
+    """A DuckDB list literal of files read as they are named: DuckDB treats each path as a glob, so its
+    glob characters are escaped (`lake[1]` must not read `lake1`). DuckDB's globbing cannot take a
+    backslash together with them, so that one combination is refused."""
+    for path in files:
+        if "\\" in path and GLOB_CHARACTERS.search(path):
+            raise LakeError(f"{path}: DuckDB cannot read a path holding both a backslash and one of * ? [")
+    return "[" + ", ".join(sql_literal(GLOB_CHARACTERS.sub(r"[\1]", path)) for path in files) + "]"
+
+
+def lake_view_sql(
+    connection: duckdb.DuckDBPyConnection, lake: Lake, files: list[str], table: str, schema: pa.Schema
+) -> str:
+    """`lake_<table>`: the table's readable files, or an empty relation of the right shape if there are none.
+
+    The files are listed, not globbed: damaged harvests are left out, and a path is only ever a path.
     A column that no file has yet (files written before the column existed) reads as typed nulls, so a
     lake keeps working across schema additions.
     """
-    files = lake.table_files(table)
     if not files:
         columns = ", ".join(f'CAST(NULL AS {duckdb_type(field.type)}) AS "{field.name}"' for field in schema)
         return f"CREATE OR REPLACE VIEW lake_{table} AS SELECT {columns} WHERE false"
-    if lake.remote:  # the files listed once: a glob would list the bucket again for every view that binds
-        where = "[" + ", ".join(sql_literal(f"s3://{location}") for location in files) + "]"
-    else:  # a glob, so a database file also sees harvests published after it was written
-        where = sql_literal(lake.table_glob(table))
-    source = f"read_parquet({where}, union_by_name = true, hive_partitioning = false)"
+    locations = [f"s3://{location}" for location in files] if lake.remote else files
+    source = f"read_parquet({parquet_files_sql(locations)}, union_by_name = true, hive_partitioning = false)"
     present = {row[0] for row in connection.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
     columns = ", ".join(
         f'"{field.name}"' if field.name in present else f'CAST(NULL AS {duckdb_type(field.type)}) AS "{field.name}"'
@@ -115,8 +128,9 @@ def _strip_comments(sql: str) -> str:
 def create_views(connection: duckdb.DuckDBPyConnection, lake: Lake) -> list[str]:
     """Create (or replace) every view over `lake` on `connection`; returns the view names."""
     connection.execute("SET TimeZone = 'UTC'")
+    inventory = lake.inventory()
     for table, schema in LAKE_TABLES.items():
-        connection.execute(lake_view_sql(connection, lake, table, schema))
+        connection.execute(lake_view_sql(connection, lake, inventory.files.get(table, []), table, schema))
     connection.execute(reference_categories_sql())
     definitions = view_definitions()
     order = creation_order(definitions)
@@ -153,12 +167,55 @@ def write_database(lake: Lake, path: Path) -> list[str]:
     return names
 
 
-def query(lake: Lake, sql: str, parameters: Iterable[object] | None = None) -> tuple[list[str], list[tuple]]:
-    """Run one query against the views: column names and rows."""
+READ_ONLY_STATEMENTS = frozenset({duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN})
+"""What `catalog sql` runs: queries (SELECT, WITH, FROM, DESCRIBE, SHOW, SUMMARIZE, PIVOT) and EXPLAIN."""
+
+
+def read_only_statement(sql: str) -> str:
+    """`sql` if it is one statement that only reads; else a LakeError saying what was refused."""
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise LakeError(str(exc).splitlines()[0]) from None
+    if not statements:
+        raise LakeError("no SQL statement given")
+    if len(statements) > 1:
+        raise LakeError(f"one statement at a time ({len(statements)} given)")
+    kind = statements[0].type
+    if kind not in READ_ONLY_STATEMENTS:
+        raise LakeError(
+            f"{kind.name} statements are refused: queries over the lake only read it "
+            "(to save a result, give --out FILE outside the lake)"
+        )
+    return sql
+
+
+def seal(connection: duckdb.DuckDBPyConnection, lake: Lake) -> None:
+    """Confine a connection, in DuckDB's own terms, to reading the lake: no other file, no network, no
+    extension, and no way to change that back."""
+    root = lake.uri if lake.remote else str(lake.root)
+    connection.execute("SET allowed_directories = ?", [[root.rstrip("/") + "/"]])
+    connection.execute("SET enable_external_access = false")
+    connection.execute("SET autoload_known_extensions = false")
+    connection.execute("SET lock_configuration = true")
+
+
+@contextmanager
+def read_only_query(
+    lake: Lake, sql: str, parameters: Iterable[object] | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One read-only statement executed over the lake's views on a sealed connection, ready to fetch."""
+    read_only_statement(sql)
     connection = connect(lake)
     try:
-        cursor = connection.execute(sql, list(parameters) if parameters else None)
-        columns = [description[0] for description in cursor.description or []]
-        return columns, cursor.fetchall()
+        seal(connection, lake)
+        connection.execute(sql, list(parameters) if parameters else None)
+        yield connection
     finally:
         connection.close()
+
+
+def query(lake: Lake, sql: str, parameters: Iterable[object] | None = None) -> tuple[list[str], list[tuple]]:
+    """Run one read-only query against the views: column names and rows."""
+    with read_only_query(lake, sql, parameters) as cursor:
+        return [description[0] for description in cursor.description or []], cursor.fetchall()

@@ -1,6 +1,6 @@
 """DCAT / DCAT-AP datasets read from RDF -> rows.
 
-The RDF adapter hands each `dcat:Dataset` over as a JSON record (see `catalog.portals.dcat.describe`):
+The RDF adapter hands each `dcat:Dataset` over as a JSON record (see `catalog.portals.dcat.Describer`):
 `{"@id": IRI or "_:blank", "@type": [...], "dct:title": [value, ...], ...}` where a value is a string,
 `{"@value", "@language"}` for a tagged literal, `{"@id"}` for a plain IRI, or a nested record for a node
 described in the same graph (a distribution, a publisher, a contact point). Predicates use the usual

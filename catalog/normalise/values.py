@@ -10,10 +10,12 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+import ijson
 import orjson
 
 _DATE_LIKE = re.compile(r"\d{4}-?\d{2}-?\d{2}")
@@ -142,15 +144,36 @@ def _other_date_shapes(value: str) -> tuple[datetime | None, str]:
     return None, "is not a date; dropped"
 
 
+class RecordTooDeepError(ValueError):
+    """A JSON value nested too deeply to store or normalise safely: its record is dropped, with a warning."""
+
+
+MAX_JSON_DEPTH = 512
+"""Past this depth a parsed value is cut (and its record dropped): real records nest a dozen levels."""
+_TOO_DEEP = object()
+"""Stands for a subtree cut at MAX_JSON_DEPTH; `json_text` refuses to write it."""
+
+
+def _json_default(value: Any) -> str:
+    if value is _TOO_DEEP:
+        raise RecordTooDeepError(f"nested more than {MAX_JSON_DEPTH} levels deep")
+    return str(value)
+
+
 def json_text(value: Any) -> str:
     """Any JSON value as compact JSON text (non-string extras keep their structure this way).
 
-    orjson is fast but refuses nesting deeper than 254 levels; the standard library takes those.
+    orjson is fast but refuses nesting deeper than 254 levels; the standard library takes those, up
+    to its recursion limit. Deeper still raises `RecordTooDeepError`: the caller drops the record.
     """
     try:
         return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
     except orjson.JSONEncodeError:
-        return json.dumps(value, separators=(",", ":"), default=str)
+        pass
+    try:
+        return json.dumps(value, separators=(",", ":"), default=_json_default)
+    except RecursionError:
+        raise RecordTooDeepError("nested too deep to serialise") from None
 
 
 def loads_lenient(body: bytes | str) -> tuple[Any, bool]:
@@ -158,7 +181,9 @@ def loads_lenient(body: bytes | str) -> tuple[Any, bool]:
 
     orjson first. If it refuses the text for invalid UTF-8, lone surrogate escapes or nesting deeper
     than it allows, the standard library parses it instead and any unpaired surrogate becomes
-    U+FFFD, so one bad string does not lose a whole page. Raises ValueError when it is not JSON.
+    U+FFFD, so one bad string does not lose a whole page. Nesting too deep for the standard library
+    is parsed iteratively, with subtrees below MAX_JSON_DEPTH cut: the records holding them are then
+    dropped by `json_text`, the rest of the page kept. Raises ValueError when it is not JSON.
     """
     try:
         return orjson.loads(body), False
@@ -166,10 +191,55 @@ def loads_lenient(body: bytes | str) -> tuple[Any, bool]:
         first_error = exc
     text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
     try:
-        value = json.loads(text)
-    except (ValueError, RecursionError):
+        return _scrub_surrogates(json.loads(text)), True
+    except RecursionError:
+        pass
+    except ValueError:
         raise first_error from None
-    return _scrub_surrogates(value), True
+    try:
+        return _build_bounded(ijson.basic_parse(text.encode("utf-8", errors="replace"), use_float=True)), True
+    except ijson.JSONError:
+        raise first_error from None
+
+
+def _build_bounded(events: Iterator[tuple[str, Any]]) -> Any:
+    """A JSON value built from ijson's flat events without recursion; containers deeper than
+    MAX_JSON_DEPTH become `_TOO_DEEP`."""
+    root: list[Any] = []
+    stack: list[list[Any] | dict[str, Any]] = []
+    keys: list[str | None] = []
+    skipping = 0
+
+    def put(value: Any) -> None:
+        if not stack:
+            root.append(value)
+        elif isinstance(top := stack[-1], list):
+            top.append(value)
+        else:
+            top[keys[-1]] = value  # type: ignore[index]
+
+    for event, value in events:
+        if skipping:
+            skipping += event in ("start_map", "start_array")
+            skipping -= event in ("end_map", "end_array")
+            if not skipping:
+                put(_TOO_DEEP)
+        elif event in ("start_map", "start_array"):
+            if len(stack) >= MAX_JSON_DEPTH:
+                skipping = 1
+                continue
+            container: list[Any] | dict[str, Any] = {} if event == "start_map" else []
+            put(container)
+            stack.append(container)
+            keys.append(None)
+        elif event in ("end_map", "end_array"):
+            stack.pop()
+            keys.pop()
+        elif event == "map_key":
+            keys[-1] = valid_utf8(value)
+        else:
+            put(valid_utf8(value) if isinstance(value, str) else value)
+    return root[0] if root else None
 
 
 def _scrub_surrogates(value: Any) -> Any:
