@@ -3,13 +3,15 @@
     catalog harvest [URL] --portal ID [--lake DIR]    harvest a portal (by URL, or from the registry)
     catalog detect URL                                 which software a portal runs, and its API
     catalog check [--portal ID ...] [--country CC]     probe registered portals into portal_checks
-    catalog sql "SELECT ..." [--format table|csv|json] query the views
+    catalog sql "SELECT ..." [--format table|csv|json] query the views (read-only; --out FILE saves)
     catalog duckdb FILE                                write a DuckDB file holding the views
     catalog report [--out DIR]                         a static HTML coverage report and downloads page
+    catalog doctor [--fix]                             list (and quarantine) what is damaged or left over
     catalog portals [--country CC] [--software S]      list the registry
     catalog sample-portal [--port N]                   serve the offline sample catalogue
 
-Errors are one line on stderr naming what failed and where; the exit status is non-zero.
+Errors are one line on stderr naming what failed and where; the exit status is 1, or 3 for a harvest
+held back as suspicious (it would have deleted too much), or 130 when interrupted (SIGINT, SIGTERM).
 """
 
 from __future__ import annotations
@@ -17,29 +19,35 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 
 import duckdb
+import pyarrow.parquet as pq
 
 from catalog import __version__
-from catalog.detect import base_of, detect, is_document_url
-from catalog.errors import CatalogError
-from catalog.harvest import harvest_portal
+from catalog.detect import DOCUMENT_SOFTWARE, base_of, detect, is_document_url
+from catalog.doctor import examine, repair
+from catalog.errors import CatalogError, LakeError, SuspiciousHarvestError
+from catalog.harvest import HarvestLimits, harvest_portal
 from catalog.http import HttpSettings
 from catalog.lake import Lake, resolve_lake, use_compact_memory_pool
 from catalog.liveness import MAX_WORKERS, check_portals
 from catalog.output import FORMATS, render
+from catalog.redaction import RedactingFilter
 from catalog.registry import SUPPORTED_SOFTWARE, Portal, get_portal, load_registry, validate_portal_id
 from catalog.report import write_report
 from catalog.sample.catalogue import generate
 from catalog.sample.server import InMemoryCatalogue, serve_portal
-from catalog.views import query, write_database
+from catalog.views import query, read_only_query, refresh_database, write_database
 
 PROG = "catalog"
+SUSPICIOUS_EXIT = 3
 log = logging.getLogger(__name__)
 
 
@@ -47,20 +55,54 @@ def _lake(args: argparse.Namespace) -> Lake:
     return Lake(resolve_lake(args.lake))
 
 
+def _readable_lake(args: argparse.Namespace) -> Lake:
+    """The lake to read: it must exist and hold a harvest or a check (a typo is not an empty lake)."""
+    lake = _lake(args)
+    if not lake.exists():
+        raise LakeError(f"no lake at {lake.uri} (give --lake, or set $CATALOG_LAKE)")
+    if not lake.table_files("harvest_runs") and not lake.table_files("portal_checks"):
+        raise LakeError(f"{lake.uri} holds no harvest yet: run `catalog harvest` first")
+    return lake
+
+
 def _timestamp(text: str) -> datetime:
-    moment = datetime.fromisoformat(text)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _number(kind: Callable[[str], float], minimum: float, *, strictly: bool = False) -> Callable[[str], float]:
+    """An argparse type: a number of `kind` at least (or, `strictly`, more than) `minimum`."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value < minimum or (strictly and value == minimum):
+            raise argparse.ArgumentTypeError(f"{text} must be {'more than' if strictly else 'at least'} {minimum}")
+        return value
+
+    return parse
+
+
+POSITIVE = _number(float, 0, strictly=True)
+NON_NEGATIVE = _number(float, 0)
+COUNT = _number(int, 0)
 
 
 def _portal_at(args: argparse.Namespace) -> Portal:
     """A portal given by URL: its software named with --software, or found by detection.
 
-    A URL naming a document (`.../data.json`, `.../catalog.ttl`) is that catalogue's endpoint.
+    With --software the URL is used as given, query string included: for a catalogue document
+    (data.json, DCAT RDF, a CSW GetRecords request) it is the endpoint; for an API it is the site.
     """
     portal_id = validate_portal_id(args.portal)
     if args.software:
         software = args.software
-        api_url = args.url if is_document_url(args.url) else None
+        api_url = args.url if software in DOCUMENT_SOFTWARE or is_document_url(args.url) else None
     else:
         detection = detect(args.url)
         log.info("%s", detection.summary)
@@ -75,15 +117,33 @@ def _portal_at(args: argparse.Namespace) -> Portal:
         software=software,
         api_url=api_url if api_url != url else None,
         filter=args.fq,
+        api_key_env=args.api_key_env,
     )
+
+
+def harvest_settings(args: argparse.Namespace) -> tuple[HttpSettings, HarvestLimits]:
+    """The HTTP settings and limits a `catalog harvest` runs with: the library's defaults unless given."""
+    settings = HttpSettings(retries=args.retries, read_timeout=args.timeout, request_deadline=args.deadline)
+    return settings, HarvestLimits(max_seconds=args.time_budget)
 
 
 def cmd_harvest(args: argparse.Namespace) -> int:
     portal = _portal_at(args) if args.url else get_portal(args.portal)
     if args.rate is not None:  # this portal's rate, for this run: it outranks the registry's
         portal = dataclasses.replace(portal, requests_per_second=args.rate)
-    settings = HttpSettings(retries=args.retries, read_timeout=args.timeout)
-    run = harvest_portal(portal, _lake(args), full=args.full, since=args.since, settings=settings)
+    settings, limits = harvest_settings(args)
+    lake = _lake(args)
+    run = harvest_portal(
+        portal,
+        lake,
+        full=args.full,
+        since=args.since,
+        settings=settings,
+        limits=limits,
+        allow_mass_deletion=args.allow_mass_deletion,
+        wait=args.wait,
+    )
+    refresh_database(lake)
     difference = ""
     if run.source_count is not None and run.source_count != run.datasets:
         difference = f" (portal reported {run.source_count})"
@@ -120,7 +180,9 @@ def _selected_portals(args: argparse.Namespace) -> list[Portal]:
 def cmd_check(args: argparse.Namespace) -> int:
     portals = [portal for portal in _selected_portals(args) if portal.cadence != "manual" or args.portal]
     started = time.monotonic()
-    rows = check_portals(portals, _lake(args), workers=args.workers)
+    lake = _lake(args)
+    rows = check_portals(portals, lake, workers=args.workers)
+    refresh_database(lake)
     reachable = sum(1 for row in rows if row["reachable"])
     columns = ["portal_id", "reachable", "status", "detected_software", "latency_ms", "detail"]
     sys.stdout.write(render(columns, [[row[c] for c in columns] for row in rows], args.format))
@@ -133,20 +195,57 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    columns, rows = query(_lake(args), args.query)
+    lake = _readable_lake(args)
+    if args.out:
+        return _save_query(lake, args.query, Path(args.out).expanduser().resolve())
+    columns, rows = query(lake, args.query)
     sys.stdout.write(render(columns, rows, args.format))
+    return 0
+
+
+def _save_query(lake: Lake, sql: str, out: Path) -> int:
+    """Write a query's result to a file outside the lake: Parquet, or CSV, JSON or JSON lines, by its suffix.
+
+    The query itself stays read-only; this process, not DuckDB, writes the file."""
+    if not lake.remote and out.is_relative_to(lake.root.resolve()):
+        raise LakeError(f"{out}: --out must be outside the lake ({lake.root}), which queries only read")
+    text_formats = {".csv": "csv", ".json": "json", ".jsonl": "jsonl"}
+    if out.suffix != ".parquet" and out.suffix not in text_formats:
+        raise CatalogError(f"{out}: --out takes a .parquet, .csv, .json or .jsonl file")
+    with read_only_query(lake, sql) as cursor:
+        if out.suffix == ".parquet":
+            table = cursor.fetch_arrow_table()
+            pq.write_table(table, out)
+            count = table.num_rows
+        else:
+            columns, rows = [d[0] for d in cursor.description or []], cursor.fetchall()
+            out.write_text(render(columns, rows, text_formats[out.suffix]), encoding="utf-8")
+            count = len(rows)
+    print(f"{out}: {count} rows", file=sys.stderr)
     return 0
 
 
 def cmd_duckdb(args: argparse.Namespace) -> int:
     path = Path(args.file).expanduser().resolve()
-    names = write_database(_lake(args), path)
+    names = write_database(_readable_lake(args), path)
     print(f"{path}: {len(names)} views over {resolve_lake(args.lake)}")
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    lake = _lake(args)
+    findings = examine(lake)
+    if args.fix:
+        findings = repair(lake, findings)
+    columns = ["kind", "path", "detail", "action"]
+    sys.stdout.write(render(columns, [[getattr(f, c) for c in columns] for f in findings], args.format))
+    if findings and not args.fix:
+        print(f"{len(findings)} problems: `catalog doctor --fix` quarantines or removes them", file=sys.stderr)
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
-    report = write_report(_lake(args), Path(args.out).expanduser() if args.out else None)
+    report = write_report(_readable_lake(args), Path(args.out).expanduser() if args.out else None)
     print(
         f"{report.out / 'index.html'}: {report.portals} portals, {report.datasets} datasets, {len(report.pages)} pages"
     )
@@ -186,21 +285,42 @@ def build_parser() -> argparse.ArgumentParser:
     harvest.add_argument("--portal", required=True, help="portal id: a registry id, or a new slug for URL")
     harvest.add_argument("--software", choices=sorted(SUPPORTED_SOFTWARE), help="with URL: skip detection")
     harvest.add_argument("--fq", help="with URL: a CKAN filter query applied to every search")
+    harvest.add_argument(
+        "--api-key-env", help="with URL: the environment variable holding the portal's API key (never the key)"
+    )
     harvest.add_argument("--full", action="store_true", help="re-read everything (default: incremental)")
     harvest.add_argument(
         "--since", type=_timestamp, help="incremental from this ISO 8601 time instead of the watermark"
     )
-    defaults = HttpSettings()
-    harvest.add_argument("--retries", type=int, default=defaults.retries, help="retries per request (%(default)s)")
-    harvest.add_argument("--timeout", type=float, default=defaults.read_timeout, help="read timeout in s (%(default)s)")
-    harvest.add_argument("--rate", type=float, help=f"requests/s per host, 0: no cap ({defaults.requests_per_second})")
+    defaults, limits = HttpSettings(), HarvestLimits()
+    harvest.add_argument("--retries", type=COUNT, default=defaults.retries, help="retries per request (%(default)s)")
+    harvest.add_argument(
+        "--timeout", type=POSITIVE, default=defaults.read_timeout, help="read timeout in s (%(default)s)"
+    )
+    harvest.add_argument(
+        "--deadline", type=POSITIVE, default=defaults.request_deadline, help="total s per request (%(default)s)"
+    )
+    harvest.add_argument(
+        "--rate", type=NON_NEGATIVE, help=f"requests/s per host, 0: no cap ({defaults.requests_per_second})"
+    )
+    harvest.add_argument(
+        "--time-budget", type=POSITIVE, default=limits.max_seconds, help="s the whole harvest may take (%(default)s)"
+    )
+    harvest.add_argument(
+        "--allow-mass-deletion",
+        action="store_true",
+        help=f"accept deleting more than the portal's share ({limits.max_deletion_share:.0%}) of its datasets",
+    )
+    harvest.add_argument(
+        "--wait", type=NON_NEGATIVE, default=0, help="s to wait for another harvest of the portal to end (0)"
+    )
     lake_option(harvest)
     harvest.set_defaults(handler=cmd_harvest)
 
     detect_command = commands.add_parser("detect", help="find which portal software a URL runs, and its API")
     detect_command.add_argument("url")
     detect_command.add_argument("--probes", action="store_true", help="also list every probe made")
-    detect_command.add_argument("--timeout", type=float, default=20.0, help="read timeout in s (%(default)s)")
+    detect_command.add_argument("--timeout", type=POSITIVE, default=20.0, help="read timeout in s (%(default)s)")
     detect_command.set_defaults(handler=cmd_detect)
 
     def selection_options(command: argparse.ArgumentParser) -> None:
@@ -210,14 +330,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="probe registered portals' liveness into portal_checks")
     check.add_argument("--portal", action="append", help="a registry id (repeatable; default: all)")
-    check.add_argument("--workers", type=int, default=MAX_WORKERS, help="portals probed at once (%(default)s)")
+    check.add_argument(
+        "--workers", type=_number(int, 1), default=MAX_WORKERS, help="portals probed at once (%(default)s)"
+    )
     selection_options(check)
     lake_option(check)
     check.set_defaults(handler=cmd_check)
 
-    sql = commands.add_parser("sql", help="run a SQL query against the views")
+    sql = commands.add_parser("sql", help="run a read-only SQL query against the views")
     sql.add_argument("query")
     sql.add_argument("--format", choices=FORMATS, default="table")
+    sql.add_argument("--out", help="save the result to this .parquet, .csv, .json or .jsonl file (outside the lake)")
     lake_option(sql)
     sql.set_defaults(handler=cmd_sql)
 
@@ -231,25 +354,42 @@ def build_parser() -> argparse.ArgumentParser:
     lake_option(report)
     report.set_defaults(handler=cmd_report)
 
+    doctor = commands.add_parser("doctor", help="list what in the lake is damaged or left over")
+    doctor.add_argument("--fix", action="store_true", help="quarantine damaged files, clear what was left over")
+    doctor.add_argument("--format", choices=FORMATS, default="table")
+    lake_option(doctor)
+    doctor.set_defaults(handler=cmd_doctor)
+
     portals = commands.add_parser("portals", help="list the registered portals")
     selection_options(portals)
     portals.set_defaults(handler=cmd_portals)
 
     sample = commands.add_parser("sample-portal", help="serve the generated sample catalogue over the CKAN API")
     sample.add_argument("--host", default="127.0.0.1")
-    sample.add_argument("--port", type=int, default=8765)
-    sample.add_argument("--size", type=int, default=500, help="number of datasets")
+    sample.add_argument("--port", type=COUNT, default=8765)
+    sample.add_argument("--size", type=COUNT, default=500, help="number of datasets")
     sample.set_defaults(handler=cmd_sample_portal)
     return parser
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM (what Dagster, Kubernetes and systemd send) ends a harvest as Ctrl-C does: recorded, cleaned up."""
+    raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     use_compact_memory_pool()
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s", stream=sys.stderr)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter())
     logging.getLogger("urllib3").setLevel(logging.WARNING)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         return args.handler(args)
+    except SuspiciousHarvestError as exc:
+        print(f"{PROG} {args.command}: SUSPICIOUS, NOTHING PUBLISHED: {exc}", file=sys.stderr)
+        return SUSPICIOUS_EXIT
     except CatalogError as exc:
         print(f"{PROG} {args.command}: {exc}", file=sys.stderr)
     except duckdb.Error as exc:
@@ -259,6 +399,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 1
 
 

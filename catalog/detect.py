@@ -26,6 +26,8 @@ RDF_ACCEPT = "text/turtle, application/rdf+xml;q=0.9, application/ld+json;q=0.8"
 # Richest first: full search APIs with paging and publishers, then catalogue documents.
 RICHNESS = ("ckan", "dkan", "socrata", "opendatasoft", "arcgis", "dcat", "datajson")
 DOCUMENT_SUFFIXES = (".json", ".ttl", ".rdf", ".xml", ".jsonld", ".nt")
+DOCUMENT_SOFTWARE = ("datajson", "dcat")
+"""Softwares read from one document (or its pages) at a URL, rather than an API under a site."""
 UNREACHABLE = ("connection refused", "host name does not resolve", "timed out", "request failed")
 
 
@@ -172,6 +174,8 @@ def detect(url: str, settings: HttpSettings | None = None) -> Detection:
     session = PortalSession(settings, home=[url])
     try:
         direct = _direct_document(session, url, detection)
+        if not detection.reachable:
+            return detection
         base = base_of(url)
         for software, probe_url, check, accept in probes_for(base):
             if software == "dkan" and any(p.found and p.software in ("ckan", "dkan") for p in detection.probes):
@@ -186,7 +190,7 @@ def detect(url: str, settings: HttpSettings | None = None) -> Detection:
             # A document the user named outright is what they meant; otherwise the richest API wins.
             best = direct or min(found, key=lambda probe: RICHNESS.index(probe.software))
             detection.software, detection.detail = best.software, best.detail
-            detection.api_url = best.url if best.software in ("datajson", "dcat") else base
+            detection.api_url = best.url if best.software in DOCUMENT_SOFTWARE else base
     finally:
         session.close()
     return detection
@@ -199,14 +203,16 @@ def is_document_url(url: str) -> bool:
 
 
 def _direct_document(session: PortalSession, url: str, detection: Detection) -> Probe | None:
-    """The URL itself, when it names a catalogue document, probed as data.json and as RDF."""
-    if not is_document_url(url):
-        return None
+    """The URL itself, probed as data.json and as RDF before any well-known path: a user may name a
+    catalogue document anywhere, with any suffix or a query string (a GeoNetwork CSW GetRecords)."""
     for software, check in (("datajson", _datajson), ("dcat", _dcat)):
         probe = _probe(session, software, url, check, RDF_ACCEPT if software == "dcat" else None)
         detection.probes.append(probe)
         if probe.found:
             return probe
+        if probe.status is None and probe.detail.startswith(UNREACHABLE):
+            detection.reachable = False
+            return None
     return None
 
 

@@ -59,7 +59,6 @@ PREFETCH_PAGES = 1
 NORMALISE_BATCH = 500
 HEAL_ONE_BY_ONE = 50
 """Up to this many listed datasets missing from the lake are fetched one by one; more, by a full pass."""
-ABANDONED = "abandoned: the process running this harvest ended without finishing it (killed or crashed)"
 T = TypeVar("T")
 
 
@@ -313,7 +312,7 @@ def fetch_raw(
         with TableWriter(staged.table("raw_datasets"), RAW_DATASETS, rows_per_group=NORMALISE_BATCH) as writer:
             fetch = _Fetch(client, run, budget, writer)
             last_count = fetch.pages(since, progress)
-            shifted = run.duplicates_dropped or (last_count is not None and run.datasets < last_count)
+            shifted = run.duplicates_dropped or (last_count is not None and fetch.read < last_count)
             if shifted and not client.single_document:
                 before = run.datasets
                 fetch.pages(since, None)
@@ -355,7 +354,8 @@ class _SerialisedPage:
     records: Serialised
     reported_count: int | None
     notes: list[str]
-    dropped: list[str]
+    dropped: dict[str, str]
+    """Records dropped as unstorable: their id (or a placeholder) and why."""
 
 
 class _Fetch:
@@ -367,6 +367,17 @@ class _Fetch:
         self.budget = budget
         self.writer = writer
         self.seen: set[str] = set()
+        self.dropped: set[str] = set()
+
+    @property
+    def read(self) -> int:
+        """Records read, stored or dropped as unstorable: what the portal's count should match."""
+        return self.run.datasets + len(self.dropped)
+
+    def _drop(self, dropped: dict[str, str]) -> None:
+        """Warn once per record dropped as unstorable, however many passes meet it."""
+        self.run.warn(message for key, message in dropped.items() if key not in self.dropped)
+        self.dropped.update(dropped)
 
     def pages(self, since: datetime | None, progress: Progress | None) -> int | None:
         """One pass over the portal's pages: write records not seen before. Returns the last reported count.
@@ -376,7 +387,7 @@ class _Fetch:
         run, last_count = self.run, None
         for page in prefetched(self._serialised(self.client.iter_dataset_pages(since))):
             run.notes.extend(note for note in page.notes if note not in run.notes)
-            run.warn(page.dropped)
+            self._drop(page.dropped)
             if page.reported_count is not None:
                 last_count = page.reported_count
                 if run.source_count is None:
@@ -417,7 +428,7 @@ class _Fetch:
         if len(missing) <= HEAL_ONE_BY_ONE:
             for dataset_id in missing:
                 records, dropped = _serialise(self.client, [self.client.fetch_dataset(dataset_id)])
-                self.run.warn(dropped)
+                self._drop(dropped)
                 self._write(records, count_duplicates=True)
                 self.budget.check_time()
             how = "one by one"
@@ -452,16 +463,16 @@ class _Fetch:
         return len(rows)
 
 
-def _serialise(
-    client: PortalClient, records: Iterable[dict[str, Any]]
-) -> tuple[list[tuple[str | None, str]], list[str]]:
+def _serialise(client: PortalClient, records: Iterable[dict[str, Any]]) -> tuple[Serialised, dict[str, str]]:
     """(id, JSON text) of each record; a record nested too deep to store is dropped, with a warning."""
-    serialised, dropped = [], []
+    serialised, dropped = [], {}
     for record in records:
+        record_id = client.record_id(record)
         try:
-            serialised.append((client.record_id(record), json_text(record)))
+            serialised.append((record_id, json_text(record)))
         except RecordTooDeepError as exc:
-            dropped.append(f"dataset {client.record_id(record) or '?'}: {exc}; dropped")
+            key = record_id or f"record {len(dropped)} of a page"
+            dropped[key] = f"dataset {record_id or '?'}: {exc}; dropped"
     return serialised, dropped
 
 
@@ -672,7 +683,7 @@ def harvest_portal(
     limits = limits or HarvestLimits()
     harvest_id = new_harvest_id()
     with lake.portal_lock(portal.id, holder=lock_holder(harvest_id), wait=wait):
-        abandoned = lake.abandon_orphans(portal.id, ABANDONED)
+        abandoned = lake.abandon_orphans(portal.id)
         if abandoned:
             log.warning("%s: marked %d run(s) left running by a dead process as abandoned", portal.id, len(abandoned))
         if since is None and not full:

@@ -5,6 +5,8 @@ Each check is a plain function returning a `CheckOutcome`, so the CLI, tests and
 - `unique_keys`: no dataset twice in a harvest, no distribution position twice, no publisher twice;
 - `count_reconciled`: a full harvest found as many datasets as the portal reported, within a tolerance
   (a warning beyond it: portals miscount, but a big gap means datasets were missed);
+- `deletions_plausible`: the run did not try to delete implausibly much of the portal (it then published
+  nothing: see `catalog.harvest.mass_deletion`);
 - `harvest_fresh`: each portal's last complete harvest is recent enough for its cadence.
 """
 
@@ -72,6 +74,15 @@ def count_reconciled(run: dict[str, Any], tolerance: float = COUNT_TOLERANCE) ->
     description = f"harvested {harvested} of {reported} reported ({gap:.1%} apart; tolerance {tolerance:.0%})"
     metadata = {"harvested": harvested, "reported": reported, "gap": round(gap, 4)}
     return CheckOutcome("count_reconciled", gap <= tolerance, description, warn_only=True, metadata=metadata)
+
+
+def deletions_plausible(run: dict[str, Any]) -> CheckOutcome:
+    """Fails for a run held back as suspicious: it would have deleted more of the portal than plausible."""
+    if run.get("status") == "suspicious":
+        metadata = {"would_delete": run.get("deleted"), "harvest_id": run.get("harvest_id")}
+        return CheckOutcome("deletions_plausible", False, run.get("error") or "suspicious", metadata=metadata)
+    description = f"{run.get('deleted') or 0} datasets deleted"
+    return CheckOutcome("deletions_plausible", True, description, metadata={"deleted": run.get("deleted") or 0})
 
 
 def harvest_fresh(lake: Lake, portals: Iterable[Portal], now: datetime | None = None) -> CheckOutcome:

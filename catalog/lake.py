@@ -53,6 +53,7 @@ STAGING = "_staging"
 LOCKS = "_locks"
 QUARANTINE = "_quarantine"
 PARQUET_MAGIC = b"PAR1"
+ABANDONED = "abandoned: the process running this harvest ended without finishing it (killed or crashed)"
 LAKE_ENV = "CATALOG_LAKE"
 DEFAULT_LAKE = "lake"
 S3_SCHEME = "s3://"
@@ -414,7 +415,7 @@ class Lake:
         finally:
             os.close(descriptor)
 
-    def abandon_orphans(self, portal_id: str, reason: str) -> list[str]:
+    def abandon_orphans(self, portal_id: str, reason: str = ABANDONED) -> list[str]:
         """Mark the portal's runs still `running` as failed and drop its staging folders.
 
         Only safe under the portal's lock: then no live process can own them.

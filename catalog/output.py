@@ -1,4 +1,4 @@
-"""Printing query results as CSV, JSON or an aligned table."""
+"""Printing query results as CSV, JSON, JSON lines or an aligned table."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-FORMATS = ("table", "csv", "json")
+FORMATS = ("table", "csv", "json", "jsonl")
 MAX_CELL = 60
 
 
@@ -49,8 +49,10 @@ def _clip(text: str) -> str:
 
 def render(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) -> str:
     """Rows as text in one of FORMATS."""
-    if fmt == "json":
+    if fmt in ("json", "jsonl"):
         records = [dict(zip(columns, (_plain(v) for v in row), strict=True)) for row in rows]
+        if fmt == "jsonl":
+            return "".join(orjson.dumps(record).decode() + "\n" for record in records)
         return orjson.dumps(records, option=orjson.OPT_INDENT_2).decode() + "\n"
     if fmt == "csv":
         buffer = io.StringIO()

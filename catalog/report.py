@@ -23,13 +23,12 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from catalog import __version__
 from catalog.lake import Lake
-from catalog.views import LAKE_TABLES, connect
+from catalog.views import DATABASE_FILE, LAKE_TABLES, connect
 
 mpl.use("Agg")
 mpl.rcParams.update({"svg.fonttype": "none", "font.size": 9, "axes.spines.top": False, "axes.spines.right": False})
 import matplotlib.pyplot as plt  # noqa: E402 - after choosing the headless backend
 
-DATABASE_FILE = "catalog.duckdb"
 TOP_N = 15
 RATINGS = ("excellent", "good", "sufficient", "bad")
 RATING_COLOURS = ("#1a9850", "#91cf60", "#fee08b", "#d73027")

@@ -154,6 +154,20 @@ def connect(lake: Lake, database: str | Path = ":memory:") -> duckdb.DuckDBPyCon
     return connection
 
 
+DATABASE_FILE = "catalog.duckdb"
+"""The DuckDB file beside the lake's data (`<lake>/catalog.duckdb`) for the duckdb CLI and BI tools."""
+
+
+def refresh_database(lake: Lake) -> Path | None:
+    """Rebuild `<lake>/catalog.duckdb`, if the lake has one, after a harvest or check: its views list the
+    lake's files, so it must be rebuilt to answer what `catalog sql` answers."""
+    path = lake.root / DATABASE_FILE
+    if lake.remote or not path.is_file():
+        return None
+    write_database(lake, path)
+    return path
+
+
 def write_database(lake: Lake, path: Path) -> list[str]:
     """A DuckDB database file holding the views, written aside and moved into place."""
     partial = path.with_name(f".{path.name}.partial")
@@ -193,8 +207,9 @@ def read_only_statement(sql: str) -> str:
 def seal(connection: duckdb.DuckDBPyConnection, lake: Lake) -> None:
     """Confine a connection, in DuckDB's own terms, to reading the lake: no other file, no network, no
     extension, and no way to change that back."""
-    root = lake.uri if lake.remote else str(lake.root)
-    connection.execute("SET allowed_directories = ?", [[root.rstrip("/") + "/"]])
+    root = (lake.uri if lake.remote else str(lake.root)).rstrip("/") + "/"
+    # DuckDB checks the path as the view names it: with its glob characters escaped (`parquet_files_sql`)
+    connection.execute("SET allowed_directories = ?", [sorted({root, GLOB_CHARACTERS.sub(r"[\1]", root)})])
     connection.execute("SET enable_external_access = false")
     connection.execute("SET autoload_known_extensions = false")
     connection.execute("SET lock_configuration = true")

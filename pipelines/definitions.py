@@ -22,7 +22,7 @@ liveness_assets = load_assets_from_modules([liveness])
 harvest_job = define_asset_job(
     "harvest_job",
     selection=AssetSelection.assets(*harvest_assets) - AssetSelection.checks(harvest.harvest_fresh_check),
-    description="Harvest one portal: fetch its raw catalogue, then normalise and publish it.",
+    description="Harvest one portal: fetch its catalogue, normalise and publish it.",
 )
 views_job = define_asset_job(
     "views_job",

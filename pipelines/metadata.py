@@ -11,6 +11,7 @@ def run_metadata(run: HarvestRun) -> dict[str, object]:
     """Counts, traffic and notes of a harvest run."""
     metadata: dict[str, object] = {
         "harvest_id": run.harvest_id,
+        "status": run.status,
         "mode": run.mode,
         "datasets": run.datasets,
         "requests": run.requests,
@@ -33,6 +34,8 @@ def run_metadata(run: HarvestRun) -> dict[str, object]:
         }
     if run.source_count is not None:
         metadata["source_count"] = run.source_count
+    if run.error:
+        metadata["error"] = run.error
     if run.notes:
         metadata["notes"] = MetadataValue.md("\n".join(f"- {note}" for note in run.notes))
     return metadata

@@ -22,18 +22,26 @@ class LakeResource(ConfigurableResource):
 
 
 class HttpResource(ConfigurableResource):
-    """Timeouts and retries for every portal request (see catalog.http)."""
+    """Timeouts, deadline, retries and request rate for every portal request (see catalog.http); the
+    defaults are HttpSettings', the same `catalog harvest` uses."""
 
     connect_timeout: float = HttpSettings.connect_timeout
     read_timeout: float = HttpSettings.read_timeout
+    request_deadline: float = HttpSettings.request_deadline
     retries: int = HttpSettings.retries
+    requests_per_second: float = HttpSettings.requests_per_second
 
     def settings(self, portal: Portal) -> HttpSettings:
         """Settings for one portal; its API key, if it needs one, comes from the environment via EnvVar.
         `client_for` adds the registry's politeness overrides."""
         api_key = EnvVar(portal.api_key_env).get_value() if portal.api_key_env else None
         return HttpSettings(
-            connect_timeout=self.connect_timeout, read_timeout=self.read_timeout, retries=self.retries, api_key=api_key
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            request_deadline=self.request_deadline,
+            retries=self.retries,
+            requests_per_second=self.requests_per_second,
+            api_key=api_key,
         )
 
 

@@ -20,7 +20,7 @@ from dagster import JobDefinition, RunRequest, ScheduleDefinition, ScheduleEvalu
 from catalog.registry import load_registry
 
 HOST_TAG = "catalog/host"
-FULL_RUN_CONFIG = {"ops": {"raw_catalog": {"config": {"full": True}}}}
+FULL_RUN_CONFIG = {"ops": {"catalog_tables": {"config": {"full": True}}}}
 
 
 def harvest_run_requests(cadences: tuple[str, ...], *, full: bool) -> Iterator[RunRequest]:

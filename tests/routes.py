@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 Body = bytes | Iterable[bytes]
 Answer = tuple[int, str, Body] | tuple[int, str, Body, dict[str, str]]
@@ -27,7 +27,13 @@ def static(body: bytes | str, content_type: str = "application/json", status: in
 
 
 def redirect(location: str, status: int = 302) -> Responder:
-    return lambda _query, _headers: (status, "text/plain", b"", {"Location": location})
+    """Always a redirect to `location`, with the query string of the request carried over."""
+
+    def answer(query: dict[str, str], _headers: Mapping[str, str]) -> Answer:
+        target = f"{location}{'&' if '?' in location else '?'}{urlencode(query)}" if query else location
+        return status, "text/plain", b"", {"Location": target}
+
+    return answer
 
 
 @dataclass

@@ -133,8 +133,8 @@ class DcatClient(PortalClient):
         except FetchError as failure:
             if failure.too_large:
                 cause = (
-                    f"RDF document larger than {self.max_document_bytes / 2**20:g} MB: parsing RDF takes about 45 "
-                    "times a document's size in memory (page the catalogue, or raise the cap if memory allows)"
+                    f"RDF document larger than {self.max_document_bytes:,} bytes: parsing RDF takes about 45 times "
+                    "a document's size in memory (page the catalogue, or raise the cap if memory allows)"
                 )
                 raise HarvestError(self.host, f"{url}: {cause}", status=failure.status) from None
             raise failure.harvest_error(self.host, url) from None

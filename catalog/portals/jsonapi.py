@@ -33,7 +33,7 @@ def parse_json(what: str, fetched: Fetched, notes: list[str]) -> Any:
             cause = f"{what}: HTTP {status}, body is not valid JSON ({exc})"
         raise FetchError(cause, transient=status < 400, overloaded=status >= 500, status=status) from None
     if repaired:
-        notes.append(f"{what}: response had invalid UTF-8 or lone surrogates; replaced with U+FFFD")
+        notes.append(f"{what}: response needed the lenient parser (invalid UTF-8, lone surrogates or deep nesting)")
     return value
 
 

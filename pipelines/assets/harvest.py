@@ -1,8 +1,12 @@
-"""The harvest, as two partitioned assets: raw records fetched, then normalised tables published.
+"""The harvest, as one partitioned asset: a portal's catalogue fetched, normalised and published.
 
-`catalog_tables` carries asset checks computed on the harvest it just published; `harvest_fresh_check`
-looks across every portal. `raw_catalog` claims a slot of the `portal_fetch` pool (dagster.yaml), and
-transient portal failures are retried by Dagster on top of the HTTP layer's own retries.
+One asset, one step: the harvest holds the portal's lock in the lake from the first request to the
+publishing rename, so a Dagster run and a `catalog harvest` of the same portal never interleave, and
+re-materialising the asset is simply harvesting again. It claims a slot of the `portal_fetch` pool
+(dagster.yaml). Transient portal failures, and a portal busy with another harvest, are retried by
+Dagster on top of the HTTP layer's own retries. Asset checks are computed on the harvest just
+published; `deletions_plausible` fails loudly when a run would have deleted implausibly much and so
+published nothing. `harvest_fresh_check` looks across every portal.
 """
 
 from dataclasses import asdict
@@ -21,10 +25,17 @@ from dagster import (
     asset_check,
 )
 
-from catalog.errors import HarvestError
-from catalog.harvest import Progress, RawHarvest, fetch_raw, normalise_and_publish, watermark
-from catalog.integrity import CheckOutcome, count_reconciled, harvest_fresh, schema_as_declared, unique_keys
-from catalog.portals import client_for
+from catalog.errors import HarvestError, SuspiciousHarvestError
+from catalog.harvest import HarvestRun, Progress, harvest_portal
+from catalog.integrity import (
+    CheckOutcome,
+    count_reconciled,
+    deletions_plausible,
+    harvest_fresh,
+    schema_as_declared,
+    unique_keys,
+)
+from catalog.lake import PortalBusyError
 from catalog.registry import load_registry
 from catalog.views import query
 from pipelines.metadata import markdown_table, run_metadata
@@ -36,78 +47,97 @@ SELECT publisher_name AS publisher, datasets, distributions, array_to_string(for
 FROM coverage_by_publisher WHERE portal_id = ? ORDER BY datasets DESC LIMIT 10
 """
 
-
 TRANSIENT_RETRIES = 3
 TRANSIENT_WAIT_S = 60
 """A portal that failed transiently (5xx, timeouts, HTML instead of JSON) after the HTTP layer's own
-retries is tried again by Dagster after 1, 2, then 4 minutes; a permanent failure (404, an answer
-that is not the API) fails at once."""
+retries, or that another harvest holds, is tried again by Dagster after 1, 2, then 4 minutes; a
+permanent failure (404, an answer that is not the API) fails at once."""
 CHECKS = [
     AssetCheckSpec("schema_as_declared", asset="catalog_tables", description="Each table has its declared schema."),
     AssetCheckSpec("unique_keys", asset="catalog_tables", description="No dataset, distribution or publisher twice."),
     AssetCheckSpec(
         "count_reconciled", asset="catalog_tables", description="A full harvest matches the portal's count."
     ),
+    AssetCheckSpec(
+        "deletions_plausible",
+        asset="catalog_tables",
+        description="The harvest did not try to delete more of the portal than plausible (an empty or broken answer).",
+    ),
 ]
 
 
 class HarvestConfig(Config):
-    """Incremental from the watermark unless `full` (the weekly schedule sets it); how often and how
-    patiently a transiently failing portal is tried again."""
+    """Incremental from the watermark unless `full` (the weekly schedule sets it); whether deletions past
+    the portal's share are accepted; how often and how patiently a failing or busy portal is tried again."""
 
     full: bool = False
+    allow_mass_deletion: bool = False
     transient_retries: int = TRANSIENT_RETRIES
     retry_wait_s: float = TRANSIENT_WAIT_S
 
 
-@asset(partitions_def=portal_partitions, group_name="harvest", kinds={"python", "parquet"}, pool="portal_fetch")
-def raw_catalog(
+@asset(
+    partitions_def=portal_partitions,
+    group_name="harvest",
+    kinds={"python", "parquet"},
+    pool="portal_fetch",
+    check_specs=CHECKS,
+)
+def catalog_tables(
     context: AssetExecutionContext,
     config: HarvestConfig,
     lake: LakeResource,
     http: HttpResource,
     portals: PortalsResource,
-) -> RawHarvest:
-    """The portal's dataset and publisher records, exactly as its API returned them (staged): all of them
-    on a full harvest, those changed since the watermark plus every id on an incremental one."""
+) -> MaterializeResult:
+    """The portal's datasets, distributions and publishers: fetched (all of them on a full harvest, those
+    changed since the watermark plus every id on an incremental one), normalised, published atomically."""
     portal = portals.portal(context.partition_key)
     the_lake = lake.lake()
-    since = None if config.full else watermark(the_lake, portal.id)
-    client = client_for(portal, http.settings(portal))
     try:
-        raw = fetch_raw(portal, the_lake, client, since=since, progress=Progress(portal.id, enabled=False))
-    except HarvestError as exc:
-        if exc.transient or exc.overloaded:
+        run = harvest_portal(
+            portal,
+            the_lake,
+            full=config.full,
+            settings=http.settings(portal),
+            progress=Progress(portal.id, enabled=False),
+            allow_mass_deletion=config.allow_mass_deletion,
+        )
+    except SuspiciousHarvestError as exc:
+        context.log.error("%s: nothing published: %s", portal.id, exc)
+        return suspicious_result(the_lake.runs(portal.id), str(exc))
+    except (HarvestError, PortalBusyError) as exc:
+        if isinstance(exc, PortalBusyError) or exc.transient or exc.overloaded:
             wait = config.retry_wait_s * 2**context.retry_number
             raise RetryRequested(max_retries=config.transient_retries, seconds_to_wait=wait) from exc
         raise
-    finally:
-        client.close()
-    context.add_output_metadata(run_metadata(raw.run) | {"portal_url": MetadataValue.url(portal.url)})
-    return raw
-
-
-@asset(partitions_def=portal_partitions, group_name="harvest", kinds={"python", "parquet"}, check_specs=CHECKS)
-def catalog_tables(
-    context: AssetExecutionContext, raw_catalog: RawHarvest, lake: LakeResource, portals: PortalsResource
-) -> MaterializeResult:
-    """The portal's datasets, distributions and publishers, normalised and published atomically."""
-    portal = portals.portal(context.partition_key)
-    the_lake = lake.lake()
-    run = normalise_and_publish(raw_catalog, the_lake, portal)
     columns, rows = query(the_lake, TOP_PUBLISHERS_SQL, [portal.id])
     outcomes = [
         schema_as_declared(the_lake, portal.id, run.harvest_id),
         unique_keys(the_lake, portal.id, run.harvest_id),
         count_reconciled(asdict(run)),
+        deletions_plausible(asdict(run)),
     ]
     return MaterializeResult(
         check_results=[check_result(outcome) for outcome in outcomes],
         metadata=run_metadata(run)
         | {
+            "portal_url": MetadataValue.url(portal.url),
             "path": MetadataValue.path(the_lake.harvest_file(portal.id, run.harvest_id, "datasets")),
             "top_publishers": MetadataValue.md(markdown_table(columns, rows)),
         },
+    )
+
+
+def suspicious_result(runs: list[dict], reason: str) -> MaterializeResult:
+    """A run that published nothing: the deletions check fails, the others had nothing to look at."""
+    run = HarvestRun(**max(runs, key=lambda row: row["harvest_id"]))
+    skipped = "nothing was published, so there was nothing to check"
+    outcomes = [CheckOutcome(name, True, skipped) for name in ("schema_as_declared", "unique_keys", "count_reconciled")]
+    outcomes.append(deletions_plausible(asdict(run)))
+    return MaterializeResult(
+        check_results=[check_result(outcome) for outcome in outcomes],
+        metadata=run_metadata(run) | {"status": run.status, "reason": reason},
     )
 
 

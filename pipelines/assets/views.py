@@ -2,11 +2,10 @@
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from catalog.views import query, write_database
+from catalog.views import DATABASE_FILE, query, write_database
 from pipelines.metadata import markdown_table
 from pipelines.resources import LakeResource
 
-DATABASE_FILE = "catalog.duckdb"
 SUMMARY_SQL = """
 SELECT portal_id, count(*) AS datasets, sum(num_distributions) AS distributions,
        count(DISTINCT publisher_id) AS publishers

@@ -2,8 +2,11 @@
 
 Transient faults (up to 10 % of requests): the harvest completes with every dataset exactly once.
 Permanent faults: the run ends with one clear line naming host and cause, is recorded as failed, and
-the views still show the previous snapshot, byte for byte. Every test is bounded in time (short
-timeouts, near-zero backoff).
+the views still show the previous snapshot, byte for byte.
+
+Every test runs twice: with the settings users get (`catalog harvest` and the Dagster resource: rate
+limit on, 4 retries with backoff), and with fast test settings. The shipped run overrides one thing,
+the read timeout, because an injected read-timeout fault must wait it out: 60 s each as shipped.
 """
 
 from __future__ import annotations
@@ -20,13 +23,23 @@ import pytest
 
 from catalog.errors import HarvestError
 from catalog.harvest import harvest_portal
+from catalog.http import HttpSettings
 from catalog.lake import Lake
 from catalog.sample.recorded import multiplied
 from catalog.sample.server import JSON, RESET
 from catalog.views import query
-from tests.conftest import FAST, portal_at, published_files, real_packages
+from tests.conftest import FAST, SHIPPED, portal_at, published_files, real_packages
 
-PATIENT = dataclasses.replace(FAST, retries=3, backoff_factor=0.01, read_timeout=0.5)
+PROFILES = {
+    "shipped": dataclasses.replace(SHIPPED, read_timeout=1.0),
+    "fast": dataclasses.replace(FAST, retries=3, backoff_factor=0.01, read_timeout=0.5),
+}
+
+
+@pytest.fixture(params=sorted(PROFILES))
+def settings(request) -> HttpSettings:
+    return PROFILES[request.param]
+
 
 TRANSIENT_FAULTS = {
     "429 with Retry-After": (429, b'{"success": false}', JSON, {"Retry-After": "0"}),
@@ -45,8 +58,9 @@ class FaultPlan:
     """Injects a transient fault into about `rate` of requests (chosen by a seeded generator), taking
     the kinds in turn so that every kind is exercised."""
 
-    def __init__(self, rate: float, seed: int = 7) -> None:
+    def __init__(self, rate: float, read_timeout: float, seed: int = 7) -> None:
         self.rate = rate
+        self.read_timeout = read_timeout
         self.random = random.Random(seed)
         self.kinds = itertools.cycle(sorted(TRANSIENT_FAULTS))
         self.injected: Counter[str] = Counter()
@@ -60,7 +74,7 @@ class FaultPlan:
         self.injected[kind] += 1
         answer = TRANSIENT_FAULTS[kind]
         if answer == "sleep":
-            time.sleep(PATIENT.read_timeout + 0.3)
+            time.sleep(self.read_timeout + 0.3)
             return None
         return answer
 
@@ -70,12 +84,12 @@ def dataset_ids(lake: Lake, run) -> list[str]:
     return pq.read_table(path, columns=["dataset_id"]).column(0).to_pylist()
 
 
-def test_ten_percent_transient_faults_every_dataset_exactly_once(serve, lake) -> None:
+def test_ten_percent_transient_faults_every_dataset_exactly_once(serve, lake, settings) -> None:
     packages = multiplied(real_packages(), 600)
     portal = serve(packages, rows_max=10)
-    plan = FaultPlan(rate=0.10)
+    plan = FaultPlan(rate=0.10, read_timeout=settings.read_timeout)
     portal.options.intercept = plan
-    run = harvest_portal(portal_at(portal.url), lake, settings=PATIENT)
+    run = harvest_portal(portal_at(portal.url), lake, settings=settings)
     ids = dataset_ids(lake, run)
     assert sorted(ids) == sorted(p["id"] for p in packages)
     assert run.status == "complete" and run.datasets == 600
@@ -83,7 +97,7 @@ def test_ten_percent_transient_faults_every_dataset_exactly_once(serve, lake) ->
     assert 0.05 < sum(plan.injected.values()) / plan.requests <= 0.15
 
 
-def test_retry_after_in_seconds_and_as_a_date_is_honoured(serve, lake) -> None:
+def test_retry_after_in_seconds_and_as_a_date_is_honoured(serve, lake, settings) -> None:
     portal = serve(multiplied(real_packages(), 20), rows_max=10)
     answers = iter([
         lambda: (429, b"slow down", "text/plain", {"Retry-After": "1"}),
@@ -98,13 +112,13 @@ def test_retry_after_in_seconds_and_as_a_date_is_honoured(serve, lake) -> None:
         return next(answers, lambda: None)()
 
     portal.options.intercept = intercept
-    run = harvest_portal(portal_at(portal.url), lake, settings=PATIENT)
+    run = harvest_portal(portal_at(portal.url), lake, settings=settings)
     assert run.datasets == 20
     assert arrivals[1] - arrivals[0] >= 0.9  # waited the 1 s asked for
     assert arrivals[3] - arrivals[2] >= 0.9  # waited until (about) the date given, a whole-second HTTP date
 
 
-def test_a_page_that_repeats_the_previous_one(serve, lake) -> None:
+def test_a_page_that_repeats_the_previous_one(serve, lake, settings) -> None:
     packages = multiplied(real_packages(), 40)
     portal = serve(packages, rows_max=10)
     served_twice = []
@@ -117,13 +131,13 @@ def test_a_page_that_repeats_the_previous_one(serve, lake) -> None:
         return None
 
     portal.options.intercept = repeat_page_once
-    run = harvest_portal(portal_at(portal.url), lake, settings=PATIENT)
+    run = harvest_portal(portal_at(portal.url), lake, settings=settings)
     assert run.duplicates_dropped == 10
     assert "catch-up pass found 10 datasets the first pass missed" in run.notes
     assert sorted(dataset_ids(lake, run)) == sorted(p["id"] for p in packages)
 
 
-def test_records_inserted_and_deleted_during_the_run(serve, lake) -> None:
+def test_records_inserted_and_deleted_during_the_run(serve, lake, settings) -> None:
     packages = multiplied(real_packages(), 40)
     portal = serve(packages, rows_max=10)
     inserted = [
@@ -141,7 +155,7 @@ def test_records_inserted_and_deleted_during_the_run(serve, lake) -> None:
             portal.options.on_search.clear()
 
     portal.options.on_search.append(mutate)
-    run = harvest_portal(portal_at(portal.url), lake, settings=PATIENT)
+    run = harvest_portal(portal_at(portal.url), lake, settings=settings)
     ids = dataset_ids(lake, run)
     assert len(ids) == len(set(ids))
     expected = {p["id"] for p in packages} - {p["id"] for p in not_yet_read} | {p["id"] for p in inserted}
@@ -189,16 +203,16 @@ PERMANENT_FAULTS = {
 
 
 @pytest.mark.parametrize("fault", sorted(PERMANENT_FAULTS))
-def test_permanent_failure_keeps_the_previous_snapshot(serve, lake, fault) -> None:
+def test_permanent_failure_keeps_the_previous_snapshot(serve, lake, fault, settings) -> None:
     packages = multiplied(real_packages(), 50)
     portal = serve(packages, rows_max=10)
-    good = harvest_portal(portal_at(portal.url), lake, settings=PATIENT)
+    good = harvest_portal(portal_at(portal.url), lake, settings=settings)
     before_files, before_view = published_files(lake), view_rows(lake)
 
     make_intercept, cause = PERMANENT_FAULTS[fault]
     portal.options.intercept = make_intercept(portal)
     with pytest.raises(HarvestError) as caught:
-        harvest_portal(portal_at(portal.url), lake, settings=PATIENT)
+        harvest_portal(portal_at(portal.url), lake, settings=settings)
     host = portal.url.removeprefix("http://")
     message = str(caught.value)
     assert message.startswith(f"{host}: {cause}") and "\n" not in message
@@ -210,21 +224,23 @@ def test_permanent_failure_keeps_the_previous_snapshot(serve, lake, fault) -> No
     assert runs[1][1:] == ("failed", message)
 
 
-def test_oversized_response_is_refused(serve, lake) -> None:
+def test_oversized_response_is_refused(serve, lake, settings) -> None:
     portal = serve(multiplied(real_packages(), 30))
+    capped = dataclasses.replace(settings, max_response_bytes=100_000)
     with pytest.raises(HarvestError, match=r"package_search: response of [\d,]+ bytes exceeds the 100,000-byte cap"):
-        harvest_portal(portal_at(portal.url), lake, settings=dataclasses.replace(PATIENT, max_response_bytes=100_000))
+        harvest_portal(portal_at(portal.url), lake, settings=capped)
 
 
-def test_a_portal_that_times_out_on_big_pages_gets_smaller_ones(serve, lake) -> None:
+def test_a_portal_that_times_out_on_big_pages_gets_smaller_ones(serve, lake, settings) -> None:
     portal = serve(multiplied(real_packages(), 300))
 
     def slow_on_big_pages(action, params):
         if action == "package_search" and int(params["rows"]) > 100:
-            time.sleep(PATIENT.read_timeout + 0.3)
+            time.sleep(settings.read_timeout + 0.3)
 
     portal.options.intercept = slow_on_big_pages
-    run = harvest_portal(portal_at(portal.url), lake, settings=dataclasses.replace(PATIENT, retries=0))
+    # no transport retries: what is tested is the page halving after they are spent
+    run = harvest_portal(portal_at(portal.url), lake, settings=dataclasses.replace(settings, retries=0))
     assert run.datasets == 300
     assert run.notes[:3] == [
         "package_search failed with rows=1000 (package_search: timed out); retried with rows=500",
@@ -234,11 +250,11 @@ def test_a_portal_that_times_out_on_big_pages_gets_smaller_ones(serve, lake) -> 
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])
-def test_a_burst_of_server_errors_within_the_retry_budget(serve, lake, status) -> None:
+def test_a_burst_of_server_errors_within_the_retry_budget(serve, lake, status, settings) -> None:
     packages = multiplied(real_packages(), 30)
     portal = serve(packages, rows_max=10)
-    burst = iter([(status, b"busy", "text/plain")] * PATIENT.retries)
+    burst = iter([(status, b"busy", "text/plain")] * settings.retries)
     portal.options.intercept = lambda action, params: next(burst, None) if params.get("start") == "10" else None
-    run = harvest_portal(portal_at(portal.url), lake, settings=PATIENT)
+    run = harvest_portal(portal_at(portal.url), lake, settings=settings)
     assert sorted(dataset_ids(lake, run)) == sorted(p["id"] for p in packages)
     assert run.notes == ["portal capped rows at 10 (asked 1000)"]  # the retries absorbed it: no smaller pages

@@ -9,8 +9,12 @@ import time
 
 import pytest
 
+from catalog.cli import build_parser, harvest_settings
+from catalog.harvest import HarvestLimits
 from catalog.http import TRANSIENT_STATUSES, FetchError, HttpSettings, PortalSession, RateLimitedAdapter
 from catalog.redaction import ByteRedactor, register_secret
+from catalog.registry import get_portal
+from pipelines.resources import HttpResource
 from tests.conftest import FAST, SHIPPED
 from tests.routes import redirect, serve_routes, static
 
@@ -30,6 +34,12 @@ def test_a_default_session_mounts_the_shipped_retry_policy_rate_and_timeouts() -
         assert (adapter.settings.connect_timeout, adapter.settings.read_timeout) == (10.0, 60.0)
     assert session.settings.request_deadline == 300.0
     assert session.settings == dataclasses.replace(HttpSettings(), trusted_hosts=frozenset())
+
+
+def test_the_cli_and_the_dagster_resource_run_with_the_shipped_settings() -> None:
+    settings, limits = harvest_settings(build_parser().parse_args(["harvest", "--portal", "vn-open-data"]))
+    assert (settings, limits) == (HttpSettings(), HarvestLimits())
+    assert HttpResource().settings(get_portal("vn-open-data")) == HttpSettings()
 
 
 def test_the_shipped_session_retries_a_429_with_a_json_body_after_retry_after() -> None:

@@ -16,7 +16,6 @@ from tests.conftest import REPO
 def test_definitions_load() -> None:
     repository = defs.get_repository_def()
     assert {key.to_user_string() for key in repository.asset_graph.get_all_asset_keys()} == {
-        "raw_catalog",
         "catalog_tables",
         "catalog_views",
         "coverage_report",
@@ -45,7 +44,7 @@ def test_daily_schedule_requests_one_incremental_run_per_daily_portal_tagged_wit
 def test_weekly_schedule_requests_full_runs_of_every_scheduled_portal() -> None:
     requests = list(harvest_run_requests(("daily", "weekly"), full=True))
     assert {r.partition_key for r in requests} == {p.id for p in load_registry().values() if p.cadence != "manual"}
-    assert all(r.run_config == {"ops": {"raw_catalog": {"config": {"full": True}}}} for r in requests)
+    assert all(r.run_config == {"ops": {"catalog_tables": {"config": {"full": True}}}} for r in requests)
     assert requests[0].tags["catalog/mode"] == "full"
 
 

@@ -6,10 +6,10 @@ from dagster import DagsterInstance, materialize
 
 from catalog.lake import Lake
 from catalog.views import query
-from pipelines.assets.harvest import catalog_tables, raw_catalog
+from pipelines.assets.harvest import catalog_tables
 from pipelines.assets.liveness import portal_checks
 from pipelines.assets.views import catalog_views
-from pipelines.resources import HttpResource, LakeResource, PortalsResource
+from pipelines.resources import HttpResource, LakeResource, PortalsResource, default_resources
 from tests.catalog.portals.test_dkan import dkan_routes, real_and_copies
 from tests.conftest import portal_at, real_packages
 from tests.routes import serve_routes
@@ -29,9 +29,7 @@ def test_materialise_one_portal_partition(serve, tmp_path) -> None:
     lake = Lake(tmp_path / "lake")
     resources = harvest_resources(lake, {"gb-birmingham": portal.url})
     with DagsterInstance.ephemeral() as instance:
-        result = materialize(
-            [raw_catalog, catalog_tables], partition_key="gb-birmingham", resources=resources, instance=instance
-        )
+        result = materialize([catalog_tables], partition_key="gb-birmingham", resources=resources, instance=instance)
         assert result.success
         metadata = {
             event.asset_key.to_user_string(): event.step_materialization_data.materialization.metadata
@@ -44,7 +42,7 @@ def test_materialise_one_portal_partition(serve, tmp_path) -> None:
         assert tables["requests"].value == 2
         assert (tables["mode"].value, tables["added"].value, tables["deleted"].value) == ("full", 15, 0)
         assert "| Birmingham City Council | 10 | 54 | XLS |" in tables["top_publishers"].value
-        assert metadata["raw_catalog"]["portal_url"].value == portal.url
+        assert tables["portal_url"].value == portal.url
 
         views = materialize([catalog_views], resources={"lake": resources["lake"]}, instance=instance)
         assert views.success
@@ -53,7 +51,25 @@ def test_materialise_one_portal_partition(serve, tmp_path) -> None:
     assert rows == [("gb-birmingham", 15)]
 
 
-NO_RETRIES = {"ops": {"raw_catalog": {"config": {"transient_retries": 0}}}}
+NO_RETRIES = {"ops": {"catalog_tables": {"config": {"transient_retries": 0}}}}
+
+
+def test_the_shipped_resources_ride_out_a_rate_limit(serve, tmp_path) -> None:
+    """The resources as `default_resources()` makes them (rate limit on, 4 retries), against a portal that
+    answers its first request with 429, Retry-After: 1 and a JSON body that is not the Action API."""
+    portal = serve(real_packages())
+    answers = iter([(429, b'{"error": "slow down"}', "application/json", {"Retry-After": "1"})])
+    portal.options.intercept = lambda action, params: next(answers, None)
+    lake = Lake(tmp_path / "lake")
+    shipped = default_resources() | {
+        "lake": LakeResource(root=str(lake.root)),
+        "portals": PortalsResource(url_overrides={"gb-birmingham": portal.url}),
+    }
+    assert shipped["http"] == HttpResource()
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize([catalog_tables], partition_key="gb-birmingham", resources=shipped, instance=instance)
+    assert result.success
+    assert [(run["status"], run["datasets"]) for run in lake.runs("gb-birmingham")] == [("complete", 15)]
 
 
 def test_one_portal_failing_does_not_fail_another(serve, tmp_path) -> None:
@@ -64,7 +80,7 @@ def test_one_portal_failing_does_not_fail_another(serve, tmp_path) -> None:
     with DagsterInstance.ephemeral() as instance:
         results = {
             partition: materialize(
-                [raw_catalog, catalog_tables],
+                [catalog_tables],
                 partition_key=partition,
                 resources=resources,
                 instance=instance,
@@ -87,7 +103,7 @@ def test_a_dkan_partition_materialises_like_a_ckan_one(tmp_path) -> None:
         resources = harvest_resources(lake, {"vn-opendata-hochiminhcity": server.base_url})
         with DagsterInstance.ephemeral() as instance:
             result = materialize(
-                [raw_catalog, catalog_tables],
+                [catalog_tables],
                 partition_key="vn-opendata-hochiminhcity",
                 resources=resources,
                 instance=instance,
@@ -118,17 +134,17 @@ def test_a_transient_failure_is_retried_by_dagster_and_a_permanent_one_is_not(se
     gone.options.intercept = lambda action, params: (404, b"<h1>Not found</h1>", "text/html")
     lake = Lake(tmp_path / "lake")
     resources = harvest_resources(lake, {"gb-birmingham": flaky.url, "vn-sample": gone.url})
-    quick = {"ops": {"raw_catalog": {"config": {"transient_retries": 2, "retry_wait_s": 0}}}}
+    quick = {"ops": {"catalog_tables": {"config": {"transient_retries": 2, "retry_wait_s": 0}}}}
     with DagsterInstance.ephemeral() as instance:
         flaky_result = materialize(
-            [raw_catalog, catalog_tables],
+            [catalog_tables],
             partition_key="gb-birmingham",
             resources=resources,
             instance=instance,
             run_config=quick,
         )
         gone_result = materialize(
-            [raw_catalog, catalog_tables],
+            [catalog_tables],
             partition_key="vn-sample",
             resources=resources,
             instance=instance,
@@ -143,4 +159,9 @@ def test_a_transient_failure_is_retried_by_dagster_and_a_permanent_one_is_not(se
     assert not gone_result.success
     assert [run["status"] for run in lake.runs("vn-sample")] == ["failed"]  # a 404 is not retried
     checks = {evaluation.check_name: evaluation.passed for evaluation in flaky_result.get_asset_check_evaluations()}
-    assert checks == {"schema_as_declared": True, "unique_keys": True, "count_reconciled": True}
+    assert checks == {
+        "schema_as_declared": True,
+        "unique_keys": True,
+        "count_reconciled": True,
+        "deletions_plausible": True,
+    }

@@ -85,5 +85,5 @@ def test_a_harvest_runs_on_the_postgres_instance(postgres, serve, tmp_path, monk
         cursor.execute(
             "SELECT asset_key, partition FROM event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION' ORDER BY 1"
         )
-        assert cursor.fetchall() == [('["catalog_tables"]', "gb-birmingham"), ('["raw_catalog"]', "gb-birmingham")]
+        assert cursor.fetchall() == [('["catalog_tables"]', "gb-birmingham")]
     assert [run["datasets"] for run in lake.runs("gb-birmingham")] == [15]

@@ -1,0 +1,97 @@
+"""`catalog doctor`: what in a lake is damaged or left over, and (with `repair`) setting it right.
+
+Readers already skip damaged files (see `catalog.lake`), so nothing here is needed to keep answers
+right; it is how an operator sees what was skipped and clears it away:
+- damaged harvest folders and run or check records (empty, truncated, not Parquet): quarantined,
+  moved whole under `_quarantine/<when>/`, never deleted;
+- published harvest folders no complete run record vouches for (a process killed between the
+  publishing rename and its run record): invisible to readers, quarantined;
+- runs left `running` by a process that is gone (their portal's lock is free): marked failed, abandoned;
+- staging folders of harvests no process is running, and half-written `.partial` files: removed.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from catalog.errors import LakeError
+from catalog.lake import HARVESTS, QUARANTINE, STAGING, Lake, PortalBusyError, lock_holder, new_harvest_id
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing wrong with the lake, and what repairing it did (or would do)."""
+
+    kind: str
+    path: str
+    detail: str
+    action: str
+    portal_id: str | None = None
+
+
+def examine(lake: Lake) -> list[Finding]:
+    """Everything damaged or left over in a local lake; nothing is changed."""
+    if lake.remote:
+        raise LakeError("catalog doctor examines local lakes; an object store writes whole objects")
+    if not lake.exists():
+        raise LakeError(f"no lake at {lake.root}")
+    inventory = lake.inventory()
+    findings = [Finding("damaged", damage.path, damage.problem, "quarantine") for damage in inventory.damaged]
+    damaged = {damage.path for damage in inventory.damaged}
+    complete: set[tuple[str, str]] = set()
+    for portal_dir in sorted((lake.root / "harvest_runs").glob("portal_id=*")):
+        portal_id = portal_dir.name.removeprefix("portal_id=")
+        locked = lake.is_locked(portal_id)
+        for run in lake.runs(portal_id):
+            if run["status"] == "complete":
+                complete.add((portal_id, run["harvest_id"]))
+            elif run["status"] == "running" and not locked:
+                path = str(portal_dir / f"{run['harvest_id']}.parquet")
+                detail = "status running, but no process holds its portal"
+                findings.append(Finding("abandoned run", path, detail, "mark failed", portal_id))
+    for folder in sorted((lake.root / HARVESTS).glob("portal_id=*/harvest_id=*")):
+        key = (folder.parent.name.removeprefix("portal_id="), folder.name.removeprefix("harvest_id="))
+        if key not in complete and str(folder) not in damaged:
+            detail = "no complete run record: invisible to readers"
+            findings.append(Finding("unrecorded harvest", str(folder), detail, "quarantine"))
+    for staged in sorted((lake.root / STAGING).glob("*/*")):
+        if not lake.is_locked(staged.parent.name):
+            detail = "no harvest of its portal is running"
+            findings.append(Finding("leftover staging", str(staged), detail, "remove", staged.parent.name))
+    for partial in sorted(lake.root.rglob(".*.partial")):
+        if STAGING not in partial.parts and QUARANTINE not in partial.parts:
+            findings.append(Finding("partial file", str(partial), "a write that never finished", "remove"))
+    return findings
+
+
+def repair(lake: Lake, findings: list[Finding]) -> list[Finding]:
+    """Carry out each finding's action; returns them with what was done.
+
+    Abandoned runs and leftover staging are cleared under their portal's lock, as a harvest clears
+    them, so a harvest starting meanwhile is never disturbed (its portal is then skipped).
+    """
+    quarantine = lake.root / QUARANTINE / new_harvest_id()
+    done = []
+    for finding in findings:
+        if finding.action != "quarantine":
+            continue
+        path = Path(finding.path)
+        target = quarantine / path.relative_to(lake.root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(path, target)
+        done.append(replace(finding, action=f"moved to {target}"))
+    for portal_id in sorted({finding.portal_id for finding in findings if finding.portal_id}):
+        try:
+            with lake.portal_lock(portal_id, holder=lock_holder("catalog doctor")):
+                lake.abandon_orphans(portal_id)
+            outcome = {"mark failed": "marked failed (abandoned)", "remove": "removed"}
+        except PortalBusyError:
+            outcome = {"mark failed": "left alone: a harvest started", "remove": "left alone: a harvest started"}
+        done += [replace(f, action=outcome[f.action]) for f in findings if f.portal_id == portal_id]
+    for finding in findings:
+        if finding.kind == "partial file":
+            Path(finding.path).unlink(missing_ok=True)
+            done.append(replace(finding, action="removed"))
+    return done
