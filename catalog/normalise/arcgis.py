@@ -60,8 +60,11 @@ def normalise_dataset(record: Mapping[str, Any], context: HarvestContext, raw: s
     row["license_id"] = row["license_title"] = text(properties.get("licenseInfo"), "licenseInfo", warnings)
     row["keywords"] = text_list(properties.get("tags"), "tags", warnings)
     row["themes"] = text_list(properties.get("categories"), "categories", warnings)
-    set_date(row, "issued", _epoch_ms(properties.get("created")), warnings)
-    set_date(row, "modified", _epoch_ms(properties.get("modified")), warnings)
+    for column, key in (("issued", "created"), ("modified", "modified")):
+        value = properties.get(key)
+        set_date(row, column, _epoch_ms(value), warnings)
+        if isinstance(value, int) and not isinstance(value, bool):
+            row[f"{column}_text"] = str(value)  # the source's own text: epoch milliseconds
     if row["dataset_id"]:
         row["landing_page"] = row["dataset_url"] = f"{context.base_url.rstrip('/')}/datasets/{row['dataset_id']}"
     row["contact_name"] = text(properties.get("owner"), "owner", warnings)
@@ -76,7 +79,7 @@ def normalise_dataset(record: Mapping[str, Any], context: HarvestContext, raw: s
         item_type = text(properties.get("type"), "type", warnings)
         kind, media_type = ITEM_FORMATS.get(item_type or "", (item_type, None))
         distribution = new_distribution_row(row, 0)
-        distribution.update(title=item_type, format=kind, media_type=media_type, access_url=url)
+        distribution.update(format=kind, media_type=media_type, access_url=url)
         distributions.append(distribution)
     finish_dataset(row, record, distributions, context, raw=raw)
     return NormalisedDataset(row, distributions, list(warnings), publisher=publisher)

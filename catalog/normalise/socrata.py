@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from catalog.normalise.dcat_rdf import clean_email
 from catalog.normalise.rows import (
     HarvestContext,
     NormalisedDataset,
@@ -63,6 +64,9 @@ def normalise_dataset(record: Mapping[str, Any], context: HarvestContext, raw: s
     )
     domain_metadata = _domain_metadata(classification.get("domain_metadata"))
     row["frequency"] = next((value for key, value in domain_metadata.items() if "frequency" in key.lower()), None)
+    # Project Open Data's "Common Core" fields, which many Socrata domains fill
+    row["contact_name"] = text(domain_metadata.get("Common-Core_Contact-Name"), "Common-Core_Contact-Name", warnings)
+    row["contact_email"] = row["contact_email"] or clean_email(domain_metadata.get("Common-Core_Contact-Email"))
     row["extras"] = domain_metadata | {
         key: value if isinstance(value, str) else json_text(value)
         for key, value in resource.items()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -150,12 +150,12 @@ class RecordTooDeepError(ValueError):
 
 MAX_JSON_DEPTH = 512
 """Past this depth a parsed value is cut (and its record dropped): real records nest a dozen levels."""
-_TOO_DEEP = object()
+TOO_DEEP = object()
 """Stands for a subtree cut at MAX_JSON_DEPTH; `json_text` refuses to write it."""
 
 
 def _json_default(value: Any) -> str:
-    if value is _TOO_DEEP:
+    if value is TOO_DEEP:
         raise RecordTooDeepError(f"nested more than {MAX_JSON_DEPTH} levels deep")
     return str(value)
 
@@ -197,49 +197,68 @@ def loads_lenient(body: bytes | str) -> tuple[Any, bool]:
     except ValueError:
         raise first_error from None
     try:
-        return _build_bounded(ijson.basic_parse(text.encode("utf-8", errors="replace"), use_float=True)), True
+        events = ijson.basic_parse(text.encode("utf-8", errors="replace"), use_float=True)
+        return next(json_from_events(events), None), True
     except ijson.JSONError:
         raise first_error from None
 
 
-def _build_bounded(events: Iterator[tuple[str, Any]]) -> Any:
-    """A JSON value built from ijson's flat events without recursion; containers deeper than
-    MAX_JSON_DEPTH become `_TOO_DEEP`."""
+Cut = Callable[[dict[str, Any], Any, Any, int], bool]
+"""(a completed object, its parent container, the key it sits under, its depth) -> cut it out?"""
+
+
+def json_from_events(events: Iterator[tuple[str, Any]], cut: Cut | None = None) -> Iterator[Any]:
+    """JSON values built from ijson's flat `basic_parse` events, without recursion.
+
+    With `cut`, each completed object it selects is yielded and removed from the document at once, so a
+    stream of many records never holds them all (a data.json); the rest of the document is then
+    dropped. Without it, the whole value is yielded at the end. Containers nested deeper than
+    MAX_JSON_DEPTH become `TOO_DEEP`, which `json_text` refuses to write.
+    """
     root: list[Any] = []
-    stack: list[list[Any] | dict[str, Any]] = []
-    keys: list[str | None] = []
+    stack: list[tuple[Any, Any]] = []  # (open container, the key it sits under: a map key, or its list's key)
+    keys: list[Any] = []  # the pending key of each open container (maps only)
     skipping = 0
 
     def put(value: Any) -> None:
         if not stack:
             root.append(value)
-        elif isinstance(top := stack[-1], list):
+        elif isinstance(top := stack[-1][0], list):
             top.append(value)
         else:
-            top[keys[-1]] = value  # type: ignore[index]
+            top[keys[-1]] = value
 
     for event, value in events:
         if skipping:
             skipping += event in ("start_map", "start_array")
             skipping -= event in ("end_map", "end_array")
             if not skipping:
-                put(_TOO_DEEP)
+                put(TOO_DEEP)
         elif event in ("start_map", "start_array"):
             if len(stack) >= MAX_JSON_DEPTH:
                 skipping = 1
                 continue
-            container: list[Any] | dict[str, Any] = {} if event == "start_map" else []
+            container: Any = {} if event == "start_map" else []
+            under = (keys[-1] if isinstance(stack[-1][0], dict) else stack[-1][1]) if stack else None
             put(container)
-            stack.append(container)
+            stack.append((container, under))
             keys.append(None)
         elif event in ("end_map", "end_array"):
-            stack.pop()
+            container, under = stack.pop()
             keys.pop()
+            parent = stack[-1][0] if stack else None
+            if cut is not None and event == "end_map" and cut(container, parent, under, len(stack)):
+                if isinstance(parent, list):
+                    parent.pop()
+                elif isinstance(parent, dict):
+                    del parent[keys[-1]]
+                yield container
         elif event == "map_key":
             keys[-1] = valid_utf8(value)
         else:
             put(valid_utf8(value) if isinstance(value, str) else value)
-    return root[0] if root else None
+    if cut is None and root:
+        yield root[0]
 
 
 def _scrub_surrogates(value: Any) -> Any:

@@ -2,10 +2,14 @@
 ckanext-datajson, Andino, and many agencies' own sites).
 
 API: one JSON document, `{"@type": "dcat:Catalog", "dataset": [...]}` (older feeds: a bare list).
-Usually at `{site}/data.json`; the registry's `api_url` names it when it lives elsewhere.
+Usually at `{site}/data.json`; the registry's `api_url` names it when it lives elsewhere. DCAT-US 3.0
+shapes are read too: catalogues nested in `catalog` / `hasPart`, a `DatasetSeries` whose members embed
+their datasets, a document that is one `Dataset`, `@graph` lists; a dataset is an item of a `dataset`
+array or any object typed `Dataset` (`dcat:Dataset`), wherever it sits.
 
 Paging: none; the document can be hundreds of megabytes, so it is parsed as it streams (ijson) and
-handed on a page of records at a time: it is read once and never held whole.
+handed on a page of records at a time: it is read once and never held whole (each dataset is cut
+out of the document as soon as it is complete).
 
 Limits: none documented. Incremental: impossible (no filter); every harvest reads the document, and
 changes are told apart by content hash. The publishers are those the datasets name.
@@ -22,6 +26,8 @@ import ijson
 
 from catalog.errors import HarvestError
 from catalog.http import FetchError, HttpSettings, PortalSession, StreamedBody
+from catalog.normalise.dcat_us import dataset_identifier
+from catalog.normalise.values import json_from_events
 from catalog.portals.base import DatasetPage, PortalClient
 
 PAGE_SIZE = 500
@@ -43,8 +49,7 @@ class DataJsonClient(PortalClient):
         self.page_size = page_size
 
     def record_id(self, record: dict[str, Any]) -> str | None:
-        value = record.get("identifier")
-        return value if isinstance(value, str) and value else None
+        return dataset_identifier(record)
 
     def iter_dataset_pages(self, since: datetime | None = None) -> Iterator[DatasetPage]:
         try:
@@ -57,22 +62,35 @@ class DataJsonClient(PortalClient):
             raise failure.harvest_error(self.host, "data.json") from None
 
     def _pages(self, body: StreamedBody) -> Iterator[DatasetPage]:
-        """Pages of the `dataset` array (or of a bare top-level array), as the parser reaches them."""
+        """Pages of the document's datasets, as the parser reaches them."""
         page: list[dict[str, Any]] = []
         head = body.read(64).lstrip()
         if not head.startswith((b"{", b"[")):
             raise HarvestError(self.host, f"data.json: HTTP {body.status}, not a JSON document (starts {head[:20]!r})")
-        prefix = "item" if head.startswith(b"[") else "dataset.item"
         try:
-            for record in ijson.items(_Replayed(head, body), prefix, use_float=True):
-                if isinstance(record, dict):
-                    page.append(record)
+            events = ijson.basic_parse(_Replayed(head, body), use_float=True)
+            for record in json_from_events(events, cut=_is_dataset):
+                page.append(record)
                 if len(page) >= self.page_size:
                     yield DatasetPage(records=page, reported_count=None)
                     page = []
         except ijson.JSONError as exc:
             raise HarvestError(self.host, f"data.json: not valid JSON ({exc})", transient=True) from None
         yield DatasetPage(records=page, reported_count=None)
+
+
+DATASET_TYPES = frozenset({"Dataset", "dcat:Dataset", "http://www.w3.org/ns/dcat#Dataset"})
+
+
+def _is_dataset(value: dict[str, Any], parent: Any, key: Any, depth: int) -> bool:
+    """An item of a `dataset` array (or of a bare top-level array), or an object typed as a Dataset."""
+    kinds = value.get("@type")
+    typed = (
+        kinds in DATASET_TYPES
+        if isinstance(kinds, str)
+        else isinstance(kinds, list) and bool(DATASET_TYPES & set(map(str, kinds)))
+    )
+    return typed or (isinstance(parent, list) and (key == "dataset" or depth == 1))
 
 
 class _Replayed:

@@ -44,7 +44,7 @@ GEO2FRANCE_PAGES = {1: "geonetwork-dcat-page-1.xml", 3: "geonetwork-dcat-page-3.
             UDATA + "datara--5a26b0f6-0ccf-46ad-ac58-734054b91977.rdf.xml",
             "application/rdf+xml",
             "Campings issus de la BDTopo de Auvergne Rhône-Alpes",
-            None,
+            "IGN",  # no dct:publisher: its rights holder (GeoDCAT-AP's owner role) stands in
             1,
         ),
     ],
