@@ -120,3 +120,36 @@ def test_harvest_of_a_named_document_url(lake, capsys) -> None:
         url = server.base_url + "/feeds/catalog.json"
         assert main(["harvest", url, "--software", "datajson", "--portal", "doc", "--lake", str(lake.root)]) == 0
     assert "11 datasets fetched" in capsys.readouterr().out
+
+
+CSW_PATH = "/geonetwork/srv/eng/csw"
+CSW_QUERY = "service=CSW&request=GetRecords&outputSchema=http://www.w3.org/ns/dcat%23&resultType=results"
+
+
+def csw_first_page(query, _headers):
+    """The recorded GeoNetwork answer, but only to the GetRecords request the user wrote."""
+    if query.get("request") != "GetRecords":
+        return 400, "application/xml", b"<ows:ExceptionReport/>"
+    page = f"geonetwork-dcat-page-{query.get('startPosition', '1')}.xml"
+    return 200, "application/xml", fixture_bytes("dcat-ap/udata-harvest-tests/" + page)
+
+
+def test_a_url_given_with_its_software_is_the_endpoint_query_string_and_all(lake, capsys) -> None:
+    with serve_routes({CSW_PATH: csw_first_page}) as server:
+        url = f"{server.base_url}{CSW_PATH}?{CSW_QUERY}"
+        assert main(["harvest", url, "--portal", "geo", "--software", "dcat", "--lake", str(lake.root)]) == 0
+    assert "6 datasets fetched" in capsys.readouterr().out
+    assert server.paths() == [CSW_PATH] * 3  # the real sequence: startPosition 1, 3, 5
+    assert all((query["request"], query["service"]) == ("GetRecords", "CSW") for _, query, _ in server.requests)
+
+
+def test_an_unusual_suffix_is_the_document_as_named(lake, capsys) -> None:
+    routes = {"/export/catalogue.rdf.php": static(fixture_bytes(TURTLE), "text/turtle")}
+    with serve_routes(routes) as server:
+        url = f"{server.base_url}/export/catalogue.rdf.php?lang=es"
+        assert main(["harvest", url, "--portal", "madrid", "--software", "dcat", "--lake", str(lake.root)]) == 0
+        assert server.paths() == ["/export/catalogue.rdf.php"]
+        assert all(query == {"lang": "es"} for _, query, _ in server.requests)
+        detection = detect(url, QUICK)  # without --software: the URL itself is tried first
+    assert (detection.software, detection.api_url) == ("dcat", url)
+    assert detection.probes[0].url == url

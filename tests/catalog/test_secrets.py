@@ -25,13 +25,14 @@ from catalog.lake import Lake
 from catalog.portals import portal_settings
 from catalog.registry import Portal, get_portal
 from pipelines.assets.harvest import catalog_tables
-from pipelines.resources import HttpResource, LakeResource, PortalsResource
+from pipelines.resources import HttpResource
 from tests.catalog.portals.test_arcgis import hub_item, hub_search
 from tests.catalog.portals.test_dkan import dkan_routes, real_and_copies
 from tests.catalog.portals.test_opendatasoft import ods_api, ods_record
 from tests.catalog.portals.test_socrata import discovery_api, socrata_result
 from tests.conftest import FAST, REPO, portal_at, real_packages
 from tests.hostile import echoing
+from tests.pipelines.test_harvest_assets import harvest_resources
 from tests.routes import Responder, redirect, serve_routes, static
 
 KEY = "sk-canary-7c1f9e2a5b"
@@ -156,11 +157,7 @@ def test_dagster_never_stores_the_key(canary, tmp_path, monkeypatch) -> None:
     for malformed in (False, True):
         answers = {path: echoing(header, responder, malformed=malformed) for path, responder in routes().items()}
         with serve_routes(answers) as server, DagsterInstance.local_temp(tempdir=str(home)) as instance:
-            resources = {
-                "lake": LakeResource(root=str(lake.root)),
-                "http": HttpResource(retries=0),
-                "portals": PortalsResource(url_overrides={"gb-birmingham": server.base_url}),
-            }
+            resources = harvest_resources(lake, {"gb-birmingham": server.base_url})
             config = {"ops": {"catalog_tables": {"config": {"transient_retries": 0}}}}
             result = materialize(
                 [catalog_tables],
