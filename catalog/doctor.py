@@ -12,6 +12,7 @@ right; it is how an operator sees what was skipped and clears it away:
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -31,6 +32,12 @@ class Finding:
     portal_id: str | None = None
 
 
+def _portal_in(path: str) -> str | None:
+    """The portal a lake path belongs to (its `portal_id=` folder), if any."""
+    found = re.search(r"portal_id=([a-z0-9-]+)", path)
+    return found[1] if found else None
+
+
 def examine(lake: Lake) -> list[Finding]:
     """Everything damaged or left over in a local lake; nothing is changed."""
     if lake.remote:
@@ -38,60 +45,77 @@ def examine(lake: Lake) -> list[Finding]:
     if not lake.exists():
         raise LakeError(f"no lake at {lake.root}")
     inventory = lake.inventory()
-    findings = [Finding("damaged", damage.path, damage.problem, "quarantine") for damage in inventory.damaged]
+    findings = [
+        Finding("damaged", damage.path, damage.problem, "quarantine", _portal_in(damage.path))
+        for damage in inventory.damaged
+    ]
     damaged = {damage.path for damage in inventory.damaged}
     complete: set[tuple[str, str]] = set()
     for portal_dir in sorted((lake.root / "harvest_runs").glob("portal_id=*")):
         portal_id = portal_dir.name.removeprefix("portal_id=")
-        locked = lake.is_locked(portal_id)
         for run in lake.runs(portal_id):
             if run["status"] == "complete":
                 complete.add((portal_id, run["harvest_id"]))
-            elif run["status"] == "running" and not locked:
+            elif run["status"] == "running":
                 path = str(portal_dir / f"{run['harvest_id']}.parquet")
                 detail = "status running, but no process holds its portal"
                 findings.append(Finding("abandoned run", path, detail, "mark failed", portal_id))
     for folder in sorted((lake.root / HARVESTS).glob("portal_id=*/harvest_id=*")):
-        key = (folder.parent.name.removeprefix("portal_id="), folder.name.removeprefix("harvest_id="))
-        if key not in complete and str(folder) not in damaged:
+        portal_id = folder.parent.name.removeprefix("portal_id=")
+        if (portal_id, folder.name.removeprefix("harvest_id=")) not in complete and str(folder) not in damaged:
             detail = "no complete run record: invisible to readers"
-            findings.append(Finding("unrecorded harvest", str(folder), detail, "quarantine"))
+            findings.append(Finding("unrecorded harvest", str(folder), detail, "quarantine", portal_id))
     for staged in sorted((lake.root / STAGING).glob("*/*")):
-        if not lake.is_locked(staged.parent.name):
-            detail = "no harvest of its portal is running"
-            findings.append(Finding("leftover staging", str(staged), detail, "remove", staged.parent.name))
+        detail = "no harvest of its portal is running"
+        findings.append(Finding("leftover staging", str(staged), detail, "remove", staged.parent.name))
     for partial in sorted(lake.root.rglob(".*.partial")):
         if STAGING not in partial.parts and QUARANTINE not in partial.parts:
             findings.append(Finding("partial file", str(partial), "a write that never finished", "remove"))
-    return findings
+    busy = {portal for portal in {finding.portal_id for finding in findings} if portal and lake.is_locked(portal)}
+    return [finding for finding in findings if finding.portal_id not in busy]  # a harvest is running there
 
 
 def repair(lake: Lake, findings: list[Finding]) -> list[Finding]:
     """Carry out each finding's action; returns them with what was done.
 
-    Abandoned runs and leftover staging are cleared under their portal's lock, as a harvest clears
-    them, so a harvest starting meanwhile is never disturbed (its portal is then skipped).
+    Everything of a portal is set right under that portal's lock, as a harvest would, so a harvest
+    starting meanwhile is never disturbed (the portal is then left alone); an unrecorded harvest is
+    quarantined only if, under the lock, its run is still not complete.
     """
     quarantine = lake.root / QUARANTINE / new_harvest_id()
     done = []
-    for finding in findings:
-        if finding.action != "quarantine":
-            continue
-        path = Path(finding.path)
-        target = quarantine / path.relative_to(lake.root)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(path, target)
-        done.append(replace(finding, action=f"moved to {target}"))
     for portal_id in sorted({finding.portal_id for finding in findings if finding.portal_id}):
+        mine = [finding for finding in findings if finding.portal_id == portal_id]
         try:
             with lake.portal_lock(portal_id, holder=lock_holder("catalog doctor")):
+                complete = {run["harvest_id"] for run in lake.runs(portal_id) if run["status"] == "complete"}
+                for finding in mine:
+                    if finding.action == "quarantine":
+                        if finding.kind == "unrecorded harvest" and finding.path.endswith(tuple(complete)):
+                            done.append(replace(finding, action="left alone: its run completed meanwhile"))
+                            continue
+                        done.append(replace(finding, action=f"moved to {_quarantine(lake, quarantine, finding)}"))
                 lake.abandon_orphans(portal_id)
             outcome = {"mark failed": "marked failed (abandoned)", "remove": "removed"}
         except PortalBusyError:
-            outcome = {"mark failed": "left alone: a harvest started", "remove": "left alone: a harvest started"}
-        done += [replace(f, action=outcome[f.action]) for f in findings if f.portal_id == portal_id]
+            outcome = {}
+        done += [
+            replace(f, action=outcome.get(f.action, "left alone: a harvest started"))
+            for f in mine
+            if f.action != "quarantine" or not outcome
+        ]
     for finding in findings:
-        if finding.kind == "partial file":
+        if finding.portal_id is None and finding.action == "quarantine":
+            done.append(replace(finding, action=f"moved to {_quarantine(lake, quarantine, finding)}"))
+        elif finding.kind == "partial file":
             Path(finding.path).unlink(missing_ok=True)
             done.append(replace(finding, action="removed"))
     return done
+
+
+def _quarantine(lake: Lake, quarantine: Path, finding: Finding) -> Path:
+    path = Path(finding.path)
+    target = quarantine / path.relative_to(lake.root)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(path, target)
+    return target

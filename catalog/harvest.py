@@ -57,6 +57,7 @@ SAFETY_MARGIN = timedelta(hours=1)
 WORKING_FILES = ("raw_datasets", "raw_publishers", "listed_ids")
 PREFETCH_PAGES = 1
 NORMALISE_BATCH = 500
+PUBLISHERS_PER_CHECK = 100
 HEAL_ONE_BY_ONE = 50
 """Up to this many listed datasets missing from the lake are fetched one by one; more, by a full pass."""
 T = TypeVar("T")
@@ -72,7 +73,7 @@ class HarvestLimits:
     max_pages_without_new: int = 20
     """This many pages in a row with nothing new is a paging loop, not a catalogue."""
     max_seconds: float = 4 * 3600
-    """Wall-clock budget of one harvest, fetch and publish together."""
+    """Wall-clock budget of one harvest's fetch (publishing is local work, bounded by what was fetched)."""
     max_deletion_share: float = 0.2
     """A run that would delete more than this share of a portal's datasets (or all) publishes nothing."""
 
@@ -243,11 +244,12 @@ class Budget:
             basis = max(basis, min(reported, 100 * self.history + 10_000) if self.history else reported)
         return self.limits.max_datasets if basis == 0 else min(self.limits.max_datasets, 2 * basis + 10_000)
 
-    def page(self, total: int, reported: int | None, new: int) -> None:
+    def page(self, total: int, reported: int | None, new: int, *, expect_new: bool = True) -> None:
         """Account for one page, `total` records read so far, `new` of them on this page; raise
-        HarvestLimitError when a limit is passed."""
+        HarvestLimitError when a limit is passed. A pass over what was read before (`expect_new` off:
+        the catch-up pass) is no paging loop however few pages bring something new."""
         self.pages += 1
-        self.pages_without_new = 0 if new else self.pages_without_new + 1
+        self.pages_without_new = 0 if new or not expect_new else self.pages_without_new + 1
         if self.max_datasets is None:
             self.max_datasets = self.plausible(reported)
         why = None
@@ -263,6 +265,12 @@ class Budget:
             why = f"stopped after {self.pages_without_new} pages in a row brought no new dataset (a paging loop?)"
         if why:
             raise HarvestLimitError(why)
+        self.check_time()
+
+    def publishers(self, count: int) -> None:
+        """Publishers are bounded like datasets: a listing of them that never ends stops too."""
+        if count > self.limits.max_datasets:
+            raise HarvestLimitError(f"stopped after {count:,} publishers: more than any catalogue has")
         self.check_time()
 
     def check_time(self) -> None:
@@ -326,11 +334,13 @@ def fetch_raw(
         if run.listed is None:
             run.notes.append("the listing of ids was incomplete or impossible: no deletions recorded this run")
         with TableWriter(staged.table("raw_publishers"), RAW_PUBLISHERS, rows_per_group=NORMALISE_BATCH) as writer:
-            for record in client.iter_publishers():
+            for count, record in enumerate(client.iter_publishers(), start=1):
                 publisher_id = client.record_id(record)
                 if publisher_id:
                     row = {"portal_id": portal.id, "harvest_id": harvest_id, "publisher_id": publisher_id}
                     writer.write([row | {"raw": json_text(record)}])
+                if count % PUBLISHERS_PER_CHECK == 0:
+                    budget.publishers(count)
     except BaseException as exc:
         _fail(lake, staged, run, client, exc)
         raise
@@ -395,7 +405,7 @@ class _Fetch:
             new = self._write(page.records, count_duplicates=progress is not None)
             if progress is not None:
                 progress.page(new, page.reported_count, run.datasets)
-            self.budget.page(run.datasets, page.reported_count, new)
+            self.budget.page(run.datasets, page.reported_count, new, expect_new=progress is not None)
         return last_count
 
     def list_ids(self, staged: StagedHarvest) -> None:
@@ -483,11 +493,13 @@ def normalise_and_publish(
     *,
     limits: HarvestLimits | None = None,
     allow_mass_deletion: bool = False,
+    confirming: bool = False,
 ) -> HarvestRun:
     """Stage 2: normalise the staged records, keep what changed as new versions, publish, mark complete.
 
     A run that would delete implausibly much publishes nothing (see `mass_deletion`) and raises
-    SuspiciousHarvestError, unless `allow_mass_deletion`.
+    SuspiciousHarvestError, unless `allow_mass_deletion`, or unless it is a full harvest asked for as
+    such (`confirming`) that finds what an earlier suspicious run found.
     """
     staged, run, previous = raw.staged, raw.run, raw.previous
     limits = limits or HarvestLimits()
@@ -527,7 +539,7 @@ def normalise_and_publish(
                 share = (
                     portal.max_deletion_share if portal.max_deletion_share is not None else limits.max_deletion_share
                 )
-                reason = mass_deletion(run, previous.num_rows, share, lake.runs(portal.id))
+                reason = mass_deletion(run, previous.num_rows, share, lake.runs(portal.id), confirming=confirming)
                 if reason and not allow_mass_deletion:
                     raise SuspiciousHarvestError(reason)
                 if reason:
@@ -553,16 +565,19 @@ SIMILAR_DELETIONS = 0.1
 """A full harvest confirms a suspicious run's deletions when it would delete as many, give or take 10 %."""
 
 
-def mass_deletion(run: HarvestRun, current: int, share: float, runs: list[dict[str, Any]]) -> str | None:
+def mass_deletion(
+    run: HarvestRun, current: int, share: float, runs: list[dict[str, Any]], *, confirming: bool = False
+) -> str | None:
     """Why this run's deletions look like a broken answer rather than a portal's choice; None if they don't.
 
     A run that would delete more than `share` of the portal's `current` datasets, or all of them, is
-    suspicious. A full harvest confirms an earlier suspicious run when it found datasets (an empty
-    answer is never proof) and would delete about as many: two independent reads agree.
+    suspicious. A full harvest asked for as such (`confirming`: `--full`, the weekly schedule; not a
+    software that can only read everything) confirms an earlier suspicious run when it found datasets
+    (an empty answer is never proof) and would delete about as many: two independent reads agree.
     """
     if not current or not run.deleted or (run.deleted < current and run.deleted <= share * current):
         return None
-    if run.mode == "full" and run.datasets:
+    if confirming and run.mode == "full" and run.datasets:
         finished = sorted(
             (r for r in runs if r["harvest_id"] != run.harvest_id and r["status"] != "running"),
             key=lambda r: r["harvest_id"],
@@ -648,8 +663,18 @@ def _fail(lake: Lake, staged: StagedHarvest, run: HarvestRun, client: PortalClie
     elif isinstance(exc, KeyboardInterrupt):
         run.error = "interrupted (SIGINT or SIGTERM)"
     else:
-        run.error = f"{type(exc).__name__}: {exc}"
+        run.error = f"{type(exc).__name__}: {exc}"  # masked with the rest of the record by `Lake.write_run`
     lake.write_run(asdict(run))
+
+
+def record_failure(lake: Lake, portal_id: str, url: str, software: str, error: str) -> HarvestRun:
+    """A run that failed before any harvest could start (the software could not be detected), recorded
+    like every other failure so `harvest_runs` shows it."""
+    now = datetime.now(UTC)
+    run = HarvestRun(portal_id, new_harvest_id(now), url, software, status="failed", started_at=now)
+    run.finished_at, run.error = now, error
+    lake.write_run(asdict(run))
+    return run
 
 
 def check_since(since: datetime | None, now: datetime | None = None) -> None:
@@ -693,4 +718,6 @@ def harvest_portal(
             raw = fetch_raw(portal, lake, client, since=since, progress=progress, limits=limits, harvest_id=harvest_id)
         finally:
             client.close()
-        return normalise_and_publish(raw, lake, portal, limits=limits, allow_mass_deletion=allow_mass_deletion)
+        return normalise_and_publish(
+            raw, lake, portal, limits=limits, allow_mass_deletion=allow_mass_deletion, confirming=full
+        )

@@ -159,6 +159,11 @@ class TrafficCounter:
 # --- the address guard -------------------------------------------------------------------------
 
 
+def host_of(url: str) -> str:
+    """A URL's host name as connections see it: lower-cased, an IPv6 literal without its brackets."""
+    return (urllib3.util.parse_url(url).host or "").strip("[]").lower()
+
+
 def is_public_address(address: str) -> bool:
     """Whether an IP address is on the public internet (not loopback, private, link-local, multicast...)."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
@@ -176,12 +181,9 @@ class AddressGuard:
 
     def address_for(self, host: str, port: int) -> str:
         """The address to connect to, resolved once here so that what was checked is what is used."""
-        if self.allow_private or host.lower() in self.trusted_hosts:
+        if self.allow_private or host.strip("[]").lower() in self.trusted_hosts:
             return host
-        try:
-            addresses = [info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
-        except socket.gaierror:
-            return host  # the transport resolves it again and reports the failure its usual way
+        addresses = [info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
         blocked = [address for address in addresses if not is_public_address(address)]
         if blocked:
             raise BlockedAddress(
@@ -208,13 +210,17 @@ class _Deadline:
         self.expired = False
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
+        self._cancelled = False
         self._timer: threading.Timer | None = None
         self._arm(seconds)
 
     def _arm(self, seconds: float) -> None:
-        self._timer = threading.Timer(max(0.0, seconds), self._check)
-        self._timer.daemon = True
-        self._timer.start()
+        with self._lock:
+            if self._cancelled:  # a timer firing as the request ends must not outlive it
+                return
+            self._timer = threading.Timer(max(0.0, seconds), self._check)
+            self._timer.daemon = True
+            self._timer.start()
 
     def received(self, size: int) -> None:
         """`size` bytes of body have arrived in all: the deadline moves by what that rate earns."""
@@ -232,13 +238,17 @@ class _Deadline:
             self._arm(remaining)
             return
         with self._lock:
+            if self._cancelled:
+                return
             self.expired = True
             for sock in self._sockets:
                 _shut(sock)
 
     def cancel(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
+        with self._lock:
+            self._cancelled = True
+            if self._timer is not None:
+                self._timer.cancel()
 
     def describe(self) -> str:
         return f"no complete answer within the {self.seconds:g} s deadline"
@@ -267,7 +277,10 @@ class _GuardedConnectionMixin:
 
     def _new_conn(self) -> socket.socket:
         host = self._dns_host  # type: ignore[has-type]
-        self._dns_host = self.guard.address_for(host, self.port)  # type: ignore[attr-defined]
+        try:
+            self._dns_host = self.guard.address_for(host, self.port)  # type: ignore[attr-defined]
+        except socket.gaierror as exc:  # never a second, unchecked resolution by the transport
+            raise urllib3.exceptions.NameResolutionError(host, self, exc) from exc  # type: ignore[arg-type]
         try:
             return super()._new_conn()  # type: ignore[misc]
         finally:
@@ -385,14 +398,28 @@ def mount_adapter(settings: HttpSettings) -> HTTPAdapter:
 
 
 class _CredentialSession(requests.Session):
-    """A session that drops every credential header, not only `Authorization`, on a cross-origin redirect."""
+    """A session that sends the API key only to the portal's own hosts, and drops every credential header,
+    not only `Authorization`, on a redirect to another origin.
 
-    credential_headers: frozenset[str] = frozenset()
+    Proxies from the environment are not used (`trust_env` off): through a proxy the address guard could
+    not see where a request really goes."""
+
+    def __init__(self, credentials: Mapping[str, str], homes: frozenset[str]) -> None:
+        super().__init__()
+        self.trust_env = False
+        self.credentials = dict(credentials)
+        self.homes = homes
+
+    def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+        prepared = super().prepare_request(request)
+        if (urllib3.util.parse_url(prepared.url).host or "").strip("[]").lower() in self.homes:
+            prepared.headers.update(self.credentials)
+        return prepared
 
     def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
         super().rebuild_auth(prepared_request, response)
         if self.should_strip_auth(response.request.url, prepared_request.url):
-            for name in self.credential_headers:
+            for name in self.credentials:
                 prepared_request.headers.pop(name, None)
 
 
@@ -412,17 +439,15 @@ class PortalSession:
         api_key_header: str = "Authorization",
     ) -> None:
         settings = settings or HttpSettings()
-        homes = {name.lower() for url in home if url and (name := urllib3.util.parse_url(url).host)}
+        homes = frozenset(host_of(url) for url in home if url)
         self.settings = settings = dataclasses.replace(settings, trusted_hosts=settings.trusted_hosts | homes)
         adapter = mount_adapter(settings)
-        self.session = _CredentialSession()
+        credentials = {api_key_header: settings.api_key} if settings.api_key else {}
+        self.session = _CredentialSession(credentials, homes)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers["User-Agent"] = settings.user_agent
         self.session.headers["Accept"] = "application/json"
-        if settings.api_key:
-            self.session.headers[api_key_header] = settings.api_key
-            self.session.credential_headers = frozenset({api_key_header, "Authorization"})
         self.traffic = TrafficCounter()
 
     def get(

@@ -42,6 +42,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from catalog.errors import LakeError
+from catalog.redaction import redact
 from catalog.registry import validate_portal_id
 from catalog.schemas import HARVEST_RUNS, PORTAL_CHECKS
 
@@ -50,7 +51,10 @@ HARVESTS = "harvests"
 HARVEST_RUNS_DIR = "harvest_runs"
 PORTAL_CHECKS_DIR = "portal_checks"
 STAGING = "_staging"
+TABLE_FOLDERS = (HARVESTS, HARVEST_RUNS_DIR, PORTAL_CHECKS_DIR)
+"""The lake's folders of published tables (readers need nothing else)."""
 LOCKS = "_locks"
+LOCK_GRACE_S = 1.0
 QUARANTINE = "_quarantine"
 PARQUET_MAGIC = b"PAR1"
 ABANDONED = "abandoned: the process running this harvest ended without finishing it (killed or crashed)"
@@ -304,10 +308,11 @@ class Lake:
         return str(target)
 
     def write_run(self, run: Mapping[str, Any]) -> str:
-        """Write (or replace) a run's record atomically."""
+        """Write (or replace) a run's record atomically, every known secret masked in its text."""
         relative = f"{HARVEST_RUNS_DIR}/portal_id={validate_portal_id(run['portal_id'])}"
         relative += f"/{validate_harvest_id(run['harvest_id'])}.parquet"
-        return self._write_atomically(pa.Table.from_pylist([dict(run)], schema=HARVEST_RUNS), relative)
+        clean = {key: _redacted(value) for key, value in run.items()}
+        return self._write_atomically(pa.Table.from_pylist([clean], schema=HARVEST_RUNS), relative)
 
     def write_checks(self, check_id: str, rows: list[Mapping[str, Any]]) -> str:
         """Write one liveness check of many portals, atomically."""
@@ -317,14 +322,20 @@ class Lake:
     def runs(self, portal_id: str) -> list[dict[str, Any]]:
         """Every readable run record of one portal (damaged ones are skipped with a warning)."""
         pattern = f"{HARVEST_RUNS_DIR}/portal_id={validate_portal_id(portal_id)}/*.parquet"
-        locations = self._glob(pattern)
-        if not self.remote:
-            damaged = [Damage(path, problem) for path in locations if (problem := parquet_problem(Path(path)))]
-            warn_damaged(damaged)
-            locations = [path for path in locations if path not in {damage.path for damage in damaged}]
+        locations, damaged = self._whole(self._glob(pattern))
+        warn_damaged(damaged)
         return [
             row for location in locations for row in pq.read_table(location, filesystem=self.filesystem).to_pylist()
         ]
+
+    def _whole(self, locations: list[str]) -> tuple[list[str], list[Damage]]:
+        """The files that look whole, and what is wrong with the others (object stores write whole objects:
+        their files are not inspected)."""
+        if self.remote:
+            return locations, []
+        problems = {location: problem for location in locations if (problem := parquet_problem(Path(location)))}
+        damaged = [Damage(location, problem) for location, problem in problems.items()]
+        return [location for location in locations if location not in problems], damaged
 
     def _glob(self, pattern: str) -> list[str]:
         if self.remote:
@@ -344,22 +355,19 @@ class Lake:
         for location in self._glob(f"{HARVESTS}/portal_id={portal}/harvest_id=*/*.parquet"):
             folders[location.rsplit("/", 1)[0]].append(location)
         for folder, locations in sorted(folders.items()):
-            problems = [] if self.remote else [(p, why) for p in locations if (why := parquet_problem(Path(p)))]
-            if problems:
-                inventory.damaged.append(Damage(folder, f"{Path(problems[0][0]).name}: {problems[0][1]}"))
+            whole, damaged = self._whole(locations)
+            if damaged:
+                inventory.damaged.append(Damage(folder, f"{Path(damaged[0].path).name}: {damaged[0].problem}"))
                 continue
-            for location in locations:
+            for location in whole:
                 inventory.files[location.rsplit("/", 1)[1].removesuffix(".parquet")].append(location)
         for table, pattern in (
             ("harvest_runs", f"{HARVEST_RUNS_DIR}/portal_id={portal}/*.parquet"),
             ("portal_checks", f"{PORTAL_CHECKS_DIR}/*.parquet"),
         ):
-            for location in self._glob(pattern):
-                problem = None if self.remote else parquet_problem(Path(location))
-                if problem:
-                    inventory.damaged.append(Damage(location, problem))
-                else:
-                    inventory.files[table].append(location)
+            whole, damaged = self._whole(self._glob(pattern))
+            inventory.files[table].extend(whole)
+            inventory.damaged.extend(damaged)
         warn_damaged(inventory.damaged)
         return inventory
 
@@ -385,7 +393,8 @@ class Lake:
         path.parent.mkdir(parents=True, exist_ok=True)
         descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            give_up, told = time.monotonic() + wait, False
+            # a moment's grace even without --wait: `catalog doctor` takes each lock for an instant
+            give_up, told = time.monotonic() + max(wait, LOCK_GRACE_S), False
             while not _try_lock(descriptor):
                 if time.monotonic() >= give_up:
                     busy = _read_holder(descriptor)
@@ -432,10 +441,13 @@ class Lake:
             self._remove_if_empty(staging)
         return abandoned
 
-    def _glob(self, pattern: str) -> list[str]:
-        if self.remote:
-            return sorted(self.filesystem.glob(self.location(pattern)))
-        return [str(path) for path in sorted(self.root.glob(pattern))]
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [_redacted(item) for item in value]
+    return value
 
 
 def _try_lock(descriptor: int) -> bool:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
 
 MASK = "***"
 MIN_SECRET_LENGTH = 4
@@ -38,10 +37,6 @@ def redact(text: str) -> str:
         if secret in text:
             text = text.replace(secret, MASK)
     return text
-
-
-def redact_all(values: Iterable[str]) -> list[str]:
-    return [redact(value) for value in values]
 
 
 class ByteRedactor:

@@ -97,11 +97,6 @@ class Portal:
         return urlsplit(self.url).netloc
 
     @property
-    def hostnames(self) -> frozenset[str]:
-        """The host names the portal is registered at: the only ones it may reach on a private address."""
-        return frozenset(name.lower() for url in (self.url, self.api_url) if url and (name := urlsplit(url).hostname))
-
-    @property
     def ascn_pilot_city(self) -> bool:
         """Whether the portal belongs to one of the ASEAN Smart Cities Network's 26 pilot cities."""
         return self.city is not None and self.city in ASCN_PILOT_CITIES.get(self.country or "", ())

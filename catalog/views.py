@@ -8,7 +8,10 @@ and the Dagster views asset.
 
 from __future__ import annotations
 
+import logging
+import os
 import re
+import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -19,10 +22,11 @@ import duckdb
 import pyarrow as pa
 
 from catalog.errors import LakeError
-from catalog.lake import Lake
+from catalog.lake import TABLE_FOLDERS, Lake
 from catalog.normalise.themes import CATEGORIES
 from catalog.schemas import HARVEST_RUNS, HARVEST_TABLES, PORTAL_CHECKS
 
+log = logging.getLogger(__name__)
 LAKE_TABLES: dict[str, pa.Schema] = {**HARVEST_TABLES, "harvest_runs": HARVEST_RUNS, "portal_checks": PORTAL_CHECKS}
 _PACKAGED_SQL = Path(__file__).with_name("sql")
 _SOURCE_SQL = Path(__file__).resolve().parent.parent / "sql"
@@ -160,29 +164,43 @@ DATABASE_FILE = "catalog.duckdb"
 
 def refresh_database(lake: Lake) -> Path | None:
     """Rebuild `<lake>/catalog.duckdb`, if the lake has one, after a harvest or check: its views list the
-    lake's files, so it must be rebuilt to answer what `catalog sql` answers."""
+    lake's files, so it must be rebuilt to answer what `catalog sql` answers. A failure is a warning:
+    the harvest it follows is published already."""
     path = lake.root / DATABASE_FILE
     if lake.remote or not path.is_file():
         return None
-    write_database(lake, path)
+    try:
+        write_database(lake, path)
+    except (duckdb.Error, OSError) as exc:
+        log.warning("%s not rebuilt: %s", path, str(exc).splitlines()[0])
+        return None
     return path
 
 
 def write_database(lake: Lake, path: Path) -> list[str]:
-    """A DuckDB database file holding the views, written aside and moved into place."""
-    partial = path.with_name(f".{path.name}.partial")
-    partial.unlink(missing_ok=True)
-    connection = duckdb.connect(str(partial))
+    """A DuckDB database file holding the views, written aside (a file of its own for each writer: two
+    harvests may finish at once) and moved into place."""
+    descriptor, partial_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    os.close(descriptor)
+    partial = Path(partial_name)
+    partial.unlink()  # DuckDB makes its own file, and refuses an empty one
     try:
-        names = create_views(connection, lake)
+        connection = duckdb.connect(str(partial))
+        try:
+            names = create_views(connection, lake)
+        finally:
+            connection.close()
+        partial.replace(path)
     finally:
-        connection.close()
-    partial.replace(path)
+        partial.unlink(missing_ok=True)
+        Path(f"{partial}.wal").unlink(missing_ok=True)
     return names
 
 
 READ_ONLY_STATEMENTS = frozenset({duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN})
-"""What `catalog sql` runs: queries (SELECT, WITH, FROM, DESCRIBE, SHOW, SUMMARIZE, PIVOT) and EXPLAIN."""
+"""What `catalog sql` runs: queries (SELECT, WITH, FROM, DESCRIBE, SHOW, SUMMARIZE) and EXPLAIN, but not
+EXPLAIN ANALYZE, which runs the statement it explains."""
+EXPLAIN_ANALYZE = re.compile(r"^\s*EXPLAIN\s+ANALY[SZ]E\b", re.IGNORECASE)
 
 
 def read_only_statement(sql: str) -> str:
@@ -196,9 +214,10 @@ def read_only_statement(sql: str) -> str:
     if len(statements) > 1:
         raise LakeError(f"one statement at a time ({len(statements)} given)")
     kind = statements[0].type
-    if kind not in READ_ONLY_STATEMENTS:
+    if kind not in READ_ONLY_STATEMENTS or EXPLAIN_ANALYZE.match(statements[0].query):
+        name = "EXPLAIN ANALYZE" if kind in READ_ONLY_STATEMENTS else kind.name
         raise LakeError(
-            f"{kind.name} statements are refused: queries over the lake only read it "
+            f"{name} statements are refused: queries over the lake only read it "
             "(to save a result, give --out FILE outside the lake)"
         )
     return sql
@@ -208,8 +227,10 @@ def seal(connection: duckdb.DuckDBPyConnection, lake: Lake) -> None:
     """Confine a connection, in DuckDB's own terms, to reading the lake: no other file, no network, no
     extension, and no way to change that back."""
     root = (lake.uri if lake.remote else str(lake.root)).rstrip("/") + "/"
-    # DuckDB checks the path as the view names it: with its glob characters escaped (`parquet_files_sql`)
-    connection.execute("SET allowed_directories = ?", [sorted({root, GLOB_CHARACTERS.sub(r"[\1]", root)})])
+    # only the folders of the lake's tables; DuckDB checks a path as the view names it, glob characters
+    # escaped (`parquet_files_sql`)
+    folders = [f"{base}{folder}/" for base in {root, GLOB_CHARACTERS.sub(r"[\1]", root)} for folder in TABLE_FOLDERS]
+    connection.execute("SET allowed_directories = ?", [sorted(folders)])
     connection.execute("SET enable_external_access = false")
     connection.execute("SET autoload_known_extensions = false")
     connection.execute("SET lock_configuration = true")

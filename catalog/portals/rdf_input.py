@@ -6,9 +6,11 @@
   expansion below expat's own limits can still take minutes (billion laughs), and external entities
   could read local files.
 - JSON-LD: rdflib fetches a remote `@context` itself, outside our HTTP layer (no timeout, no cap, no
-  User-Agent, even `file:` URLs). So every `@context` (and `@import`) is resolved here first: contexts
-  catalogues commonly use come from local copies (`contexts/`), any other http(s) context through the
-  portal's session, under its limits; other schemes are refused. rdflib then only sees inline contexts.
+  User-Agent, even `file:` URLs). So every document is parsed here and every `@context` (and `@import`)
+  resolved first, however its key is spelt (`"\u0040context"` too): contexts catalogues commonly use come
+  from local copies (`contexts/`), any other http(s) context through the portal's session, under its
+  limits; other schemes are refused. rdflib then only sees inline contexts, and should one ever reach it,
+  its context loader refuses to fetch (`refuse_rdflib_fetches`, applied on import).
 """
 
 from __future__ import annotations
@@ -17,19 +19,19 @@ import tomllib
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urljoin, urlsplit
 from xml.sax import ContentHandler, SAXException
 
-import orjson
 from defusedxml import DefusedXmlException
 from defusedxml.sax import parseString
 
-from catalog.normalise.values import loads_lenient
+from catalog.normalise.values import RecordTooDeepError, json_text, loads_lenient
 
 MAX_DOCUMENT_BYTES = 32 * 2**20
 """The largest RDF document parsed (about 1.5 GB of graph). Larger catalogues page (Hydra, CSW)."""
 MAX_CONTEXT_BYTES = 2 * 2**20
+MAX_CONTEXT_NESTING = 32
 MAX_CONTEXTS = 16
 """Remote contexts one document may pull in, chains and imports included."""
 CONTEXTS_DIR = Path(__file__).with_name("contexts")
@@ -73,15 +75,16 @@ class ContextResolver:
         self.loaded: dict[str, Any] = {}
 
     def inline(self, document: bytes, base_url: str) -> bytes:
-        """The document with every `@context` inline; unchanged when it names none by URL."""
-        if b"@context" not in document and b"@import" not in document:
-            return document
+        """The document, parsed and written again with every `@context` inline."""
         try:
             data, _ = loads_lenient(document)
         except ValueError:
-            return document  # not JSON: rdflib says so in its own words
-        self._walk(data, base_url)
-        return orjson.dumps(data)
+            raise UnsafeDocumentError("not a JSON document") from None
+        try:
+            self._walk(data, base_url)
+            return json_text(data).encode()
+        except (RecursionError, RecordTooDeepError):
+            raise UnsafeDocumentError("JSON-LD nested too deeply to read") from None
 
     def _walk(self, data: Any, base_url: str) -> None:
         """Replace every `@context` value in `data`, at any depth, without recursion."""
@@ -95,11 +98,13 @@ class ContextResolver:
             elif isinstance(node, list):
                 stack.extend(node)
 
-    def _resolve(self, value: Any, base_url: str) -> Any:
+    def _resolve(self, value: Any, base_url: str, depth: int = 0) -> Any:
+        if depth > MAX_CONTEXT_NESTING:
+            raise UnsafeDocumentError("JSON-LD @context nested too deeply")
         if isinstance(value, str):
             return self._load(urljoin(base_url, value))
         if isinstance(value, list):
-            return [self._resolve(item, base_url) for item in value]
+            return [self._resolve(item, base_url, depth + 1) for item in value]
         if isinstance(value, dict):
             resolved = dict(value)
             if isinstance(imported := resolved.pop("@import", None), str):
@@ -127,3 +132,18 @@ class ContextResolver:
             self.loaded[key] = None  # a context that names itself must not loop
             self.loaded[key] = self._resolve(context, url) if context is not None else {}
         return self.loaded[key]
+
+
+def _refuse_fetch(*_: object, **__: object) -> NoReturn:
+    raise UnsafeDocumentError("rdflib was about to fetch a JSON-LD context itself; refused")
+
+
+def refuse_rdflib_fetches() -> None:
+    """Make rdflib's JSON-LD context loader refuse every fetch: the resolver above inlines contexts first,
+    so nothing legitimate reaches it."""
+    from rdflib.plugins.shared.jsonld.context import Context  # noqa: PLC0415 - rdflib's internals, patched once
+
+    Context._fetch_context = _refuse_fetch  # type: ignore[method-assign]
+
+
+refuse_rdflib_fetches()

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from rdflib import Graph
 
 from catalog.cli import main
 from catalog.doctor import examine
@@ -26,7 +27,9 @@ from catalog.portals import base as portals_base
 from catalog.portals import portal_settings, rdf_input
 from catalog.portals.ckan import CkanClient
 from catalog.portals.dcat import DcatClient
+from catalog.portals.rdf_input import UnsafeDocumentError
 from catalog.sample.recorded import multiplied
+from catalog.sample.server import JSON
 from catalog.views import query
 from tests.conftest import FAST, REPO, portal_at, published_files, real_packages
 from tests.hostile import (
@@ -239,6 +242,7 @@ def test_catalog_sql_cannot_write_or_read_outside_the_lake(harvested, lake, tmp_
     target = next((lake.root / "harvests").rglob("datasets.parquet"))
     attempts = {
         f"COPY (SELECT * FROM datasets LIMIT 1) TO '{target}' (FORMAT parquet)": "COPY statements are refused",
+        f"EXPLAIN ANALYZE COPY (SELECT 1) TO '{target}'": "EXPLAIN ANALYZE statements are refused",
         "CREATE TABLE x AS SELECT 1": "CREATE statements are refused",
         "ATTACH 'elsewhere.db'": "ATTACH statements are refused",
         "SET enable_external_access = true": "SET statements are refused",
@@ -280,6 +284,41 @@ def test_endless_pagination_stops_at_a_limit_from_the_portals_history(harvested,
         harvest_portal(portal_at(portal.url), lake, settings=FAST, full=True)
     assert runs(lake)[-1]["status"] == "failed" and "a listing that never ends?" in runs(lake)[-1]["error"]
     assert len(view(lake)) == 100
+
+
+def test_a_catch_up_pass_over_many_pages_is_not_a_paging_loop(serve, lake) -> None:
+    """A shift near the start of a 40-page catalogue: the catch-up pass re-reads 40 pages of known ids."""
+    packages = multiplied(real_packages(), 400)
+    portal = serve(packages, rows_max=10)
+    shifted = []
+
+    def repeat_page_once(action, params):
+        if action == "package_search" and params.get("start") == "20" and not shifted:
+            shifted.append(True)
+            status, body = portal.server.action_package_search(params | {"start": "10"})
+            return status, body, JSON
+        return None
+
+    portal.options.intercept = repeat_page_once
+    run = harvest_portal(portal_at(portal.url), lake, settings=FAST)
+    assert (run.status, run.datasets) == ("complete", 400)
+    assert "catch-up pass found 10 datasets the first pass missed" in run.notes
+
+
+def test_a_broken_document_twice_is_no_confirmation(lake) -> None:
+    """A software that can only read everything (a data.json): its daily runs are full by nature, but only a
+    full harvest asked for as such confirms mass deletions."""
+    whole = orjson.dumps({"dataset": [{"identifier": f"d{n}", "title": f"D {n}"} for n in range(20)]})
+    stub = orjson.dumps({"dataset": [{"identifier": "d0", "title": "D 0"}]})
+    documents = iter([whole, stub, stub, stub])
+    with serve_routes({"/data.json": lambda query, headers: (200, "application/json", next(documents))}) as server:
+        portal = portal_at(server.base_url, software="datajson", api_url=server.base_url + "/data.json")
+        harvest_portal(portal, lake, settings=FAST)
+        for _ in range(2):
+            with pytest.raises(SuspiciousHarvestError):
+                harvest_portal(portal, lake, settings=FAST)
+        confirmed = harvest_portal(portal, lake, settings=FAST, full=True)
+    assert (confirmed.status, confirmed.deleted) == ("complete", 19)
 
 
 def test_endless_pagination_of_a_new_portal_stops_at_the_ceiling(serve, lake) -> None:
@@ -363,12 +402,23 @@ def test_records_nested_absurdly_deep_are_dropped_and_the_rest_kept(serve, lake,
         ("file:///etc/passwd", "JSON-LD @context 'file:///etc/passwd' refused: only http(s) contexts are read"),
         ("http://169.254.169.254/latest/context.jsonld", "refused to connect to 169.254.169.254"),
         (["ftp://example.org/ctx"], "refused: only http(s) contexts are read"),
+        ("file:///etc/hostname#escaped-key", "JSON-LD @context 'file:///etc/hostname#escaped-key' refused"),
     ],
 )
 def test_a_jsonld_context_is_never_fetched_by_the_parser(harvest_served, context, refusal) -> None:
     document = jsonld_with_context(context)
+    if isinstance(context, str) and context.endswith(
+        "#escaped-key"
+    ):  # the key spelt with a JSON escape is the same key
+        document = document.replace(b'"@context"', b'"\\u0040context"')
     with pytest.raises(HarvestError, match=re.escape(refusal)):
         harvest_served({"/c.jsonld": static(document, "application/ld+json")}, "dcat", api_path="/c.jsonld")
+
+
+def test_rdflib_itself_refuses_to_fetch_a_context() -> None:
+    """Behind the resolver: rdflib's own context loader is switched off (should a context ever reach it)."""
+    with pytest.raises(UnsafeDocumentError, match="rdflib was about to fetch a JSON-LD context itself"):
+        Graph().parse(data=jsonld_with_context("http://127.0.0.1:9/context.jsonld"), format="json-ld")
 
 
 def test_known_contexts_come_from_local_copies_and_others_through_our_limits(harvest_served, lake) -> None:

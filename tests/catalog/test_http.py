@@ -4,6 +4,7 @@ address guard and credentials on redirects."""
 from __future__ import annotations
 
 import dataclasses
+import socket
 import threading
 import time
 
@@ -228,3 +229,46 @@ def test_secrets_are_masked_in_a_body_even_split_across_chunks() -> None:
         redactor = ByteRedactor()
         out = b"".join(redactor.feed(text[i : i + size]) for i in range(0, len(text), size)) + redactor.flush()
         assert out == b"before *** middle *** after"
+
+
+def test_a_proxy_in_the_environment_is_not_a_way_around_the_guard(monkeypatch) -> None:
+    with serve_routes({"/latest/meta-data/": static(b"secret", "text/plain")}) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.base_url)
+        monkeypatch.setenv("http_proxy", proxy.base_url)
+        with pytest.raises(FetchError, match=r"refused to connect to 169\.254\.169\.254"):
+            PortalSession(FAST).get("http://169.254.169.254/latest/meta-data/")
+    assert proxy.requests == []
+
+
+def test_a_name_that_fails_to_resolve_once_is_not_resolved_again_unchecked(monkeypatch) -> None:
+    """A resolver that fails, then answers loopback (a rebinding trick): the guard's failure stands."""
+    real = socket.getaddrinfo
+    calls = []
+
+    def flaky(host, *args, **kwargs):
+        calls.append(host)
+        if host == "rebind.test" and len(calls) == 1:
+            raise socket.gaierror(socket.EAI_AGAIN, "temporary failure")
+        return real("127.0.0.1" if host == "rebind.test" else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", flaky)
+    with serve_routes({"/": static(b"secret", "text/plain")}) as server:
+        url = server.base_url.replace("127.0.0.1", "rebind.test") + "/"
+        with pytest.raises(FetchError, match=r"host name does not resolve"):
+            PortalSession(dataclasses.replace(FAST, retries=0)).get(url)
+    assert server.requests == []
+
+
+def test_the_key_goes_only_to_the_portals_own_hosts() -> None:
+    key = "canary-own-hosts-31b"
+    with serve_routes({"/ctx": static(b"{}")}) as other, serve_routes({"/api": static(b"{}")}) as portal:
+        session = PortalSession(dataclasses.replace(FAST, api_key=key, allow_private=True), home=[portal.base_url])
+        session.get(portal.base_url + "/api")
+        session.get(other.base_url.replace("127.0.0.1", "localhost") + "/ctx")  # a link to another host
+    assert portal.requests[0][2].get("authorization") == key
+    assert "authorization" not in other.requests[0][2]
+
+
+def test_an_ipv6_literal_portal_is_its_own_host() -> None:
+    session = PortalSession(FAST, home=["http://[::1]:8080/catalog"])
+    assert "::1" in session.settings.trusted_hosts

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+
 import duckdb
 import pytest
 
 from catalog.errors import HarvestError
 from catalog.harvest import harvest_portal
-from catalog.views import connect, creation_order, query, view_definitions, write_database
+from catalog.lake import Lake
+from catalog.views import DATABASE_FILE, connect, creation_order, query, view_definitions, write_database
 from tests.conftest import FAST, portal_at, real_packages
 
 
@@ -81,3 +84,24 @@ def test_database_file_for_other_tools(harvested, tmp_path) -> None:
     assert connection.execute("SELECT title FROM datasets WHERE name = 'aggregates-levy'").fetchone() == (
         "Aggregates levy",
     )
+
+
+def test_harvests_ending_together_rebuild_the_database_file_each(tmp_path) -> None:
+    lake = Lake(tmp_path / "lake")
+    lake.root.mkdir()
+    path = lake.root / DATABASE_FILE
+    failures = []
+
+    def rebuild() -> None:
+        try:
+            write_database(lake, path)
+        except Exception as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=rebuild) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == [] and path.is_file()
+    assert not list(lake.root.glob(".*.partial*"))
