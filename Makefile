@@ -8,9 +8,14 @@ export DAGSTER_HOME := $(CURDIR)/.dagster
 
 .PHONY: install system-packages demo test lint ui bench clean
 
+# What running needs (make demo, make ui); the test tools (pytest, ruff, playwright, moto, ...) only for make test.
 $(BIN)/catalog: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev-installed: $(BIN)/catalog pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
@@ -23,7 +28,7 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 demo: install
 	$(BIN)/python -m pipelines.demo
 
-test: install system-packages
+test: install $(VENV)/.dev-installed system-packages
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest

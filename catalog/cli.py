@@ -19,6 +19,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import math
+import shutil
 import signal
 import sys
 import time
@@ -26,6 +28,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
+from typing import NoReturn
 
 import duckdb
 import pyarrow.parquet as pq
@@ -34,7 +37,7 @@ from catalog import __version__
 from catalog.detect import DOCUMENT_SOFTWARE, base_of, detect, is_document_url
 from catalog.doctor import examine, repair
 from catalog.errors import CatalogError, LakeError, SuspiciousHarvestError
-from catalog.harvest import HarvestLimits, harvest_portal
+from catalog.harvest import HarvestLimits, harvest_portal, record_failure
 from catalog.http import HttpSettings
 from catalog.lake import Lake, resolve_lake, use_compact_memory_pool
 from catalog.liveness import MAX_WORKERS, check_portals
@@ -48,7 +51,16 @@ from catalog.views import query, read_only_query, refresh_database, write_databa
 
 PROG = "catalog"
 SUSPICIOUS_EXIT = 3
+QUIET_LOGGERS = ("urllib3", "pyrate_limiter", "requests_ratelimiter", "rdflib", "asyncio", "matplotlib", "fsspec")
 log = logging.getLogger(__name__)
+
+
+def _show(args: argparse.Namespace, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    """Rows to stdout in the chosen format; a table fits the terminal unless --wide (or stdout is no
+    terminal): csv, json and jsonl always carry whole values."""
+    fmt = getattr(args, "format", "table")
+    width = None if getattr(args, "wide", False) or not sys.stdout.isatty() else shutil.get_terminal_size().columns
+    sys.stdout.write(render(columns, rows, fmt, width=width))
 
 
 def _lake(args: argparse.Namespace) -> Lake:
@@ -81,6 +93,8 @@ def _number(kind: Callable[[str], float], minimum: float, *, strictly: bool = Fa
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
         if value < minimum or (strictly and value == minimum):
             raise argparse.ArgumentTypeError(f"{text} must be {'more than' if strictly else 'at least'} {minimum}")
         return value
@@ -107,7 +121,9 @@ def _portal_at(args: argparse.Namespace) -> Portal:
         detection = detect(args.url)
         log.info("%s", detection.summary)
         if detection.software is None:
-            raise CatalogError(f"{detection.summary}; name the software with --software")
+            hint = "" if not detection.reachable else "; name the software with --software"
+            record_failure(_lake(args), portal_id, args.url, "unknown", f"detection: {detection.summary}")
+            raise CatalogError(detection.summary + hint)
         software, api_url = detection.software, detection.api_url
     url = base_of(args.url)
     return Portal(
@@ -127,8 +143,26 @@ def harvest_settings(args: argparse.Namespace) -> tuple[HttpSettings, HarvestLim
     return settings, HarvestLimits(max_seconds=args.time_budget)
 
 
+def _same_portal(portal: Portal, lake: Lake, allowed: bool) -> None:
+    """Refuse to harvest a URL under the id of a portal that lives elsewhere (registered, or harvested
+    before, at another address): its history would mix two sites. `--same-portal` says it moved."""
+    known = {registered.url} if (registered := load_registry().get(portal.id)) else set()
+    runs = sorted(lake.runs(portal.id), key=lambda run: run["harvest_id"]) if lake.exists() else []
+    known |= {runs[-1]["base_url"]} if runs else set()
+    elsewhere = sorted(url for url in known if url.rstrip("/") != portal.url.rstrip("/"))
+    if elsewhere and not allowed:
+        raise CatalogError(
+            f"portal {portal.id} lives at {elsewhere[0]}, not {portal.url}: one id for two sites would mix their "
+            "histories. Choose another --portal id, or give --same-portal if the portal moved"
+        )
+
+
 def cmd_harvest(args: argparse.Namespace) -> int:
-    portal = _portal_at(args) if args.url else get_portal(args.portal)
+    if args.url:
+        portal = _portal_at(args)
+        _same_portal(portal, _lake(args), args.same_portal)
+    else:
+        portal = get_portal(args.portal)
     if args.rate is not None:  # this portal's rate, for this run: it outranks the registry's
         portal = dataclasses.replace(portal, requests_per_second=args.rate)
     settings, limits = harvest_settings(args)
@@ -158,12 +192,14 @@ def cmd_harvest(args: argparse.Namespace) -> int:
 
 def cmd_detect(args: argparse.Namespace) -> int:
     detection = detect(args.url, HttpSettings(retries=0, read_timeout=args.timeout))
-    print(detection.summary)
     if args.probes:
         columns = ["software", "found", "status", "latency_ms", "detail", "url"]
         rows = [[getattr(probe, column) for column in columns] for probe in detection.probes]
-        sys.stdout.write(render(columns, rows, "table"))
-    return 0 if detection.software else 1
+        _show(args, columns, rows)
+    if detection.software is None:
+        raise CatalogError(detection.summary)
+    print(detection.summary)
+    return 0
 
 
 def _selected_portals(args: argparse.Namespace) -> list[Portal]:
@@ -185,7 +221,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     refresh_database(lake)
     reachable = sum(1 for row in rows if row["reachable"])
     columns = ["portal_id", "reachable", "status", "detected_software", "latency_ms", "detail"]
-    sys.stdout.write(render(columns, [[row[c] for c in columns] for row in rows], args.format))
+    _show(args, columns, [[row[c] for c in columns] for row in rows])
     print(
         f"{len(rows)} portals checked in {time.monotonic() - started:.1f}s: {reachable} reachable; "
         f"written to portal_checks",
@@ -199,7 +235,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
     if args.out:
         return _save_query(lake, args.query, Path(args.out).expanduser().resolve())
     columns, rows = query(lake, args.query)
-    sys.stdout.write(render(columns, rows, args.format))
+    _show(args, columns, rows)
     return 0
 
 
@@ -238,7 +274,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     if args.fix:
         findings = repair(lake, findings)
     columns = ["kind", "path", "detail", "action"]
-    sys.stdout.write(render(columns, [[getattr(f, c) for c in columns] for f in findings], args.format))
+    _show(args, columns, [[getattr(f, c) for c in columns] for f in findings])
     if findings and not args.fix:
         print(f"{len(findings)} problems: `catalog doctor --fix` quarantines or removes them", file=sys.stderr)
     return 0
@@ -254,8 +290,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_portals(args: argparse.Namespace) -> int:
     columns = ["id", "software", "country", "province", "city", "ascn_pilot_city", "cadence", "url", "filter", "title"]
-    rows = [[getattr(p, c) for c in columns] for p in _selected_portals(args)]
-    sys.stdout.write(render(columns, rows, args.format))
+    _show(args, columns, [[getattr(p, c) for c in columns] for p in _selected_portals(args)])
     return 0
 
 
@@ -271,14 +306,25 @@ def cmd_sample_portal(args: argparse.Namespace) -> int:
             return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line naming the command, like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, description="Harvest open data portal catalogues into a Parquet lake.")
+    parser = _Parser(prog=PROG, description="Harvest open data portal catalogues into a Parquet lake.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
     commands = parser.add_subparsers(dest="command", required=True)
 
     def lake_option(command: argparse.ArgumentParser) -> None:
         command.add_argument("--lake", help="lake root (default: $CATALOG_LAKE, else ./lake)")
+
+    def format_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--format", choices=FORMATS, default="table")
+        command.add_argument("--wide", action="store_true", help="a table shows whole values, wider than the terminal")
 
     harvest = commands.add_parser("harvest", help="harvest a portal's catalogue into the lake")
     harvest.add_argument("url", nargs="?", help="a portal's URL (omit to use the registry's)")
@@ -287,6 +333,9 @@ def build_parser() -> argparse.ArgumentParser:
     harvest.add_argument("--fq", help="with URL: a CKAN filter query applied to every search")
     harvest.add_argument(
         "--api-key-env", help="with URL: the environment variable holding the portal's API key (never the key)"
+    )
+    harvest.add_argument(
+        "--same-portal", action="store_true", help="with URL: it is the portal known under --portal, moved there"
     )
     harvest.add_argument("--full", action="store_true", help="re-read everything (default: incremental)")
     harvest.add_argument(
@@ -320,13 +369,14 @@ def build_parser() -> argparse.ArgumentParser:
     detect_command = commands.add_parser("detect", help="find which portal software a URL runs, and its API")
     detect_command.add_argument("url")
     detect_command.add_argument("--probes", action="store_true", help="also list every probe made")
+    detect_command.add_argument("--wide", action="store_true", help="the probes' table shows whole values")
     detect_command.add_argument("--timeout", type=POSITIVE, default=20.0, help="read timeout in s (%(default)s)")
     detect_command.set_defaults(handler=cmd_detect)
 
     def selection_options(command: argparse.ArgumentParser) -> None:
         command.add_argument("--country", help="only portals of this ISO 3166-1 country (e.g. VN)")
         command.add_argument("--software", choices=sorted(SUPPORTED_SOFTWARE), help="only portals running it")
-        command.add_argument("--format", choices=FORMATS, default="table")
+        format_options(command)
 
     check = commands.add_parser("check", help="probe registered portals' liveness into portal_checks")
     check.add_argument("--portal", action="append", help="a registry id (repeatable; default: all)")
@@ -339,7 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sql = commands.add_parser("sql", help="run a read-only SQL query against the views")
     sql.add_argument("query")
-    sql.add_argument("--format", choices=FORMATS, default="table")
+    format_options(sql)
     sql.add_argument("--out", help="save the result to this .parquet, .csv, .json or .jsonl file (outside the lake)")
     lake_option(sql)
     sql.set_defaults(handler=cmd_sql)
@@ -356,7 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = commands.add_parser("doctor", help="list what in the lake is damaged or left over")
     doctor.add_argument("--fix", action="store_true", help="quarantine damaged files, clear what was left over")
-    doctor.add_argument("--format", choices=FORMATS, default="table")
+    format_options(doctor)
     lake_option(doctor)
     doctor.set_defaults(handler=cmd_doctor)
 
@@ -383,7 +433,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s", stream=sys.stderr)
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactingFilter())
-    logging.getLogger("urllib3").setLevel(logging.WARNING)
+    for noisy in QUIET_LOGGERS:  # their internals, not our requests: `-v` logs each request itself
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         return args.handler(args)
@@ -394,7 +445,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG} {args.command}: {exc}", file=sys.stderr)
     except duckdb.Error as exc:
         print(f"{PROG} {args.command}: {str(exc).splitlines()[0]}", file=sys.stderr)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # a path or value the system refuses (a NUL byte, a bad number)
         print(f"{PROG} {args.command}: {exc}", file=sys.stderr)
     except KeyboardInterrupt:
         print(f"{PROG} {args.command}: interrupted", file=sys.stderr)

@@ -13,7 +13,8 @@ from typing import Any
 import orjson
 
 FORMATS = ("table", "csv", "json", "jsonl")
-MAX_CELL = 60
+MIN_COLUMN = 8
+"""A column shrunk to fit the terminal keeps at least this many characters."""
 
 
 def _plain(value: Any) -> Any:
@@ -42,13 +43,36 @@ def _width(text: str) -> int:
     return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
-def _clip(text: str) -> str:
-    text = text.replace("\r", " ").replace("\n", " ")
-    return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
+def _one_line(text: str) -> str:
+    return text.replace("\r", " ").replace("\n", " ")
 
 
-def render(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) -> str:
-    """Rows as text in one of FORMATS."""
+def _clip(text: str, width: int) -> str:
+    """`text` cut to `width` display columns, with an ellipsis when something was cut."""
+    if _width(text) <= width:
+        return text
+    kept = ""
+    for character in text:
+        if _width(kept + character) > width - 1:
+            break
+        kept += character
+    return kept + "…"
+
+
+def _fit(widths: list[int], total: int) -> list[int]:
+    """Column widths shrunk, widest first, until the table (two spaces between columns) fits `total`."""
+    widths = list(widths)
+    while sum(widths) + 2 * (len(widths) - 1) > total:
+        widest = max(range(len(widths)), key=widths.__getitem__)
+        if widths[widest] <= MIN_COLUMN:
+            break
+        widths[widest] -= 1
+    return widths
+
+
+def render(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str, width: int | None = None) -> str:
+    """Rows as text in one of FORMATS. A table fits in `width` columns when given (cells cut with `…`);
+    without it, and in every other format, every value is whole."""
     if fmt in ("json", "jsonl"):
         records = [dict(zip(columns, (_plain(v) for v in row), strict=True)) for row in rows]
         if fmt == "jsonl":
@@ -61,8 +85,12 @@ def render(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) -> s
         writer.writerows([_cell(v) for v in row] for row in rows)
         return buffer.getvalue()
     if fmt == "table":
-        cells = [[_clip(_cell(v)) for v in row] for row in rows]
+        cells = [[_one_line(_cell(v)) for v in row] for row in rows]
         widths = [max([_width(c)] + [_width(row[i]) for row in cells]) for i, c in enumerate(columns)]
+        if width is not None:
+            widths = _fit(widths, width)
+            cells = [[_clip(value, w) for value, w in zip(row, widths, strict=True)] for row in cells]
+            columns = [_clip(column, w) for column, w in zip(columns, widths, strict=True)]
 
         def line(values: Sequence[str]) -> str:
             return "  ".join(v + " " * (w - _width(v)) for v, w in zip(values, widths, strict=True)).rstrip()

@@ -158,6 +158,7 @@ def write_report(lake: Lake, out: Path | None = None) -> Report:
     (out / "portals").mkdir(parents=True, exist_ok=True)
     environment = Environment(loader=PackageLoader("catalog", "templates"), autoescape=select_autoescape())
     environment.filters["percent"] = lambda value: "–" if value is None else f"{100 * value:.0f}%"
+    environment.filters["yesno"] = lambda value: "–" if value is None else "yes" if value else "no"
     environment.filters["bytes"] = _human_bytes
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     common = {"generated": generated, "version": __version__}

@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import socket
 
 import duckdb
 import pytest
 
 from catalog.cli import main
 from tests.conftest import real_packages
+from tests.routes import serve_routes, static
 
 
 @pytest.fixture
@@ -36,9 +38,8 @@ def test_harvest_failure_is_one_line_and_leaves_the_lake(serve, harvested_lake, 
     portal.options.intercept = lambda action, params: (200, b"<!doctype html><title>Oops</title>", "text/html")
     before = sorted(p for p in (harvested_lake.root / "harvests").rglob("*"))
     lake_root = str(harvested_lake.root)
-    code = main(
-        ["harvest", portal.url, "--portal", "uk-sample", "--software", "ckan", "--lake", lake_root, "--retries", "0"]
-    )
+    command = ["harvest", portal.url, "--portal", "uk-sample", "--software", "ckan", "--lake", lake_root]
+    code = main([*command, "--retries", "0", "--same-portal"])  # the same portal, moved to another port
     err = capsys.readouterr().err
     host = portal.url.removeprefix("http://")
     assert code == 1
@@ -121,3 +122,29 @@ def test_portals_lists_the_registry(capsys) -> None:
     assert by_id["vn-open-data"]["url"] == "https://open.data.gov.vn"
     assert by_id["vn-odm"]["filter"] == "extras_odm_spatial_range:vn"
     assert by_id["vn-hai-phong"]["province"] == "VN-HP"
+
+
+def test_a_url_is_not_harvested_under_the_id_of_a_portal_elsewhere(serve, harvested_lake, capsys) -> None:
+    elsewhere = serve(real_packages())
+    lake_root = str(harvested_lake.root)
+    assert main(["harvest", elsewhere.url, "--portal", "uk-sample", "--software", "ckan", "--lake", lake_root]) == 1
+    assert "portal uk-sample lives at http://127.0.0.1:" in capsys.readouterr().err
+    assert elsewhere.requests == 0
+    registered = ["harvest", elsewhere.url, "--portal", "vn-open-data", "--software", "ckan", "--lake", lake_root]
+    assert main(registered) == 1
+    assert "portal vn-open-data lives at https://open.data.gov.vn" in capsys.readouterr().err
+
+
+def test_a_failed_detection_is_recorded_and_its_hint_fits_the_cause(lake, capsys) -> None:
+    with socket.socket() as unused:  # a port nothing listens on
+        unused.bind(("127.0.0.1", 0))
+        refused = f"http://127.0.0.1:{unused.getsockname()[1]}"
+    assert main(["harvest", refused, "--portal", "nowhere", "--lake", str(lake.root)]) == 1
+    err = capsys.readouterr().err
+    assert "unreachable (connection refused)" in err and "--software" not in err
+    with serve_routes({"/": static(b"<html>a blog</html>", "text/html")}) as server:
+        assert main(["harvest", server.base_url, "--portal", "blog", "--lake", str(lake.root)]) == 1
+    assert "no known catalogue API answered; name the software with --software" in capsys.readouterr().err
+    runs = {run["portal_id"]: run for portal in ("nowhere", "blog") for run in lake.runs(portal)}
+    assert {portal: run["status"] for portal, run in runs.items()} == {"nowhere": "failed", "blog": "failed"}
+    assert runs["nowhere"]["error"].startswith("detection: ")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from catalog.harvest import Progress, harvest_portal
-from tests.conftest import FAST, fixture_bytes, portal_at, rows
+from tests.conftest import FAST, fixture_bytes, portal_at, real_packages, rows
 from tests.routes import serve_routes, static
 
 
@@ -272,3 +272,15 @@ def test_cross_portal_duplicates(republished) -> None:
 
 def test_no_duplicates_among_unrelated_portals(fixture_lake) -> None:
     assert rows(fixture_lake, "SELECT count(*) AS n FROM cross_portal_duplicates") == [{"n": 0}]
+
+
+def test_a_distribution_stating_no_format_is_not_stated_not_unrecognised(serve, lake) -> None:
+    package = dict(real_packages()[0])
+    stated = {"format": "FOO-9", "mimetype": None, "url": "https://example.org/files/1"}
+    silent = {"format": "", "mimetype": None, "url": "https://example.org/download?id=2"}
+    package["resources"] = [
+        dict(package["resources"][0], id=f"r{n}", **fields) for n, fields in enumerate((stated, silent))
+    ]
+    harvest_portal(portal_at(serve([package]).url), lake, settings=FAST)
+    found = rows(lake, "SELECT format, distributions FROM coverage_by_format ORDER BY format")
+    assert found == [{"format": "not-stated", "distributions": 1}, {"format": "unrecognised", "distributions": 1}]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import pytest
@@ -91,3 +92,11 @@ def test_a_portal_rate_outranks_the_default_and_keeps_the_other_settings() -> No
     assert (client.session.settings.requests_per_second, client.session.settings.max_concurrency) == (0.5, 1)
     assert client.session.settings.retries == FAST.retries
     client.close()
+
+
+def test_the_readme_counts_the_registry() -> None:
+    registry = load_registry()
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    total = re.search(r"^(\d+) portals: Vietnam's (\d+)", readme, re.MULTILINE)
+    vietnamese = sum(1 for portal in registry.values() if portal.country == "VN" and portal.cadence != "manual")
+    assert total is not None and (int(total[1]), int(total[2])) == (len(registry), vietnamese)
