@@ -4,8 +4,9 @@
     catalog detect URL                                 which software a portal runs, and its API
     catalog check [--portal ID ...] [--country CC]     probe registered portals into portal_checks
     catalog sql "SELECT ..." [--format table|csv|json] query the views (read-only; --out FILE saves)
+    catalog export [--portal ID ...] --out DIR        the current tables as files (parquet, csv, jsonl)
     catalog duckdb FILE                                write a DuckDB file holding the views
-    catalog report [--out DIR]                         a static HTML coverage report and downloads page
+    catalog report [--out DIR]                         the current snapshots, and an HTML coverage report
     catalog doctor [--fix]                             list (and quarantine) what is damaged or left over
     catalog portals [--country CC] [--software S]      list the registry
     catalog sample-portal [--port N]                   serve the offline sample catalogue
@@ -29,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import NoReturn
+from urllib.parse import urlsplit
 
 import duckdb
 import pyarrow.parquet as pq
@@ -47,6 +49,7 @@ from catalog.registry import SUPPORTED_SOFTWARE, Portal, get_portal, load_regist
 from catalog.report import write_report
 from catalog.sample.catalogue import generate
 from catalog.sample.server import InMemoryCatalogue, serve_portal
+from catalog.snapshots import EXPORT_FORMATS, export, refresh_if_present, refresh_snapshots
 from catalog.views import query, read_only_query, refresh_database, write_database
 
 PROG = "catalog"
@@ -143,13 +146,23 @@ def harvest_settings(args: argparse.Namespace) -> tuple[HttpSettings, HarvestLim
     return settings, HarvestLimits(max_seconds=args.time_budget)
 
 
+def _one_site(known: str, given: str) -> bool:
+    """Whether two URLs name one portal: the same origin, one path within the other (a portal's site and
+    its API or catalogue document: `https://host` and `https://host/csw`)."""
+    first, second = (urlsplit(url) for url in (known, given))
+    if (first.scheme.lower(), first.netloc.lower()) != (second.scheme.lower(), second.netloc.lower()):
+        return False
+    paths = sorted(url.path.rstrip("/") + "/" for url in (first, second))
+    return paths[1].startswith(paths[0])
+
+
 def _same_portal(portal: Portal, lake: Lake, allowed: bool) -> None:
     """Refuse to harvest a URL under the id of a portal that lives elsewhere (registered, or harvested
     before, at another address): its history would mix two sites. `--same-portal` says it moved."""
     known = {registered.url} if (registered := load_registry().get(portal.id)) else set()
     runs = sorted(lake.runs(portal.id), key=lambda run: run["harvest_id"]) if lake.exists() else []
     known |= {runs[-1]["base_url"]} if runs else set()
-    elsewhere = sorted(url for url in known if url.rstrip("/") != portal.url.rstrip("/"))
+    elsewhere = sorted(url for url in known if not _one_site(url, portal.url))
     if elsewhere and not allowed:
         raise CatalogError(
             f"portal {portal.id} lives at {elsewhere[0]}, not {portal.url}: one id for two sites would mix their "
@@ -178,6 +191,7 @@ def cmd_harvest(args: argparse.Namespace) -> int:
         wait=args.wait,
     )
     refresh_database(lake)
+    refresh_if_present(lake)
     difference = ""
     if run.source_count is not None and run.source_count != run.datasets:
         difference = f" (portal reported {run.source_count})"
@@ -261,6 +275,17 @@ def _save_query(lake: Lake, sql: str, out: Path) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    out = Path(args.out).expanduser()
+    portal_ids = [validate_portal_id(portal_id) for portal_id in args.portal] if args.portal else None
+    manifest = export(_readable_lake(args), out, portal_ids, args.format)
+    for table in manifest["tables"]:
+        print(f"{out / table['files'][args.format]['file']}: {table['rows']} rows", file=sys.stderr)
+    portals = len(manifest["portals"])
+    print(f"{out}: {len(manifest['tables'])} tables of {portals} portal{'' if portals == 1 else 's'}, and manifest.json")
+    return 0
+
+
 def cmd_duckdb(args: argparse.Namespace) -> int:
     path = Path(args.file).expanduser().resolve()
     names = write_database(_readable_lake(args), path)
@@ -281,7 +306,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    report = write_report(_readable_lake(args), Path(args.out).expanduser() if args.out else None)
+    lake = _readable_lake(args)
+    refresh_snapshots(lake)  # what its downloads page offers first
+    report = write_report(lake, Path(args.out).expanduser() if args.out else None)
     print(
         f"{report.out / 'index.html'}: {report.portals} portals, {report.datasets} datasets, {len(report.pages)} pages"
     )
@@ -393,6 +420,13 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("--out", help="save the result to this .parquet, .csv, .json or .jsonl file (outside the lake)")
     lake_option(sql)
     sql.set_defaults(handler=cmd_sql)
+
+    export_command = commands.add_parser("export", help="write the current tables as files, one per table")
+    export_command.add_argument("--portal", action="append", help="only this portal (repeatable; default: all)")
+    export_command.add_argument("--format", choices=EXPORT_FORMATS, default="parquet", help="(%(default)s)")
+    export_command.add_argument("--out", required=True, help="the folder to write to (outside the lake)")
+    lake_option(export_command)
+    export_command.set_defaults(handler=cmd_export)
 
     database = commands.add_parser("duckdb", help="write a DuckDB database file holding the views")
     database.add_argument("file")

@@ -5,13 +5,18 @@ Layout under the lake root:
     harvests/portal_id=<portal>/harvest_id=<harvest>/<table>.parquet   one immutable folder per harvest
     harvest_runs/portal_id=<portal>/<harvest>.parquet                  one single-row file per run
     portal_checks/<check>.parquet                                       one file per liveness check
+    current/all/, current/portals/<portal>/                            the current snapshots (stable paths)
+    current/.builds/...                                                what those paths point to
     _staging/<portal>/<harvest>/                                       harvests being written
-    _locks/<portal>.lock                                               held while a portal is harvested
+    _locks/<portal>.lock, _locks/_current.lock                         held while a portal is harvested,
+                                                                       and while snapshots are rebuilt
     _quarantine/<when>/...                                             what `catalog doctor --fix` set aside
 
 A harvest is written in `_staging`, its files and folder fsynced, and moved into `harvests/` with one
 rename when complete; the views only ever read harvests whose run record says `complete`. So a crash,
-kill, power loss or error half-way leaves the previous snapshot as the one users see. A file that is
+kill, power loss or error half-way leaves the previous snapshot as the one users see. A current
+snapshot is a folder built aside and put in place by swapping a symbolic link, so its stable path always
+names one whole build. A file that is
 damaged all the same (a disk that lied) is skipped by every reader, with a warning naming it, and
 `catalog doctor` lists and quarantines it. This module knows tables and files, not portals.
 """
@@ -56,6 +61,10 @@ TABLE_FOLDERS = (HARVESTS, HARVEST_RUNS_DIR, PORTAL_CHECKS_DIR)
 LOCKS = "_locks"
 LOCK_GRACE_S = 1.0
 QUARANTINE = "_quarantine"
+CURRENT = "current"
+BUILDS = ".builds"
+KEPT_BUILDS = 2
+"""Builds kept per snapshot: the current one, and the one before for readers that opened it just before a swap."""
 PARQUET_MAGIC = b"PAR1"
 ABANDONED = "abandoned: the process running this harvest ended without finishing it (killed or crashed)"
 LAKE_ENV = "CATALOG_LAKE"
@@ -378,6 +387,93 @@ class Lake:
     def exists(self) -> bool:
         """Whether the lake root is there at all (a typo in --lake is not an empty lake)."""
         return self.filesystem.exists(self.uri) if self.remote else self.root.is_dir()
+
+    # --- current snapshots: folders at stable paths, replaced whole -------------------------------
+
+    def new_build(self, name: str) -> Path:
+        """An empty local folder to build the snapshot `name` (`all`, `portals/<id>`) in, out of readers'
+        sight (on a store, in the local working folder)."""
+        folder = self.root / CURRENT / BUILDS / name / new_harvest_id()
+        folder.mkdir(parents=True)
+        return folder
+
+    def publish_build(self, name: str, build: Path, *, last: str) -> str:
+        """Make `build` what `current/<name>` shows. Locally a symbolic link is swapped in one rename, so a
+        reader sees the old folder or the new one, whole. A store has no links: each file is uploaded in
+        one PUT and `last` (the manifest) after the others, so it names files already there."""
+        if self.remote:
+            files = sorted(build.iterdir(), key=lambda path: path.name == last)
+            for path in files:
+                self.filesystem.put_file(str(path), self.location(f"{CURRENT}/{name}/{path.name}"))
+            shutil.rmtree(build)
+            return self.location(f"{CURRENT}/{name}")
+        for path in build.iterdir():
+            fsync_path(path)
+        fsync_path(build)
+        link = self.root / CURRENT / name
+        link.parent.mkdir(parents=True, exist_ok=True)
+        swap = link.with_name(f".{link.name}.{secrets.token_hex(4)}.link")
+        swap.symlink_to(os.path.relpath(build, link.parent), target_is_directory=True)
+        swap.replace(link)
+        fsync_path(link.parent)
+        self._prune_builds(build.parent, keep=build)
+        return str(link)
+
+    @staticmethod
+    def _prune_builds(folder: Path, keep: Path) -> None:
+        """Remove all but the newest builds (build names sort by time), never the one just published."""
+        builds = sorted(path for path in folder.iterdir() if path.is_dir())
+        for old in builds[:-KEPT_BUILDS]:
+            if old != keep:
+                shutil.rmtree(old, ignore_errors=True)
+
+    def current_file(self, name: str, file: str) -> str:
+        """A file of the current snapshot `name`, at its stable path (or object key)."""
+        return self.location(f"{CURRENT}/{name}/{file}")
+
+    def read_current(self, name: str, file: str) -> bytes | None:
+        """A file of the current snapshot `name`, or None if there is none."""
+        location = self.current_file(name, file)
+        try:
+            if self.remote:
+                return self.filesystem.cat_file(location)
+            return Path(location).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def current_names(self) -> list[str]:
+        """The snapshots in place: `all` and `portals/<id>` for each portal that has one."""
+        if self.remote:
+            found = self.filesystem.glob(self.location(f"{CURRENT}/*/manifest.json"))
+            found += self.filesystem.glob(self.location(f"{CURRENT}/portals/*/manifest.json"))
+            prefix = self.location(CURRENT) + "/"
+            return sorted(location.removeprefix(prefix).rsplit("/", 1)[0] for location in found)
+        root = self.root / CURRENT
+        found = [*root.glob("*/manifest.json"), *root.glob("portals/*/manifest.json")]
+        return sorted(path.parent.relative_to(root).as_posix() for path in found if BUILDS not in path.parts)
+
+    def remove_current(self, name: str) -> None:
+        """Take the snapshot `name` down (its portal has no harvest any more)."""
+        if self.remote:
+            self.filesystem.rm(self.location(f"{CURRENT}/{name}"), recursive=True)
+            return
+        link = self.root / CURRENT / name
+        link.unlink(missing_ok=True)
+        shutil.rmtree(self.root / CURRENT / BUILDS / name, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def snapshot_lock(self) -> Iterator[None]:
+        """One rebuild of the snapshots at a time: each builds from what is published once it holds the
+        lock, so the last to finish has seen every harvest before it. Waits as long as it takes (a rebuild
+        takes seconds); the OS releases the lock when its process ends."""
+        path = self.root / LOCKS / "_current.lock"  # `_` keeps it apart from any portal's lock
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(descriptor)
 
     # --- one harvest of a portal at a time ---------------------------------------------------------
 

@@ -2,9 +2,10 @@
 
 Everything comes from the views (`sql/`), so the report shows exactly what `catalog sql` answers.
 Charts are drawn with matplotlib as inline SVG, so the pages work offline, from a file:// URL, with no
-script; Jinja2 escapes every value a portal sent. The downloads page lists every Parquet file of the
-lake (the latest harvest of each portal, and every harvest) with size, rows and schema, linked
-relative to the report so the report folder can be served together with the lake.
+script; Jinja2 escapes every value a portal sent. The downloads page lists the current snapshots first
+(`catalog/snapshots.py`: the catalogue as it stands, for all portals and for each), then every harvest's
+files, with rows, size, schema and sha256, linked relative to the report so the report folder can be
+served together with the lake.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from catalog import __version__
 from catalog.lake import Lake
+from catalog.snapshots import MANIFEST, current_manifests
 from catalog.views import DATABASE_FILE, LAKE_TABLES, connect
 
 mpl.use("Agg")
@@ -40,11 +42,18 @@ class ParquetFile:
     table: str
     portal_id: str | None
     harvest_id: str | None
-    latest: bool
     href: str
     size_bytes: int
     rows: int
     schema: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class SnapshotLink:
+    """A current snapshot as the downloads page offers it: its manifest, and where each file is."""
+
+    manifest: dict[str, Any]
+    hrefs: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -122,9 +131,25 @@ def theme_matrix_chart(rows: list[dict[str, Any]]) -> str:
     return _svg(figure)
 
 
-def parquet_files(lake: Lake, out: Path, latest: set[tuple[str, str]]) -> list[ParquetFile]:
-    """Every Parquet file of the lake, with its size, rows and schema, linked relative to `out` (or by
-    its s3:// URI on object storage)."""
+def _href(lake: Lake, location: str, out: Path) -> str:
+    """A lake file as the report links it: relative to the report folder, or by its s3:// URI."""
+    return f"s3://{location}" if lake.remote else Path(os.path.relpath(location, out)).as_posix()
+
+
+def snapshot_links(lake: Lake, out: Path) -> list[SnapshotLink]:
+    """The current snapshots (`all` first) with a link to each of their files at its stable path."""
+    links = []
+    for manifest in current_manifests(lake):
+        names = [file["file"] for table in manifest["tables"] for file in table["files"].values()]
+        names += [MANIFEST, *([manifest["database"]["file"]] if "database" in manifest else [])]
+        hrefs = {name: _href(lake, lake.current_file(manifest["snapshot"], name), out) for name in names}
+        links.append(SnapshotLink(manifest, hrefs))
+    return links
+
+
+def parquet_files(lake: Lake, out: Path) -> list[ParquetFile]:
+    """Every published Parquet file of the lake (each harvest's, the run records, the checks), with its
+    size, rows and schema, linked relative to `out` (or by its s3:// URI on object storage)."""
     files = []
     for table in LAKE_TABLES:
         for location in lake.table_files(table):
@@ -133,17 +158,13 @@ def parquet_files(lake: Lake, out: Path, latest: set[tuple[str, str]]) -> list[P
             parts = dict(part.split("=", 1) for part in path.parts if "=" in part)
             portal_id, harvest_id = parts.get("portal_id"), parts.get("harvest_id")
             schema = [(field.name, str(field.type)) for field in metadata.schema.to_arrow_schema()]
-            if lake.remote:
-                href, size = f"s3://{location}", lake.filesystem.size(location)
-            else:
-                href, size = Path(os.path.relpath(path, out)).as_posix(), path.stat().st_size
+            size = lake.filesystem.size(location) if lake.remote else path.stat().st_size
             files.append(
                 ParquetFile(
                     table=table,
                     portal_id=portal_id,
                     harvest_id=harvest_id or path.stem,
-                    latest=(portal_id, harvest_id) in latest,
-                    href=href,
+                    href=_href(lake, location, out),
                     size_bytes=size,
                     rows=metadata.num_rows,
                     schema=schema,
@@ -172,7 +193,6 @@ def write_report(lake: Lake, out: Path | None = None) -> Report:
             " count(*) FILTER (WHERE overdue) AS overdue FROM freshness GROUP BY 1 ORDER BY 1",
         )
         matrix = _rows(connection, "SELECT portal_id, category, datasets FROM theme_coverage")
-        latest = {(row["portal_id"], row["harvest_id"]) for row in _rows(connection, "SELECT * FROM latest_harvests")}
         overview = {
             "portals": portals,
             "quality": quality,
@@ -185,11 +205,11 @@ def write_report(lake: Lake, out: Path | None = None) -> Report:
             context = _portal_context(connection, portal["portal_id"]) | {"portal": portal, **common}
             context["quality"] = quality.get(portal["portal_id"])
             pages.append(_render(environment, "portal.html", out / "portals" / f"{portal['portal_id']}.html", context))
-    files = parquet_files(lake, out, latest)
+    files = parquet_files(lake, out)
     database = lake.root / DATABASE_FILE
     downloads = {
+        "snapshots": snapshot_links(lake, out),
         "files": files,
-        "tables": sorted({file.table for file in files}),
         "database": Path(os.path.relpath(database, out)).as_posix() if database.is_file() else None,
         "database_size": database.stat().st_size if database.is_file() else None,
         **common,

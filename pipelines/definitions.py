@@ -1,4 +1,4 @@
-"""Assembles the Dagster code location: assets, jobs, schedules and resources."""
+"""Assembles the Dagster code location: assets, jobs, schedules, the automation sensor and resources."""
 
 from dagster import (
     AssetSelection,
@@ -9,14 +9,15 @@ from dagster import (
 )
 
 from catalog.lake import use_compact_memory_pool
-from pipelines.assets import harvest, liveness, report, views
+from pipelines.assets import harvest, liveness, report, snapshots, views
+from pipelines.automation import automation_sensor
 from pipelines.resources import default_resources
 from pipelines.schedules import harvest_schedules, liveness_schedule
 
 use_compact_memory_pool()
 
 harvest_assets = load_assets_from_modules([harvest])
-view_assets = load_assets_from_modules([views, report])
+view_assets = load_assets_from_modules([views, snapshots, report])
 liveness_assets = load_assets_from_modules([liveness])
 
 harvest_job = define_asset_job(
@@ -27,7 +28,8 @@ harvest_job = define_asset_job(
 views_job = define_asset_job(
     "views_job",
     selection=AssetSelection.assets(*view_assets),
-    description="Rebuild the DuckDB database file and the HTML coverage report over the latest harvests.",
+    description="Rebuild the DuckDB file of views, the current snapshots and the HTML report over the latest "
+    "harvests (automation does it after every harvest; this job is for doing it by hand).",
 )
 
 liveness_job = define_asset_job(
@@ -41,5 +43,6 @@ defs = Definitions(
     asset_checks=load_asset_checks_from_modules([harvest]),
     jobs=[harvest_job, views_job, liveness_job],
     schedules=[*harvest_schedules(harvest_job), liveness_schedule(liveness_job)],
+    sensors=[automation_sensor],
     resources=default_resources(),
 )

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+from collections.abc import Iterable
 
 from dagster import ConfigurableResource, EnvVar
 from pydantic import Field
 
 from catalog.http import HttpSettings
 from catalog.lake import DEFAULT_LAKE, LAKE_ENV, Lake, resolve_lake
-from catalog.registry import Portal, get_portal
+from catalog.registry import Portal, get_portal, load_registry
+
+COUNTRIES_ENV = "CATALOG_COUNTRIES"
+PORTALS_ENV = "CATALOG_PORTALS"
+SCHEDULED_CADENCES = ("daily", "weekly")
+"""Registry cadences the schedules and liveness check cover; `manual` portals are harvested on request."""
 
 
 class LakeResource(ConfigurableResource):
@@ -46,8 +53,12 @@ class HttpResource(ConfigurableResource):
 
 
 class PortalsResource(ConfigurableResource):
-    """The registry, with optional base-URL overrides (a mirror, a proxy, or a local test portal)."""
+    """The registry as this deployment sees it: which portals the schedules and the liveness check cover
+    (`countries`, `only`; empty: all), and base-URL overrides (a mirror, a proxy, or a local test portal).
+    A partition outside the selection can still be harvested on request."""
 
+    countries: list[str] = Field(default_factory=list)
+    only: list[str] = Field(default_factory=list)
     url_overrides: dict[str, str] = Field(default_factory=dict)
 
     def portal(self, portal_id: str) -> Portal:
@@ -57,10 +68,26 @@ class PortalsResource(ConfigurableResource):
             portal = dataclasses.replace(portal, url=self.url_overrides[portal_id], api_url=None)
         return portal
 
+    def scheduled(self, cadences: Iterable[str] = SCHEDULED_CADENCES) -> list[Portal]:
+        """The selected portals whose registry cadence is one of `cadences`, in registry order."""
+        countries = {country.upper() for country in self.countries}
+        return [
+            self.portal(portal.id)
+            for portal in load_registry().values()
+            if portal.cadence in cadences
+            and (not countries or portal.country in countries)
+            and (not self.only or portal.id in self.only)
+        ]
+
+
+def _listed(variable: str) -> list[str]:
+    """A comma-separated environment variable as a list (unset or empty: [])."""
+    return [item.strip() for item in os.environ.get(variable, "").split(",") if item.strip()]
+
 
 def default_resources() -> dict[str, ConfigurableResource]:
     return {
         "lake": LakeResource(root=EnvVar(LAKE_ENV).get_value(DEFAULT_LAKE) or DEFAULT_LAKE),
         "http": HttpResource(),
-        "portals": PortalsResource(),
+        "portals": PortalsResource(countries=_listed(COUNTRIES_ENV), only=_listed(PORTALS_ENV)),
     }

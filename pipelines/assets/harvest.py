@@ -9,6 +9,7 @@ published; `deletions_plausible` fails loudly when a run would have deleted impl
 published nothing. `harvest_fresh_check` looks across every portal.
 """
 
+import warnings
 from dataclasses import asdict
 
 from dagster import (
@@ -20,6 +21,7 @@ from dagster import (
     Config,
     MaterializeResult,
     MetadataValue,
+    PreviewWarning,
     RetryRequested,
     asset,
     asset_check,
@@ -36,7 +38,6 @@ from catalog.integrity import (
     unique_keys,
 )
 from catalog.lake import PortalBusyError
-from catalog.registry import load_registry
 from catalog.views import query
 from pipelines.metadata import markdown_table, run_metadata
 from pipelines.partitions import portal_partitions
@@ -52,18 +53,21 @@ TRANSIENT_WAIT_S = 60
 """A portal that failed transiently (5xx, timeouts, HTML instead of JSON) after the HTTP layer's own
 retries, or that another harvest holds, is tried again by Dagster after 1, 2, then 4 minutes; a
 permanent failure (404, an answer that is not the API) fails at once."""
-CHECKS = [
-    AssetCheckSpec("schema_as_declared", asset="catalog_tables", description="Each table has its declared schema."),
-    AssetCheckSpec("unique_keys", asset="catalog_tables", description="No dataset, distribution or publisher twice."),
-    AssetCheckSpec(
-        "count_reconciled", asset="catalog_tables", description="A full harvest matches the portal's count."
-    ),
-    AssetCheckSpec(
-        "deletions_plausible",
-        asset="catalog_tables",
-        description="The harvest did not try to delete more of the portal than plausible (an empty or broken answer).",
-    ),
-]
+with warnings.catch_warnings():  # partitioned checks are a Dagster preview, and exactly what a portal needs
+    warnings.filterwarnings("ignore", category=PreviewWarning)
+    CHECKS = [
+        AssetCheckSpec(name, asset="catalog_tables", description=description, partitions_def=portal_partitions)
+        for name, description in (
+            ("schema_as_declared", "Each table has its declared schema."),
+            ("unique_keys", "No dataset, distribution or publisher twice."),
+            ("count_reconciled", "A full harvest matches the portal's count."),
+            (
+                "deletions_plausible",
+                "The harvest did not try to delete more of the portal than plausible (an empty or broken answer).",
+            ),
+        )
+    ]
+"""Checked on each harvest just published, so each result belongs to the portal's partition."""
 
 
 class HarvestConfig(Config):
@@ -151,8 +155,10 @@ def check_result(outcome: CheckOutcome) -> AssetCheckResult:
     )
 
 
-@asset_check(asset=catalog_tables, description="Every scheduled portal was harvested completely within its cadence.")
-def harvest_fresh_check(context: AssetCheckExecutionContext, lake: LakeResource) -> AssetCheckResult:
-    """Runs with the daily liveness check: portals whose harvests keep failing show up here."""
-    outcome = harvest_fresh(lake.lake(), load_registry().values())
+@asset_check(asset=catalog_tables, description="Every selected portal was harvested completely within its cadence.")
+def harvest_fresh_check(
+    context: AssetCheckExecutionContext, lake: LakeResource, portals: PortalsResource
+) -> AssetCheckResult:
+    """Runs with the daily liveness check, across portals: those whose harvests keep failing show up here."""
+    outcome = harvest_fresh(lake.lake(), portals.scheduled())
     return check_result(outcome)

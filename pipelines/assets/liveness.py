@@ -3,18 +3,16 @@
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from catalog.liveness import check_portals
-from catalog.registry import load_registry
 from pipelines.metadata import markdown_table
-from pipelines.resources import LakeResource
+from pipelines.resources import LakeResource, PortalsResource
 
 SHOWN_UNREACHABLE = 20
 
 
 @asset(group_name="registry", kinds={"parquet"})
-def portal_checks(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
-    """Is each registered portal up, and which software does it answer as? (`catalog check`)."""
-    portals = [portal for portal in load_registry().values() if portal.cadence != "manual"]
-    rows = check_portals(portals, lake.lake())
+def portal_checks(context: AssetExecutionContext, lake: LakeResource, portals: PortalsResource) -> MaterializeResult:
+    """Is each selected portal up, and which software does it answer as? (`catalog check`)."""
+    rows = check_portals(portals.scheduled(), lake.lake())
     down = [row for row in rows if not row["reachable"]]
     changed = [row for row in rows if row["matches_registry"] is False]
     context.log.info("%d portals checked: %d unreachable", len(rows), len(down))

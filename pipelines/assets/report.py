@@ -4,6 +4,7 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 
 from catalog.report import write_report
 from catalog.views import query
+from pipelines.automation import AFTER_UPSTREAM_UPDATES
 from pipelines.resources import LakeResource
 
 TOTALS_SQL = """
@@ -15,9 +16,15 @@ FROM datasets
 """
 
 
-@asset(group_name="analysis", kinds={"html"}, deps=["catalog_views"])
+@asset(
+    group_name="analysis",
+    kinds={"html"},
+    deps=["catalog_views", "current_snapshots"],
+    automation_condition=AFTER_UPSTREAM_UPDATES,
+)
 def coverage_report(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
-    """`<lake>/report/`: an overview, a page per portal and a downloads page of every Parquet file."""
+    """`<lake>/report/`: an overview, a page per portal, and a downloads page offering the current
+    snapshots first, then every harvest's files."""
     the_lake = lake.lake()
     report = write_report(the_lake)
     _, rows = query(the_lake, TOTALS_SQL)

@@ -3,6 +3,7 @@
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from catalog.views import DATABASE_FILE, query, write_database
+from pipelines.automation import AFTER_UPSTREAM_UPDATES
 from pipelines.metadata import markdown_table
 from pipelines.resources import LakeResource
 
@@ -13,9 +14,15 @@ FROM datasets GROUP BY portal_id ORDER BY datasets DESC
 """
 
 
-@asset(group_name="analysis", kinds={"duckdb"}, deps=["catalog_tables"])
+@asset(
+    group_name="analysis",
+    kinds={"duckdb"},
+    deps=["catalog_tables", "portal_checks"],
+    automation_condition=AFTER_UPSTREAM_UPDATES,
+)
 def catalog_views(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
-    """`<lake>/catalog.duckdb`: every view in sql/ over the latest complete harvest of every portal."""
+    """`<lake>/catalog.duckdb`: every view in sql/ over every harvest and check, for use on this machine
+    (its views name the lake's files by absolute path; `current/all/catalog.duckdb` is the portable one)."""
     the_lake = lake.lake()
     path = the_lake.root / DATABASE_FILE
     views = write_database(the_lake, path)

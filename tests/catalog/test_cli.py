@@ -10,7 +10,7 @@ import socket
 import duckdb
 import pytest
 
-from catalog.cli import main
+from catalog.cli import _one_site, main
 from tests.conftest import real_packages
 from tests.routes import serve_routes, static
 
@@ -133,6 +133,22 @@ def test_a_url_is_not_harvested_under_the_id_of_a_portal_elsewhere(serve, harves
     registered = ["harvest", elsewhere.url, "--portal", "vn-open-data", "--software", "ckan", "--lake", lake_root]
     assert main(registered) == 1
     assert "portal vn-open-data lives at https://open.data.gov.vn" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("known", "given", "same"),
+    [
+        ("https://data.gov.vn", "https://data.gov.vn/", True),
+        ("https://data.gov.vn", "https://DATA.gov.vn/api/3/action/package_search", True),  # its API
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080/csw", True),  # its catalogue document
+        ("https://host/a", "https://host/b", False),  # two instances on one host
+        ("https://host/data", "https://host/database", False),
+        ("https://host", "http://host", False),
+        ("https://host:8443", "https://host", False),
+    ],
+)
+def test_one_site_is_the_same_origin_and_one_path_within_the_other(known, given, same) -> None:
+    assert _one_site(known, given) is same
 
 
 def test_a_failed_detection_is_recorded_and_its_hint_fits_the_cause(lake, capsys) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,7 +16,7 @@ from catalog.lake import Lake
 from catalog.sample.server import InMemoryCatalogue, organizations_of, serve_portal
 from tests.conftest import FAST, portal_at, real_packages
 
-COMMANDS = ["harvest", "detect", "sql", "duckdb", "report", "doctor", "portals", "check"]
+COMMANDS = ["harvest", "detect", "sql", "duckdb", "export", "report", "doctor", "portals", "check"]
 VALUES = {
     "--lake": ["/nonexistent/typo", "", "lake[1]", "{lake}", "s3:/", "\x00"],
     "--portal": ["vn-open-data", "../escape", "", "NO", "a--b", "nowhere", "x" * 300],
@@ -58,6 +59,14 @@ def arguments(lake: str) -> st.SearchStrategy[list[str]]:
     return st.tuples(st.sampled_from(COMMANDS), st.lists(piece, max_size=5)).map(
         lambda drawn: [drawn[0], *[part for piece in drawn[1] for part in piece]]
     )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def elsewhere(tmp_path_factory) -> Iterator[None]:
+    """Run from a scratch folder: `duckdb SELEC` or `export --out ''` write where they are told, and the
+    repository is not the place."""
+    with contextlib.chdir(tmp_path_factory.mktemp("cwd")):
+        yield
 
 
 @pytest.fixture(scope="module")

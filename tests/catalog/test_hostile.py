@@ -10,6 +10,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -148,7 +149,8 @@ def harvest_process(url: str, lake: Lake, *extra: str) -> subprocess.Popen:
 def test_two_harvests_of_one_portal_never_run_at_once(serve, lake) -> None:
     packages = multiplied(real_packages(), 60)
     portal = serve(packages, rows_max=10)
-    portal.options.intercept = lambda action, params: time.sleep(0.3)  # a slow portal: 8 requests, 2.4 s
+    release = threading.Event()  # the portal stalls the first harvest until the second has been refused
+    portal.options.intercept = lambda action, params: release.wait(60) and None
     first = harvest_process(portal.url, lake)
     deadline = time.monotonic() + 30
     while not (lake.lock_path("test-portal").exists() and lake.lock_path("test-portal").stat().st_size):
@@ -158,9 +160,10 @@ def test_two_harvests_of_one_portal_never_run_at_once(serve, lake) -> None:
     _, second_err = second.communicate(timeout=60)
     assert second.returncode == 1
     assert "portal test-portal is being harvested into this lake already (pid" in second_err
-    assert first.wait(timeout=60) == 0
+    release.set()
+    assert first.wait(timeout=60) == 0, first.stderr.read()
     waited = harvest_process(portal.url, lake, "--wait", "30")  # the lock is free again: a clean incremental run
-    assert waited.wait(timeout=60) == 0
+    assert waited.wait(timeout=60) == 0, waited.stderr.read()
     assert [run["status"] for run in runs(lake)] == ["complete", "complete"]
     assert query(lake, "SELECT count(*) FROM changes")[1] == [(60,)]
 

@@ -1,9 +1,12 @@
 """A lake on S3-compatible object storage (`s3://bucket/prefix`), against moto's S3 server on loopback:
-harvests are written there, the views read them there, and a failed harvest changes nothing."""
+harvests are written there, the views read them there, a failed harvest changes nothing, and the current
+snapshots are uploaded there."""
 
 from __future__ import annotations
 
 import copy
+import csv
+import io
 import os
 from collections.abc import Iterator
 
@@ -16,6 +19,7 @@ from catalog.harvest import harvest_portal
 from catalog.integrity import schema_as_declared, unique_keys
 from catalog.lake import Lake
 from catalog.report import write_report
+from catalog.snapshots import ALL, read_manifest, refresh_snapshots
 from tests.conftest import FAST, portal_at, real_packages, rows
 
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}
@@ -86,3 +90,19 @@ def test_cli_and_report_take_an_s3_lake(serve, s3_lake, tmp_path, capsys) -> Non
     report = write_report(s3_lake, tmp_path / "report")
     downloads = (report.out / "downloads.html").read_text()
     assert f'href="{s3_lake.uri}/harvests/portal_id=uk/' in downloads
+
+
+def test_current_snapshots_are_written_to_the_store_manifest_last(serve, s3_lake, tmp_path) -> None:
+    portal = serve(real_packages())
+    harvest_portal(portal_at(portal.url, "uk"), s3_lake, settings=FAST)
+    assert [manifest["snapshot"] for manifest in refresh_snapshots(s3_lake)] == ["portals/uk", ALL]
+    assert refresh_snapshots(s3_lake) == []  # read back from the store: nothing changed
+    manifest = read_manifest(s3_lake, ALL)
+    for table in manifest["tables"]:
+        for entry in table["files"].values():
+            assert s3_lake.filesystem.size(s3_lake.current_file(ALL, entry["file"])) == entry["bytes"]
+    datasets = s3_lake.filesystem.cat_file(s3_lake.current_file("portals/uk", "datasets.csv")).decode()
+    assert len(list(csv.DictReader(io.StringIO(datasets)))) == 15  # descriptions span lines, quoted
+    assert not list((s3_lake.root / "current").rglob("*.parquet"))  # nothing left in the local working folder
+    report = write_report(s3_lake, tmp_path / "report")
+    assert f'href="{s3_lake.uri}/current/all/datasets.parquet"' in (report.out / "downloads.html").read_text()

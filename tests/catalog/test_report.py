@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -11,7 +12,9 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from catalog.cli import main
+from catalog.lake import Lake
 from catalog.report import write_report
+from catalog.snapshots import refresh_snapshots
 from catalog.views import write_database
 from tests.conftest import REPO
 
@@ -20,9 +23,18 @@ CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.whic
 
 
 @pytest.fixture(scope="module")
-def report(fixture_lake, tmp_path_factory):
-    write_database(fixture_lake, fixture_lake.root / "catalog.duckdb")
-    return write_report(fixture_lake, tmp_path_factory.mktemp("report"))
+def report_lake(fixture_lake, tmp_path_factory) -> Lake:
+    """A copy of the fixture lake with its database file and current snapshots (the session's stays as harvested)."""
+    lake = Lake(tmp_path_factory.mktemp("report-lake") / "lake")
+    shutil.copytree(fixture_lake.root, lake.root)
+    write_database(lake, lake.root / "catalog.duckdb")
+    refresh_snapshots(lake)
+    return lake
+
+
+@pytest.fixture(scope="module")
+def report(report_lake, tmp_path_factory):
+    return write_report(report_lake, tmp_path_factory.mktemp("report"))
 
 
 def test_one_page_per_portal_plus_overview_and_downloads(report, fixture_lake) -> None:
@@ -40,9 +52,9 @@ def test_one_page_per_portal_plus_overview_and_downloads(report, fixture_lake) -
     assert "Birmingham City Council" in birmingham and "OGL-UK" in birmingham
 
 
-def test_downloads_page_links_every_parquet_file_with_rows(report, fixture_lake) -> None:
+def test_downloads_page_links_every_harvest_file_with_rows(report, report_lake) -> None:
     page = (report.out / "downloads.html").read_text()
-    files = list(fixture_lake.root.rglob("*.parquet"))
+    files = [*report_lake.root.glob("harvests/*/*/*.parquet"), *report_lake.root.glob("harvest_runs/*/*.parquet")]
     assert len(files) == 9 * 3 + 9  # datasets, distributions, publishers per harvest; one run record each
     for path in files:
         href = Path(os.path.relpath(path, report.out)).as_posix()
@@ -52,14 +64,29 @@ def test_downloads_page_links_every_parquet_file_with_rows(report, fixture_lake)
     assert 'href="../' in page and "catalog.duckdb" in page
 
 
+def test_downloads_page_offers_the_current_snapshots_first(report, report_lake) -> None:
+    page = (report.out / "downloads.html").read_text()
+    assert page.index('id="all"') < page.index('id="portals/es-madrid"') < page.index("Every harvest's files")
+    offered = [("all", "catalog.duckdb")]
+    offered += [(name, file) for name in ("all", "portals/us-fda") for file in ("datasets.parquet", "datasets.csv")]
+    offered += [("portals/us-fda", "manifest.json")]
+    for name, file in offered:
+        href = Path(os.path.relpath(report_lake.root / "current" / name / file, report.out)).as_posix()
+        assert f'href="{href}"' in page and (report.out / href).is_file()
+    manifest = json.loads((report_lake.root / "current" / "all" / "manifest.json").read_text())
+    datasets = manifest["tables"][0]
+    assert (datasets["table"], datasets["rows"]) == ("datasets", 989)
+    assert datasets["files"]["parquet"]["sha256"] in page
+
+
 def test_text_from_portals_is_escaped(report) -> None:
     page = (report.out / "portals" / "gb-data-gov-uk.html").read_text()
     assert "Her Majesty&#39;s Revenue and Customs" in page  # an apostrophe from the recording, escaped
 
 
-def test_cli_writes_the_report(fixture_lake, tmp_path, capsys) -> None:
+def test_cli_writes_the_report(report_lake, tmp_path, capsys) -> None:
     out = tmp_path / "site"
-    assert main(["report", "--lake", str(fixture_lake.root), "--out", str(out)]) == 0
+    assert main(["report", "--lake", str(report_lake.root), "--out", str(out)]) == 0
     assert capsys.readouterr().out.startswith(f"{out.resolve() / 'index.html'}: 9 portals, 989 datasets")
 
 

@@ -1,4 +1,5 @@
-"""The Dagster code location loads, with a partition per registered portal and the schedules."""
+"""The Dagster code location loads, with a partition per registered portal, the schedules (stopped) and
+the automation sensor (running); the schedules cover the portals the `portals` resource selects."""
 
 from __future__ import annotations
 
@@ -6,9 +7,14 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime
+
+import pytest
+from dagster import DefaultScheduleStatus, DefaultSensorStatus, build_schedule_context
 
 from catalog.registry import load_registry
 from pipelines.definitions import defs
+from pipelines.resources import COUNTRIES_ENV, PORTALS_ENV, PortalsResource, default_resources
 from pipelines.schedules import HOST_TAG, harvest_run_requests
 from tests.conftest import REPO
 
@@ -19,6 +25,7 @@ def test_definitions_load() -> None:
         "catalog_tables",
         "catalog_views",
         "coverage_report",
+        "current_snapshots",
         "portal_checks",
     }
     job = defs.resolve_job_def("harvest_job")
@@ -28,12 +35,21 @@ def test_definitions_load() -> None:
         "weekly_full_harvest",
         "daily_liveness_check",
     }
+    assert {schedule.default_status for schedule in repository.schedule_defs} == {DefaultScheduleStatus.STOPPED}
+    (sensor,) = repository.sensor_defs
+    assert (sensor.name, sensor.default_status) == ("default_automation_condition_sensor", DefaultSensorStatus.RUNNING)
+    automated = {key.to_user_string() for key, spec in _specs().items() if spec.automation_condition is not None}
+    assert automated == {"catalog_views", "current_snapshots", "coverage_report"}
     softwares = {portal.software for portal in load_registry().values()}
     assert softwares == {"ckan", "dkan", "datajson"}  # every software has partitions, one per portal
 
 
+def _specs() -> dict:
+    return {spec.key: spec for spec in defs.resolve_all_asset_specs()}
+
+
 def test_daily_schedule_requests_one_incremental_run_per_daily_portal_tagged_with_its_host() -> None:
-    requests = list(harvest_run_requests(("daily",), full=False))
+    requests = list(harvest_run_requests(PortalsResource(), ("daily",), full=False))
     registry = load_registry()
     assert [r.partition_key for r in requests] == [p.id for p in registry.values() if p.cadence == "daily"]
     assert "vn-sample" not in [r.partition_key for r in requests]
@@ -42,10 +58,36 @@ def test_daily_schedule_requests_one_incremental_run_per_daily_portal_tagged_wit
 
 
 def test_weekly_schedule_requests_full_runs_of_every_scheduled_portal() -> None:
-    requests = list(harvest_run_requests(("daily", "weekly"), full=True))
+    requests = list(harvest_run_requests(PortalsResource(), ("daily", "weekly"), full=True))
     assert {r.partition_key for r in requests} == {p.id for p in load_registry().values() if p.cadence != "manual"}
     assert all(r.run_config == {"ops": {"catalog_tables": {"config": {"full": True}}}} for r in requests)
     assert requests[0].tags["catalog/mode"] == "full"
+
+
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [
+        ({}, None),  # the whole registry
+        ({COUNTRIES_ENV: "vn"}, {p.id for p in load_registry().values() if p.country == "VN" and p.cadence == "daily"}),
+        ({PORTALS_ENV: "vn-open-data, vn-odm,vn-sample"}, {"vn-open-data", "vn-odm"}),  # vn-sample: manual cadence
+    ],
+)
+def test_the_schedules_request_the_portals_the_environment_selects(monkeypatch, environment, expected) -> None:
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    resources = default_resources()
+    schedule = defs.resolve_schedule_def("daily_harvest")
+    tick = datetime(2026, 11, 24, 2, tzinfo=UTC)
+    repository = defs.get_repository_def()
+    with build_schedule_context(
+        resources=resources, scheduled_execution_time=tick, repository_def=repository
+    ) as context:
+        requests = schedule.evaluate_tick(context).run_requests
+    requested = {request.partition_key for request in requests}
+    assert len({request.run_key for request in requests}) == len(requests)  # the daemon requires distinct keys
+    daily = {p.id for p in load_registry().values() if p.cadence == "daily"}
+    assert requested == (expected if expected is not None else daily)
+    assert {p.id for p in resources["portals"].scheduled()} >= requested
 
 
 def test_dagster_definitions_validate(tmp_path) -> None:

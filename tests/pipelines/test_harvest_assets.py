@@ -11,7 +11,7 @@ from pipelines.assets.liveness import portal_checks
 from pipelines.assets.views import catalog_views
 from pipelines.resources import HttpResource, LakeResource, PortalsResource, default_resources
 from tests.catalog.portals.test_dkan import dkan_routes, real_and_copies
-from tests.conftest import portal_at, real_packages
+from tests.conftest import real_packages
 from tests.routes import serve_routes
 
 
@@ -114,17 +114,17 @@ def test_a_dkan_partition_materialises_like_a_ckan_one(tmp_path) -> None:
     assert found == [(3, 6)]
 
 
-def test_portal_checks_asset_writes_a_row_per_portal(serve, tmp_path, monkeypatch) -> None:
+def test_portal_checks_asset_probes_the_selected_scheduled_portals(serve, tmp_path) -> None:
     live = serve(real_packages())
-    registry = {"live": portal_at(live.url, "live"), "manual": portal_at(live.url, "manual", cadence="manual")}
-    monkeypatch.setattr("pipelines.assets.liveness.load_registry", lambda: registry)
+    selected = ["vn-open-data", "vn-sample"]  # vn-sample's cadence is manual: harvested on request only
+    portals = PortalsResource(only=selected, url_overrides=dict.fromkeys(selected, live.url))
     lake = Lake(tmp_path / "lake")
-    result = materialize([portal_checks], resources={"lake": LakeResource(root=str(lake.root))})
+    result = materialize([portal_checks], resources={"lake": LakeResource(root=str(lake.root)), "portals": portals})
     assert result.success
     metadata = result.get_asset_materialization_events()[0].step_materialization_data.materialization.metadata
-    assert (metadata["portals"].value, metadata["reachable"].value) == (1, 1)  # manual portals are not probed
+    assert (metadata["portals"].value, metadata["reachable"].value) == (1, 1)
     _, found = query(lake, "SELECT portal_id, detected_software FROM portal_checks")
-    assert found == [("live", "ckan")]
+    assert found == [("vn-open-data", "ckan")]
 
 
 def test_a_transient_failure_is_retried_by_dagster_and_a_permanent_one_is_not(serve, tmp_path) -> None:

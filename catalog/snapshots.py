@@ -1,0 +1,299 @@
+"""The catalogue as it stands now, as plain files per table: current snapshots and `catalog export`.
+
+A harvest folder holds only what that harvest changed; someone downloading "the Vietnamese catalogue"
+wants its current state. A snapshot is the current rows of the main tables (`SNAPSHOT_TABLES`: the
+datasets, distributions and publishers views, the coverage, quality and freshness tables, the harvest
+runs) for one portal or for all of them, at stable paths:
+
+    <lake>/current/all/<table>.parquet, <table>.csv, manifest.json, catalog.duckdb
+    <lake>/current/portals/<portal_id>/<table>.parquet, <table>.csv, manifest.json
+
+`all/catalog.duckdb` holds the same tables as tables (no paths), so a copy opens anywhere. `manifest.json` names the
+harvests the snapshot reflects (and when the latest finished) and, for each table, its rows, schema and
+each file's size and sha256. A snapshot is rebuilt after every harvest (the `current_snapshots` asset,
+and `catalog harvest`) when the harvests it reflects or the SQL of the views changed, built aside and
+swapped in whole (`Lake.publish_build`). `catalog export` writes the same tables for any set of portals
+into a folder of the user's, in Parquet, CSV or JSON lines.
+
+The portal's own JSON (`raw`) is left out: `catalog sql "SELECT raw FROM datasets"` still has it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from catalog import __version__
+from catalog.errors import CatalogError, LakeError
+from catalog.lake import Lake
+from catalog.views import connect, sql_literal, view_definitions
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_TABLES: dict[str, tuple[str, ...]] = {
+    "datasets": ("portal_id", "dataset_id"),
+    "distributions": ("portal_id", "dataset_id", "position"),
+    "publishers": ("portal_id", "publisher_id"),
+    "coverage_by_portal": ("portal_id",),
+    "coverage_by_publisher": ("portal_id", "publisher_id"),
+    "coverage_by_format": ("portal_id", "format"),
+    "coverage_by_license": ("portal_id", "license"),
+    "coverage_by_theme": ("portal_id", "category"),
+    "theme_coverage": ("portal_id", "category"),
+    "dataset_quality": ("portal_id", "dataset_id"),
+    "quality_by_portal": ("portal_id",),
+    "quality_by_publisher": ("portal_id", "publisher_id"),
+    "freshness": ("portal_id", "dataset_id"),
+    "freshness_by_publisher": ("portal_id", "publisher_id"),
+    "harvest_runs": ("portal_id", "harvest_id"),
+}
+"""Each table a snapshot holds, with the columns its rows are sorted by (so files differ only where the
+catalogue did)."""
+LEFT_OUT_COLUMNS = frozenset({"raw"})
+ALL = "all"
+MANIFEST = "manifest.json"
+PORTABLE_DATABASE = "catalog.duckdb"
+SNAPSHOT_FORMATS = ("parquet", "csv")
+EXPORT_FORMATS = ("parquet", "csv", "jsonl")
+COPY_OPTIONS = {
+    "parquet": "FORMAT parquet, COMPRESSION zstd",
+    "csv": "FORMAT csv, HEADER",
+    "jsonl": "FORMAT json",
+}
+LAYOUT_VERSION = 1
+"""Raised when what a snapshot holds changes shape, so every snapshot is rebuilt once."""
+
+
+def portal_snapshot(portal_id: str) -> str:
+    """The name (and path under `current/`) of a portal's snapshot."""
+    return f"portals/{portal_id}"
+
+
+def views_version() -> str:
+    """What, besides the harvests, decides a snapshot's content: the views' SQL and this code's version."""
+    digest = hashlib.sha256(f"{__version__}\n{LAYOUT_VERSION}\n{sorted(SNAPSHOT_TABLES.items())}".encode())
+    for name, sql in view_definitions().items():
+        digest.update(f"\n{name}\n{sql}".encode())
+    return digest.hexdigest()[:16]
+
+
+def current_harvests(connection: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
+    """Each harvested portal's latest complete harvest: its id and when it finished."""
+    cursor = connection.execute(
+        "SELECT portal_id, harvest_id, finished_at, mode FROM latest_harvests"
+        " JOIN harvest_runs USING (portal_id, harvest_id) ORDER BY portal_id"
+    )
+    return {
+        portal_id: {"portal_id": portal_id, "harvest_id": harvest_id, "finished_at": finished.isoformat(), "mode": mode}
+        for portal_id, harvest_id, finished, mode in cursor.fetchall()
+    }
+
+
+def _column_sql(name: str, kind: str, file_format: str) -> str:
+    """A column as written: in CSV a list or map is JSON text, which spreadsheets show and tools parse."""
+    nested = kind.endswith("]") or kind.startswith(("MAP", "STRUCT"))
+    return f'to_json("{name}") AS "{name}"' if nested and file_format == "csv" else f'"{name}"'
+
+
+def _file_entry(path: Path) -> dict[str, Any]:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+    return {"file": path.name, "bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
+def write_tables(
+    connection: duckdb.DuckDBPyConnection,
+    folder: Path,
+    portal_ids: Sequence[str] | None,
+    formats: Sequence[str],
+    sources: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Write every snapshot table, restricted to `portal_ids` (None: every portal), once per format,
+    into `folder`; returns each table's manifest entry. A table is read from its view, or from
+    `sources[table]` (a portal's snapshot is cut from the `all` one just written, not worked out again)."""
+    if portal_ids is None:
+        where = ""
+    else:
+        where = f" WHERE portal_id IN ({', '.join(map(sql_literal, portal_ids))})" if portal_ids else " WHERE false"
+    entries = []
+    for table, key in SNAPSHOT_TABLES.items():
+        source = sources[table] if sources else table
+        described = connection.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+        columns = [(row[0], row[1]) for row in described if row[0] not in LEFT_OUT_COLUMNS]
+        order = ", ".join(f'"{column}"' for column in key)
+        files, rows = {}, 0
+        for file_format in formats:
+            select = ", ".join(_column_sql(name, kind, file_format) for name, kind in columns)
+            path = folder / f"{table}.{file_format}"
+            statement = f"COPY (SELECT {select} FROM {source}{where} ORDER BY {order}) TO {sql_literal(str(path))}"
+            (rows,) = connection.execute(f"{statement} ({COPY_OPTIONS[file_format]})").fetchone()
+            files[file_format] = _file_entry(path)
+        entries.append(
+            {
+                "table": table,
+                "rows": rows,
+                "schema": [{"name": name, "type": kind} for name, kind in columns],
+                "files": files,
+            }
+        )
+    return entries
+
+
+def write_portable_database(folder: Path, tables: list[dict[str, Any]]) -> dict[str, Any]:
+    """`catalog.duckdb` holding the snapshot's tables themselves (no paths), so a copy opens anywhere."""
+    path = folder / PORTABLE_DATABASE
+    with duckdb.connect(str(path)) as database:
+        for entry in tables:
+            source = sql_literal(str(folder / entry["files"]["parquet"]["file"]))
+            database.execute(f'CREATE TABLE "{entry["table"]}" AS SELECT * FROM read_parquet({source})')
+    return _file_entry(path)
+
+
+def _manifest(name: str, harvests: list[dict[str, Any]], tables: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "snapshot": name,
+        "built_at": datetime.now(UTC).isoformat(),
+        "harvested_at": max((harvest["finished_at"] for harvest in harvests), default=None),
+        "portals": [harvest["portal_id"] for harvest in harvests],
+        "harvests": harvests,
+        "views_version": views_version(),
+        "catalog_version": __version__,
+        "tables": tables,
+    }
+
+
+def build_snapshot(
+    connection: duckdb.DuckDBPyConnection,
+    folder: Path,
+    name: str,
+    harvests: list[dict[str, Any]],
+    sources: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Write the snapshot `name` of the portals of `harvests` into `folder` (files, portable database,
+    manifest last); its manifest."""
+    portal_ids = None if name == ALL else [harvest["portal_id"] for harvest in harvests]
+    tables = write_tables(connection, folder, portal_ids, SNAPSHOT_FORMATS, sources)
+    manifest = _manifest(name, harvests, tables)
+    if name == ALL:  # a DuckDB file costs some MB even nearly empty: one for everything, not one per portal
+        manifest["database"] = write_portable_database(folder, tables)
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return manifest
+
+
+def read_manifest(lake: Lake, name: str) -> dict[str, Any] | None:
+    """The manifest of the snapshot `name` in place, or None (none, or unreadable: it will be rebuilt)."""
+    text = lake.read_current(name, MANIFEST)
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
+
+
+def current_manifests(lake: Lake) -> list[dict[str, Any]]:
+    """Every snapshot in place, `all` first."""
+    manifests = [manifest for name in lake.current_names() if (manifest := read_manifest(lake, name))]
+    return sorted(manifests, key=lambda manifest: (manifest["snapshot"] != ALL, manifest["snapshot"]))
+
+
+def _harvests_now(lake: Lake) -> dict[str, dict[str, Any]]:
+    """`current_harvests`, read before the connection that builds: a harvest published in between then
+    shows in the files but not in the manifest, which only makes the next refresh rebuild again."""
+    with connect(lake) as connection:
+        return current_harvests(connection)
+
+
+def refresh_snapshots(lake: Lake) -> list[dict[str, Any]]:
+    """Bring `current/` up to date with the lake: if any snapshot's harvests (or the views) changed,
+    rebuild `all` and each such portal's, and take down those of portals with no harvest any more.
+    Returns the manifests of what was rebuilt, `all` last (it is published last)."""
+    with lake.snapshot_lock():
+        harvests = _harvests_now(lake)
+        version = views_version()
+        wanted = {portal_snapshot(portal_id): [harvest] for portal_id, harvest in harvests.items()}
+        wanted[ALL] = list(harvests.values())
+        stale = [
+            name
+            for name, reflected in wanted.items()
+            if not (existing := read_manifest(lake, name))
+            or existing["harvests"] != reflected
+            or existing["views_version"] != version
+        ]
+        rebuilt = _rebuild(lake, wanted, stale) if stale else []
+        for name in set(lake.current_names()) - set(wanted):
+            lake.remove_current(name)
+    return rebuilt
+
+
+def _rebuild(lake: Lake, wanted: dict[str, list[dict[str, Any]]], stale: list[str]) -> list[dict[str, Any]]:
+    """Build `all` from the views, cut each stale portal's snapshot from it, publish them, then `all`
+    (on a store its local files are the portals' source until then). Manifests, `all` last."""
+    whole = lake.new_build(ALL)
+    try:
+        with connect(lake) as connection:
+            whole_manifest = build_snapshot(connection, whole, ALL, wanted[ALL])
+            manifests = []
+            cut_from = {
+                table: f"read_parquet({sql_literal(str(whole / f'{table}.parquet'))})" for table in SNAPSHOT_TABLES
+            }
+            for name in stale:
+                if name == ALL:
+                    continue
+                folder = lake.new_build(name)
+                try:
+                    manifests.append(build_snapshot(connection, folder, name, wanted[name], cut_from))
+                    lake.publish_build(name, folder, last=MANIFEST)
+                except BaseException:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    raise
+                log.debug("current snapshot %s rebuilt", name)
+        lake.publish_build(ALL, whole, last=MANIFEST)
+    except BaseException:
+        shutil.rmtree(whole, ignore_errors=True)
+        raise
+    return [*manifests, whole_manifest]
+
+
+def refresh_if_present(lake: Lake) -> None:
+    """After `catalog harvest` or `check`: keep a lake's snapshots current once it has them (the report
+    and the Dagster asset make them). A failure is a warning: the harvest is published already."""
+    if not lake.current_names():
+        return
+    try:
+        refresh_snapshots(lake)
+    except (duckdb.Error, OSError, CatalogError) as exc:
+        log.warning("current snapshots not rebuilt: %s", str(exc).splitlines()[0])
+
+
+def export(lake: Lake, out: Path, portal_ids: Sequence[str] | None, file_format: str) -> dict[str, Any]:
+    """Write the snapshot tables of `portal_ids` (None: every portal) to `out` as `<table>.<format>` and
+    a manifest, each file replaced whole; returns the manifest."""
+    if file_format not in EXPORT_FORMATS:
+        raise CatalogError(f"unknown export format {file_format!r}: choose one of {', '.join(EXPORT_FORMATS)}")
+    if not lake.remote and out.resolve().is_relative_to(lake.root.resolve()):
+        raise LakeError(f"{out}: export to a folder outside the lake ({lake.root}); its current snapshots are in it")
+    out.mkdir(parents=True, exist_ok=True)
+    harvests = _harvests_now(lake)
+    if portal_ids is not None:
+        if missing := sorted(set(portal_ids) - set(harvests)):
+            raise LakeError(f"no complete harvest of {', '.join(missing)} in {lake.uri}")
+        harvests = {portal_id: harvests[portal_id] for portal_id in sorted(set(portal_ids))}
+    with connect(lake) as connection, tempfile.TemporaryDirectory(prefix=".export-", dir=out) as scratch:
+        build = Path(scratch)
+        tables = write_tables(connection, build, list(harvests) if portal_ids is not None else None, [file_format])
+        name = ALL if portal_ids is None else ",".join(harvests)
+        manifest = _manifest(name, list(harvests.values()), tables)
+        (build / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        for path in sorted(build.iterdir(), key=lambda path: path.name == MANIFEST):
+            path.replace(out / path.name)
+    return manifest
