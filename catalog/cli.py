@@ -282,7 +282,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     for table in manifest["tables"]:
         print(f"{out / table['files'][args.format]['file']}: {table['rows']} rows", file=sys.stderr)
     portals = len(manifest["portals"])
-    print(f"{out}: {len(manifest['tables'])} tables of {portals} portal{'' if portals == 1 else 's'}, and manifest.json")
+    print(
+        f"{out}: {len(manifest['tables'])} tables of {portals} portal{'' if portals == 1 else 's'}, and manifest.json"
+    )
     return 0
 
 

@@ -155,7 +155,11 @@ def check_result(outcome: CheckOutcome) -> AssetCheckResult:
     )
 
 
-@asset_check(asset=catalog_tables, description="Every selected portal was harvested completely within its cadence.")
+@asset_check(
+    asset=catalog_tables,
+    name="harvest_fresh",
+    description="Every selected portal was harvested completely within its cadence.",
+)
 def harvest_fresh_check(
     context: AssetCheckExecutionContext, lake: LakeResource, portals: PortalsResource
 ) -> AssetCheckResult:
