@@ -43,6 +43,11 @@ def test_materialise_one_portal_partition(serve, tmp_path) -> None:
         assert (tables["mode"].value, tables["added"].value, tables["deleted"].value) == ("full", 15, 0)
         assert "| Birmingham City Council | 10 | 54 | XLS |" in tables["top_publishers"].value
         assert tables["portal_url"].value == portal.url
+        checks = {(e.check_name, e.partition, e.passed) for e in result.get_asset_check_evaluations()}
+        assert checks == {  # each result belongs to the portal's partition, not "Partition —"
+            (name, "gb-birmingham", True)
+            for name in ("schema_as_declared", "unique_keys", "count_reconciled", "deletions_plausible")
+        }
 
         views = materialize([catalog_views], resources={"lake": resources["lake"]}, instance=instance)
         assert views.success

@@ -1,9 +1,11 @@
 """Dagster as a user meets it: `dagster dev` (webserver and daemon) on loopback with a temporary
 DAGSTER_HOME, a partitioned harvest launched through the GraphQL API against a local portal, its
-metadata read back, and the UI opened in headless Chromium with screenshots saved."""
+metadata read back, the daemon's automation sensor rebuilding what follows the harvest on its own, and
+the UI opened in headless Chromium with screenshots saved."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -14,6 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pytest
 import requests
 from dagster_graphql import DagsterGraphQLClient
@@ -129,6 +132,59 @@ def test_a_partitioned_harvest_launched_over_graphql_succeeds(launched_run) -> N
     assert (metadata["datasets"], metadata["distributions"], metadata["publishers"]) == (15, 61, 6)
     assert (metadata["added"], metadata["modified"], metadata["deleted"]) == (15, 0, 0)
     assert metadata["mode"] == "full"
+
+
+AUTOMATION_S = 300
+LATEST_MATERIALIZATION_QUERY = """
+query ($asset: String!) {
+  assetOrError(assetKey: {path: [$asset]}) {
+    ... on Asset { assetMaterializations(limit: 1) { runId timestamp } }
+  }
+}
+"""
+AUTOMATION_STATE_QUERY = """
+query {
+  schedulesOrError(repositorySelector: {repositoryName: "__repository__", repositoryLocationName: "catalog"}) {
+    ... on Schedules { results { name scheduleState { status } } }
+  }
+  sensorsOrError(repositorySelector: {repositoryName: "__repository__", repositoryLocationName: "catalog"}) {
+    ... on Sensors { results { name sensorState { status } } }
+  }
+}
+"""
+
+
+def graphql(url: str, query: str, **variables: str) -> dict:
+    return requests.post(f"{url}/graphql", json={"query": query, "variables": variables}, timeout=30).json()["data"]
+
+
+def test_schedules_start_stopped_and_automation_running(dagster_dev) -> None:
+    url, _ = dagster_dev
+    state = graphql(url, AUTOMATION_STATE_QUERY)
+    schedules = {s["name"]: s["scheduleState"]["status"] for s in state["schedulesOrError"]["results"]}
+    assert schedules == dict.fromkeys(("daily_harvest", "weekly_full_harvest", "daily_liveness_check"), "STOPPED")
+    sensors = {s["name"]: s["sensorState"]["status"] for s in state["sensorsOrError"]["results"]}
+    assert sensors == {"default_automation_condition_sensor": "RUNNING"}
+
+
+def test_the_daemon_rebuilds_views_snapshots_and_report_after_the_harvest(dagster_dev, launched_run) -> None:
+    """Nobody launches them: the automation sensor, evaluated by the daemon, does."""
+    url, lake = dagster_dev
+    harvest_run, _, _ = launched_run
+    deadline, built = time.monotonic() + AUTOMATION_S, {}
+    while time.monotonic() < deadline and len(built) < 3:
+        for asset in ("catalog_views", "current_snapshots", "coverage_report"):
+            found = graphql(url, LATEST_MATERIALIZATION_QUERY, asset=asset)["assetOrError"]["assetMaterializations"]
+            if found:
+                built[asset] = found[0]["runId"]
+        time.sleep(2)
+    assert set(built) == {"catalog_views", "current_snapshots", "coverage_report"}, built
+    assert harvest_run not in built.values()
+    manifest = json.loads((lake / "current" / "all" / "manifest.json").read_text())
+    assert (manifest["portals"], manifest["tables"][0]["rows"]) == (["gb-birmingham"], 15)
+    with duckdb.connect(str(lake / "catalog.duckdb"), read_only=True) as database:
+        assert database.execute("SELECT count(*) FROM datasets").fetchone() == (15,)
+    assert "current/all/datasets.parquet" in (lake / "report" / "downloads.html").read_text()
 
 
 def test_the_ui_shows_the_asset_graph_and_the_run(dagster_dev, launched_run) -> None:
