@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import os
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib as mpl
+import matplotlib.colors as mcolors
 import pyarrow.parquet as pq
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -35,6 +37,9 @@ TOP_N = 15
 RATINGS = ("excellent", "good", "sufficient", "bad")
 RATING_COLOURS = ("#1a9850", "#91cf60", "#fee08b", "#d73027")
 BAR_COLOUR = "#3b6ea5"
+CHART_WIDTH = 7.5
+LABEL_SHARE = 0.36
+LABEL_CHARACTERS = 30
 
 
 @dataclass(frozen=True)
@@ -70,64 +75,93 @@ def _rows(connection: Any, sql: str, *parameters: object) -> list[dict[str, Any]
     return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _svg(figure: Any) -> str:
+def _svg(figure: Any, *, tight: bool = True) -> str:
+    """The figure as an inline SVG element; `tight` crops it to what is drawn (its size then varies)."""
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", bbox_inches="tight")
+    figure.savefig(buffer, format="svg", bbox_inches="tight" if tight else None)
     plt.close(figure)
     text = buffer.getvalue()
     return text[text.index("<svg") :]
 
 
+def _bar_figure(bars: int, *, legend: bool = False) -> tuple[Any, Any]:
+    """A figure for horizontal bars: every one CHART_WIDTH wide with the same room for labels, so their
+    text shows at one size on the page however long a chart's labels are (publisher names are long)."""
+    top, bottom = (0.5 if legend else 0.15), 0.55  # inches: a legend above; ticks and axis label below
+    height = 0.36 * bars + top + bottom
+    figure, axes = plt.subplots(figsize=(CHART_WIDTH, height))
+    figure.subplots_adjust(left=LABEL_SHARE, right=0.92, top=1 - top / height, bottom=bottom / height)
+    return figure, axes
+
+
 def bar_chart(labels: Sequence[str], values: Sequence[float], xlabel: str, *, percent: bool = False) -> str:
     """Horizontal bars, largest first, as an SVG element."""
-    height = max(1.2, 0.28 * len(labels) + 0.6)
-    figure, axes = plt.subplots(figsize=(7, height))
+    figure, axes = _bar_figure(len(labels))
     positions = range(len(labels))
     axes.barh(list(positions), list(values), color=BAR_COLOUR)
-    axes.set_yticks(list(positions), [_short(label) for label in labels])
+    axes.set_yticks(list(positions), [_label(label) for label in labels])
     axes.invert_yaxis()
     axes.set_xlabel(xlabel)
     if percent:
         axes.set_xlim(0, 100)
     for position, value in zip(positions, values, strict=True):
-        axes.text(value, position, f" {value:.0f}{'%' if percent else ''}", va="center", fontsize=8)
-    return _svg(figure)
+        axes.text(value, position, f" {value:.0f}{'%' if percent else ''}", va="center")
+    return _svg(figure, tight=False)
 
 
 def ratings_chart(rows: list[dict[str, Any]], label_key: str) -> str:
     """Stacked bars of the quality ratings' shares, one bar per row."""
     labels = [row[label_key] for row in rows]
-    figure, axes = plt.subplots(figsize=(7, max(1.2, 0.3 * len(rows) + 0.8)))
+    figure, axes = _bar_figure(len(rows), legend=True)
     left = [0.0] * len(rows)
     for rating, colour in zip(RATINGS, RATING_COLOURS, strict=True):
         shares = [100 * row[rating] / row["datasets"] if row["datasets"] else 0 for row in rows]
         axes.barh(range(len(rows)), shares, left=left, color=colour, label=rating)
         left = [a + b for a, b in zip(left, shares, strict=True)]
-    axes.set_yticks(range(len(rows)), [_short(label) for label in labels])
+    axes.set_yticks(range(len(rows)), [_label(label) for label in labels])
     axes.invert_yaxis()
     axes.set_xlim(0, 100)
     axes.set_xlabel("% of datasets by metadata quality rating")
     axes.legend(ncols=4, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
-    return _svg(figure)
+    return _svg(figure, tight=False)
+
+
+HEAT_MAP = "Blues"
+CELL_FONT_SIZE = mpl.rcParams["font.size"]
+
+
+def heat_scale(largest: int) -> mcolors.Normalize:
+    """Dataset counts to colours, logarithmic up to the largest count: portals hold from one dataset to
+    thousands in a category, and every count must keep its own shade (62 is not 94)."""
+    return mcolors.LogNorm(vmin=1, vmax=max(largest, 2))
+
+
+def readable_on(background: tuple[float, ...]) -> str:
+    """Black or white text, whichever reads better on `background` (its relative luminance)."""
+    red, green, blue = background[:3]
+    return "black" if 0.2126 * red + 0.7152 * green + 0.0722 * blue > 0.5 else "white"
 
 
 def theme_matrix_chart(rows: list[dict[str, Any]]) -> str:
-    """Portal x category heat map of dataset counts (0 shown as an empty cell)."""
+    """Portal x category heat map of dataset counts, with its colour scale (0: an empty cell)."""
     portals = list(dict.fromkeys(row["portal_id"] for row in rows))
     categories = list(dict.fromkeys(row["category"] for row in rows))
     counts = {(row["portal_id"], row["category"]): row["datasets"] for row in rows}
-    shares = [[counts[(p, c)] for c in categories] for p in portals]
-    figure, axes = plt.subplots(figsize=(max(6, 0.45 * len(categories) + 2), 0.4 * len(portals) + 2))
-    axes.imshow([[min(value, 50) for value in row] for row in shares], cmap="Blues", aspect="auto", vmin=0, vmax=50)
+    matrix = [[counts[(p, c)] for c in categories] for p in portals]
+    scale = heat_scale(max((value for row in matrix for value in row), default=1))
+    colours = plt.get_cmap(HEAT_MAP)
+    figure, axes = plt.subplots(figsize=(max(6, 0.5 * len(categories) + 3), 0.45 * len(portals) + 2.2))
+    masked = [[value if value else float("nan") for value in row] for row in matrix]
+    image = axes.imshow(masked, cmap=colours, norm=scale, aspect="auto")
     axes.set_xticks(range(len(categories)), categories, rotation=60, ha="right")
     axes.set_yticks(range(len(portals)), portals)
-    for y, row in enumerate(shares):
+    for y, row in enumerate(matrix):
         for x, value in enumerate(row):
             if value:
-                axes.text(
-                    x, y, str(value), ha="center", va="center", fontsize=7, color="black" if value < 30 else "white"
-                )
+                colour = readable_on(colours(scale(value)))
+                axes.text(x, y, str(value), ha="center", va="center", fontsize=CELL_FONT_SIZE, color=colour)
     axes.spines[:].set_visible(False)
+    figure.colorbar(image, ax=axes, label="datasets (log scale; empty: none)", shrink=0.8)
     return _svg(figure)
 
 
@@ -288,11 +322,14 @@ def _render(environment: Environment, template: str, path: Path, context: dict[s
     return path
 
 
-def _short(label: str | None, width: int = 45) -> str:
-    """A chart label: `(none)` for a missing value, long ones cut with an ellipsis."""
+def _label(label: str | None) -> str:
+    """A chart label: `(none)` for a missing value; a long one on two lines, cut with an ellipsis."""
     if label is None:
         return "(none)"
-    return label if len(label) <= width else label[: width - 1] + "…"
+    lines = textwrap.wrap(label, LABEL_CHARACTERS) or [""]
+    if len(lines) > 2:
+        lines = [lines[0], lines[1][: LABEL_CHARACTERS - 1] + "…"]
+    return "\n".join(lines)
 
 
 def _human_bytes(size: int | None) -> str:

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import pyarrow.parquet as pq
 import pytest
 from playwright.sync_api import sync_playwright
 
 from catalog.cli import main
 from catalog.lake import Lake
-from catalog.report import write_report
+from catalog.report import (
+    CELL_FONT_SIZE,
+    HEAT_MAP,
+    bar_chart,
+    heat_scale,
+    readable_on,
+    theme_matrix_chart,
+    write_report,
+)
 from catalog.snapshots import refresh_snapshots
 from catalog.views import write_database
 from tests.conftest import REPO
@@ -112,3 +122,30 @@ def test_overview_renders_in_headless_chromium(report) -> None:
         page.screenshot(path=ARTIFACTS / "report-us-philadelphia.png", full_page=True)
         browser.close()
     assert (ARTIFACTS / "report-overview.png").stat().st_size > 10_000
+
+
+HEAT_ROWS = [
+    {"portal_id": portal, "category": category, "datasets": count}
+    for portal, counts in {"vn-open-data": [62, 94, 0, 1200], "gb-birmingham": [1, 5, 30, 0]}.items()
+    for category, count in zip(["budget", "transport", "health", "maps"], counts, strict=True)
+]
+
+
+def test_the_heat_map_gives_each_count_its_own_shade_and_a_legend() -> None:
+    scale, colours = heat_scale(1200), plt.get_cmap(HEAT_MAP)
+    shades = [colours(scale(count)) for count in (1, 5, 30, 62, 94, 1200)]
+    assert len(set(shades)) == 6  # 62 and 94 no longer share the darkest blue
+    assert readable_on(colours(scale(1200))) == "white" and readable_on(colours(scale(1))) == "black"
+    svg = theme_matrix_chart(HEAT_ROWS)
+    assert "datasets (log scale; empty: none)" in svg  # the colour legend's label
+    numbers = re.findall(r'<text style="font-size: ([\d.]+)px[^>]*>(\d+)</text>', svg)
+    assert sorted(int(text) for _, text in numbers) == [1, 5, 30, 62, 94, 1200]
+    assert {size for size, _ in numbers} == {f"{CELL_FONT_SIZE:g}"}  # as large as the axis labels
+
+
+def test_every_bar_chart_shows_its_labels_at_one_size() -> None:
+    long = bar_chart(["Ủy ban nhân dân thành phố Hồ Chí Minh, Sở Thông tin và Truyền thông"], [12], "datasets")
+    short = bar_chart(["XLS"], [54], "distributions")
+    width = re.compile(r'<svg[^>]* width="([\d.]+)pt"')
+    assert width.search(long).group(1) == width.search(short).group(1)  # so the page scales both alike
+    assert "Ủy ban nhân dân thành phố Hồ" in long and "…" in long
