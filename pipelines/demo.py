@@ -3,8 +3,8 @@
     python -m pipelines.demo [--size N] [--lake DIR]
 
 Runs on the Dagster instance named by DAGSTER_HOME (the README's command sets it to ./.dagster, so the
-runs appear in `dagster dev` afterwards), writes the lake (./lake by default), and prints a coverage
-summary read back through DuckDB.
+runs appear in `dagster dev` afterwards), writes the lake (./lake by default) with its current
+snapshots, DuckDB file and report, and prints a coverage summary read back through DuckDB.
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"\nHarvested {SAMPLE_PORTAL} through Dagster (run {harvest.run_id}) into {lake.root}")
     print(f"DuckDB views written to {lake.root / 'catalog.duckdb'} (run {views.run_id})")
+    print(f"Current snapshots (Parquet, CSV, a portable DuckDB file) in {lake.root / 'current'}")
     print(f"Coverage report written to {lake.root / 'report' / 'index.html'}\n")
     print("Coverage by publisher:")
     sys.stdout.write(render(*query(lake, SUMMARY_SQL, [SAMPLE_PORTAL]), "table"))

@@ -17,4 +17,6 @@ def test_demo_harvests_the_sample_portal_and_prints_coverage(tmp_path, capsys, m
     assert rows == [(120, 10)]
     assert (lake.root / "catalog.duckdb").is_file()
     assert (lake.root / "report" / "index.html").is_file()
+    snapshot = (lake.root / "current" / "portals" / "vn-sample" / "datasets.csv").read_text(encoding="utf-8")
+    assert len(snapshot.splitlines()) >= 1 + 120 and "Sở Tài chính" in snapshot
     assert "Reference categories covered" in out
