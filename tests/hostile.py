@@ -121,3 +121,19 @@ def echoing(header: str, responder: Responder, *, malformed: bool = False) -> Re
         return (status, content_type, body.replace(b"ECHO", key), *rest)
 
     return answer
+
+
+def page_served_twice(portal: Any, start: int = 20, instead: int = 10) -> Intercept:
+    """A catalogue shifting while it is paged: package_search answers the page at `start` once with the
+    page at `instead` (rows the harvester has seen already), as a real CKAN does when datasets are added
+    at the front between two requests."""
+    served: list[bool] = []
+
+    def answer(action: str, params: dict[str, str]) -> Any:
+        if action == "package_search" and params.get("start") == str(start) and not served:
+            served.append(True)
+            status, body = portal.server.action_package_search(params | {"start": str(instead)})
+            return status, body, JSON
+        return None
+
+    return answer

@@ -29,6 +29,7 @@ from catalog.sample.recorded import multiplied
 from catalog.sample.server import JSON, RESET
 from catalog.views import query
 from tests.conftest import FAST, SHIPPED, portal_at, published_files, real_packages
+from tests.hostile import page_served_twice
 
 PROFILES = {
     "shipped": dataclasses.replace(SHIPPED, read_timeout=1.0),
@@ -121,16 +122,7 @@ def test_retry_after_in_seconds_and_as_a_date_is_honoured(serve, lake, settings)
 def test_a_page_that_repeats_the_previous_one(serve, lake, settings) -> None:
     packages = multiplied(real_packages(), 40)
     portal = serve(packages, rows_max=10)
-    served_twice = []
-
-    def repeat_page_once(action, params):
-        if action == "package_search" and params.get("start") == "20" and not served_twice:
-            served_twice.append(True)
-            status, body = portal.server.action_package_search(params | {"start": "10"})
-            return status, body, JSON
-        return None
-
-    portal.options.intercept = repeat_page_once
+    portal.options.intercept = page_served_twice(portal)
     run = harvest_portal(portal_at(portal.url), lake, settings=settings)
     assert run.duplicates_dropped == 10
     assert "catch-up pass found 10 datasets the first pass missed" in run.notes

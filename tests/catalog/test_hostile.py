@@ -30,7 +30,6 @@ from catalog.portals.ckan import CkanClient
 from catalog.portals.dcat import DcatClient
 from catalog.portals.rdf_input import UnsafeDocumentError
 from catalog.sample.recorded import multiplied
-from catalog.sample.server import JSON
 from catalog.views import query
 from tests.conftest import FAST, REPO, portal_at, published_files, real_packages
 from tests.hostile import (
@@ -39,6 +38,7 @@ from tests.hostile import (
     empty_search_index,
     endless_pages,
     jsonld_with_context,
+    page_served_twice,
     pages_with_deep_records,
 )
 from tests.routes import redirect, serve_routes, static
@@ -293,16 +293,7 @@ def test_a_catch_up_pass_over_many_pages_is_not_a_paging_loop(serve, lake) -> No
     """A shift near the start of a 40-page catalogue: the catch-up pass re-reads 40 pages of known ids."""
     packages = multiplied(real_packages(), 400)
     portal = serve(packages, rows_max=10)
-    shifted = []
-
-    def repeat_page_once(action, params):
-        if action == "package_search" and params.get("start") == "20" and not shifted:
-            shifted.append(True)
-            status, body = portal.server.action_package_search(params | {"start": "10"})
-            return status, body, JSON
-        return None
-
-    portal.options.intercept = repeat_page_once
+    portal.options.intercept = page_served_twice(portal)
     run = harvest_portal(portal_at(portal.url), lake, settings=FAST)
     assert (run.status, run.datasets) == ("complete", 400)
     assert "catch-up pass found 10 datasets the first pass missed" in run.notes

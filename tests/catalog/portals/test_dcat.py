@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from rdflib import Graph
+from rdflib import Graph, URIRef
 
 from catalog.errors import HarvestError
 from tests.conftest import fixture_bytes, rows
@@ -19,6 +19,8 @@ UDATA = "dcat-ap/udata-harvest-tests/"
 MADRID_TITLE = (
     "Estudio de Satisfacción con el Programa de Escuelas Municipales de Promoción Deportiva en centros escolares"
 )
+DCT_ABSTRACT = URIRef("http://purl.org/dc/terms/abstract")
+DCT_DESCRIPTION = URIRef("http://purl.org/dc/terms/description")
 GEO2FRANCE_PAGES = {1: "geonetwork-dcat-page-1.xml", 3: "geonetwork-dcat-page-3.xml", 5: "geonetwork-dcat-page-5.xml"}
 
 
@@ -147,3 +149,48 @@ def test_a_page_seen_before_ends_the_harvest(harvest_served) -> None:
 def test_broken_rdf_is_a_clear_error(harvest_served) -> None:
     with pytest.raises(HarvestError, match=r"/catalog.ttl: not valid turtle RDF"):
         harvest_served({"/catalog.ttl": static(b"@prefix broken", "text/turtle")}, "dcat")
+
+
+RECORDED_CONTACT = (
+    b"<vcard:fn>G\xc3\xa9o2France</vcard:fn>",
+    b'<vcard:hasEmail rdf:resource="mailto:contact@geo2france.fr" />',
+)
+ORGANISATION_NAME = b"<vcard:organisation-name>G\xc3\xa9o2France</vcard:organisation-name>"
+SPACED_MAILTO = b"<vcard:hasEmail>mailto: contact@geo2france.fr</vcard:hasEmail>"
+NESTED_ORG = b"<vcard:org><vcard:Organization>" + ORGANISATION_NAME + b"</vcard:Organization></vcard:org>"
+
+
+@pytest.mark.parametrize(
+    "contact",
+    [
+        RECORDED_CONTACT,
+        # the same contact as other GeoDCAT-AP writers give it: an organisation name, a vcard:org, and
+        # GeoNetwork's `mailto: ` with a space, as a literal
+        (ORGANISATION_NAME, SPACED_MAILTO),
+        (NESTED_ORG, RECORDED_CONTACT[1]),
+    ],
+    ids=["recorded", "organisation-name-spaced-mailto", "vcard-org"],
+)
+def test_geodcat_descriptions_and_contacts_as_geonetwork_writes_them(harvest_served, lake, contact) -> None:
+    """GeoNetwork's records put the description in dct:abstract and the contact in vCard: each dataset's
+    description is its abstract as the document gives it, its contact the organisation and address."""
+    pages, abstracts = {}, {}
+    for start, name in GEO2FRANCE_PAGES.items():
+        document = fixture_bytes(UDATA + name)
+        rdf = document[document.index(b"<rdf:RDF") : document.index(b"</rdf:RDF>") + len(b"</rdf:RDF>")]
+        graph = Graph().parse(data=rdf, format="xml")
+        abstracts |= {  # datasets described only by an abstract
+            str(dataset): str(text)
+            for dataset, text in graph.subject_objects(predicate=DCT_ABSTRACT)
+            if graph.value(dataset, DCT_DESCRIPTION) is None
+        }
+        pages[start] = document.replace(RECORDED_CONTACT[0], contact[0]).replace(RECORDED_CONTACT[1], contact[1])
+
+    def page(query, _headers):
+        return 200, "application/xml", pages[int(query.get("startPosition", 1))]
+
+    harvest_served({"/geonetwork/srv/fre/csw": page}, "dcat", api_path="/geonetwork/srv/fre/csw?service=CSW")
+    found = rows(lake, "SELECT dataset_id, description, contact_name, contact_email FROM datasets")
+    described = {row["dataset_id"]: row["description"] for row in found if row["dataset_id"] in abstracts}
+    assert len(found) == 6 and abstracts and described == abstracts
+    assert {(row["contact_name"], row["contact_email"]) for row in found} == {("Géo2France", "contact@geo2france.fr")}
