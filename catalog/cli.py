@@ -49,7 +49,7 @@ from catalog.registry import SUPPORTED_SOFTWARE, Portal, get_portal, load_regist
 from catalog.report import write_report
 from catalog.sample.catalogue import generate
 from catalog.sample.server import InMemoryCatalogue, serve_portal
-from catalog.snapshots import EXPORT_FORMATS, export, refresh_if_present, refresh_snapshots
+from catalog.snapshots import EXPORT_FORMATS, export, refresh_or_warn
 from catalog.views import query, read_only_query, refresh_database, write_database
 
 PROG = "catalog"
@@ -191,7 +191,8 @@ def cmd_harvest(args: argparse.Namespace) -> int:
         wait=args.wait,
     )
     refresh_database(lake)
-    refresh_if_present(lake)
+    if lake.current_names():  # a lake with snapshots keeps them current (the report and Dagster make them)
+        refresh_or_warn(lake)
     difference = ""
     if run.source_count is not None and run.source_count != run.datasets:
         difference = f" (portal reported {run.source_count})"
@@ -309,7 +310,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     lake = _readable_lake(args)
-    refresh_snapshots(lake)  # what its downloads page offers first
+    refresh_or_warn(lake)  # what its downloads page offers first; without them (a read-only lake) it still is written
     report = write_report(lake, Path(args.out).expanduser() if args.out else None)
     print(
         f"{report.out / 'index.html'}: {report.portals} portals, {report.datasets} datasets, {len(report.pages)} pages"

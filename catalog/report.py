@@ -3,9 +3,9 @@
 Everything comes from the views (`sql/`), so the report shows exactly what `catalog sql` answers.
 Charts are drawn with matplotlib as inline SVG, so the pages work offline, from a file:// URL, with no
 script; Jinja2 escapes every value a portal sent. The downloads page lists the current snapshots first
-(`catalog/snapshots.py`: the catalogue as it stands, for all portals and for each), then every harvest's
-files, with rows, size, schema and sha256, linked relative to the report so the report folder can be
-served together with the lake.
+(`catalog/snapshots.py`: the catalogue as it stands, for all portals and for each; rows, size, schema
+and sha256 from their manifests), then every harvest's files with rows, size and schema, linked
+relative to the report so the report folder can be served together with the lake.
 """
 
 from __future__ import annotations

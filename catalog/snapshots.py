@@ -8,12 +8,13 @@ runs) for one portal or for all of them, at stable paths:
     <lake>/current/all/<table>.parquet, <table>.csv, manifest.json, catalog.duckdb
     <lake>/current/portals/<portal_id>/<table>.parquet, <table>.csv, manifest.json
 
-`all/catalog.duckdb` holds the same tables as tables (no paths), so a copy opens anywhere. `manifest.json` names the
-harvests the snapshot reflects (and when the latest finished) and, for each table, its rows, schema and
-each file's size and sha256. A snapshot is rebuilt after every harvest (the `current_snapshots` asset,
-and `catalog harvest`) when the harvests it reflects or the SQL of the views changed, built aside and
-swapped in whole (`Lake.publish_build`). `catalog export` writes the same tables for any set of portals
-into a folder of the user's, in Parquet, CSV or JSON lines.
+`all/catalog.duckdb` holds the same tables as tables (no paths), so a copy opens anywhere.
+`manifest.json` names the build, the harvests the snapshot reflects (and when the latest finished) and,
+for each table, its rows, schema and each file's size and sha256. A snapshot is rebuilt after every
+harvest (the `current_snapshots` asset, `catalog report`, and `catalog harvest` into a lake that has
+snapshots) when anything it shows changed (its portals' harvests or runs, or the views' SQL), built
+aside and swapped in whole (`Lake.publish_build`). `catalog export` writes the same tables for any set
+of portals into a folder of the user's, in Parquet, CSV or JSON lines.
 
 The portal's own JSON (`raw`) is left out: `catalog sql "SELECT raw FROM datasets"` still has it.
 """
@@ -23,14 +24,18 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import shutil
 import tempfile
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow.parquet as pq
 
 from catalog import __version__
 from catalog.errors import CatalogError, LakeError
@@ -173,31 +178,39 @@ def _manifest(name: str, harvests: list[dict[str, Any]], tables: list[dict[str, 
     }
 
 
+def _write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
 def build_snapshot(
     connection: duckdb.DuckDBPyConnection,
     folder: Path,
     name: str,
-    harvests: list[dict[str, Any]],
+    source: Snapshot,
     sources: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Write the snapshot `name` of the portals of `harvests` into `folder` (files, portable database,
-    manifest last); its manifest."""
-    portal_ids = None if name == ALL else [harvest["portal_id"] for harvest in harvests]
-    tables = write_tables(connection, folder, portal_ids, SNAPSHOT_FORMATS, sources)
-    manifest = _manifest(name, harvests, tables)
+    """Write the snapshot `name` of `source` into `folder` (files, portable database, manifest last); its
+    manifest, which names the build (`folder`) and the fingerprint of what it was built from."""
+    tables = write_tables(connection, folder, None if name == ALL else source.portals, SNAPSHOT_FORMATS, sources)
+    manifest = _manifest(name, source.harvests, tables) | {"build": folder.name, "fingerprint": source.fingerprint}
     if name == ALL:  # a DuckDB file costs some MB even nearly empty: one for everything, not one per portal
         manifest["database"] = write_portable_database(folder, tables)
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    _write_manifest(folder, manifest)
     return manifest
 
 
+MANIFEST_KEYS = frozenset({"snapshot", "portals", "harvests", "tables", "views_version", "fingerprint"})
+
+
 def read_manifest(lake: Lake, name: str) -> dict[str, Any] | None:
-    """The manifest of the snapshot `name` in place, or None (none, or unreadable: it will be rebuilt)."""
+    """The manifest of the snapshot `name` in place, or None (none, unreadable, or not of the shape this
+    version writes: it will be rebuilt)."""
     text = lake.read_current(name, MANIFEST)
     try:
-        return json.loads(text) if text else None
+        manifest = json.loads(text) if text else None
     except ValueError:
         return None
+    return manifest if isinstance(manifest, dict) and manifest.keys() >= MANIFEST_KEYS else None
 
 
 def current_manifests(lake: Lake) -> list[dict[str, Any]]:
@@ -206,73 +219,111 @@ def current_manifests(lake: Lake) -> list[dict[str, Any]]:
     return sorted(manifests, key=lambda manifest: (manifest["snapshot"] != ALL, manifest["snapshot"]))
 
 
-def _harvests_now(lake: Lake) -> dict[str, dict[str, Any]]:
-    """`current_harvests`, read before the connection that builds: a harvest published in between then
-    shows in the files but not in the manifest, which only makes the next refresh rebuild again."""
-    with connect(lake) as connection:
-        return current_harvests(connection)
+@dataclass(frozen=True)
+class Snapshot:
+    """What a snapshot is made from: its portals, their latest complete harvests (for the manifest), and a
+    fingerprint of every harvest folder and run record of those portals, which changes with anything the
+    snapshot shows (a new harvest, a failed or abandoned run, a harvest set aside by `catalog doctor`)."""
+
+    portals: list[str]
+    harvests: list[dict[str, Any]]
+    fingerprint: str
+
+
+HARVEST_FOLDER = re.compile(r"portal_id=([^/]+)/harvest_id=([^/]+)/")
+
+
+def lake_fingerprints(lake: Lake) -> tuple[dict[str, str], set[str]]:
+    """Per portal, a digest of its readable harvest folders and of each run record's id and status; and
+    the portals with a complete harvest in place (those with a snapshot of their own). Read from the
+    listing and the small run records only, before the connection that builds opens, so that whatever
+    is published in between makes the next refresh rebuild rather than go unseen."""
+    inventory = lake.inventory()
+    facts: dict[str, set[str]] = defaultdict(set)
+    published: set[tuple[str, str]] = set()
+    for location in inventory.files.get("datasets", []):
+        if found := HARVEST_FOLDER.search(location):
+            facts[found[1]].add(f"harvest {found[2]}")
+            published.add((found[1], found[2]))
+    complete = set()
+    if runs := inventory.files.get("harvest_runs", []):
+        records = pq.ParquetDataset(runs, filesystem=lake.filesystem, partitioning=None)
+        table = records.read(columns=["portal_id", "harvest_id", "status"])
+        for portal_id, harvest_id, status in zip(*(column.to_pylist() for column in table.columns), strict=True):
+            facts[portal_id].add(f"run {harvest_id} {status}")
+            if status == "complete" and (portal_id, harvest_id) in published:
+                complete.add(portal_id)
+    return {portal_id: _digest(sorted(items)) for portal_id, items in facts.items()}, complete
+
+
+def _digest(items: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(items).encode()).hexdigest()[:16]
 
 
 def refresh_snapshots(lake: Lake) -> list[dict[str, Any]]:
-    """Bring `current/` up to date with the lake: if any snapshot's harvests (or the views) changed,
-    rebuild `all` and each such portal's, and take down those of portals with no harvest any more.
-    Returns the manifests of what was rebuilt, `all` last (it is published last)."""
+    """Bring `current/` up to date with the lake: if anything a snapshot shows changed (its portals'
+    harvests or runs, or the views' SQL), rebuild `all` and each such portal's, and take down those of
+    portals with no complete harvest any more. Returns the manifests of what was rebuilt, `all` last (it
+    is published last)."""
     with lake.snapshot_lock():
-        harvests = _harvests_now(lake)
+        fingerprints, harvested = lake_fingerprints(lake)
         version = views_version()
-        wanted = {portal_snapshot(portal_id): [harvest] for portal_id, harvest in harvests.items()}
-        wanted[ALL] = list(harvests.values())
-        stale = [
-            name
-            for name, reflected in wanted.items()
+        wanted = {portal_snapshot(portal_id): fingerprints[portal_id] for portal_id in sorted(harvested)}
+        wanted[ALL] = _digest([f"{portal_id} {digest}" for portal_id, digest in sorted(fingerprints.items())])
+        stale = {
+            name: fingerprint
+            for name, fingerprint in wanted.items()
             if not (existing := read_manifest(lake, name))
-            or existing["harvests"] != reflected
+            or existing["fingerprint"] != fingerprint
             or existing["views_version"] != version
-        ]
-        rebuilt = _rebuild(lake, wanted, stale) if stale else []
+        }
+        rebuilt = _rebuild(lake, wanted[ALL], stale) if stale else []
         for name in set(lake.current_names()) - set(wanted):
             lake.remove_current(name)
     return rebuilt
 
 
-def _rebuild(lake: Lake, wanted: dict[str, list[dict[str, Any]]], stale: list[str]) -> list[dict[str, Any]]:
+def _rebuild(lake: Lake, whole_fingerprint: str, stale: dict[str, str]) -> list[dict[str, Any]]:
     """Build `all` from the views, cut each stale portal's snapshot from it, publish them, then `all`
     (on a store its local files are the portals' source until then). Manifests, `all` last."""
     whole = lake.new_build(ALL)
     try:
         with connect(lake) as connection:
-            whole_manifest = build_snapshot(connection, whole, ALL, wanted[ALL])
-            manifests = []
+            harvests = current_harvests(connection)
+            everything = Snapshot(list(harvests), list(harvests.values()), whole_fingerprint)
+            manifest = build_snapshot(connection, whole, ALL, everything)
             cut_from = {
                 table: f"read_parquet({sql_literal(str(whole / f'{table}.parquet'))})" for table in SNAPSHOT_TABLES
             }
-            for name in stale:
-                if name == ALL:
+            manifests = []
+            for name, fingerprint in stale.items():
+                portal_id = name.removeprefix(portal_snapshot(""))
+                if name == ALL or portal_id not in harvests:
                     continue
                 folder = lake.new_build(name)
                 try:
-                    manifests.append(build_snapshot(connection, folder, name, wanted[name], cut_from))
+                    source = Snapshot([portal_id], [harvests[portal_id]], fingerprint)
+                    manifests.append(build_snapshot(connection, folder, name, source, cut_from))
                     lake.publish_build(name, folder, last=MANIFEST)
                 except BaseException:
                     shutil.rmtree(folder, ignore_errors=True)
                     raise
-                log.debug("current snapshot %s rebuilt", name)
         lake.publish_build(ALL, whole, last=MANIFEST)
     except BaseException:
         shutil.rmtree(whole, ignore_errors=True)
         raise
-    return [*manifests, whole_manifest]
+    return [*manifests, manifest]
 
 
-def refresh_if_present(lake: Lake) -> None:
-    """After `catalog harvest` or `check`: keep a lake's snapshots current once it has them (the report
-    and the Dagster asset make them). A failure is a warning: the harvest is published already."""
-    if not lake.current_names():
-        return
+def refresh_or_warn(lake: Lake) -> bool:
+    """`refresh_snapshots`, where a failure is a warning (the harvest it follows is published already, a
+    report can be written without them): whether the snapshots are current."""
     try:
         refresh_snapshots(lake)
     except (duckdb.Error, OSError, CatalogError) as exc:
         log.warning("current snapshots not rebuilt: %s", str(exc).splitlines()[0])
+        return False
+    return True
 
 
 def export(lake: Lake, out: Path, portal_ids: Sequence[str] | None, file_format: str) -> dict[str, Any]:
@@ -283,17 +334,16 @@ def export(lake: Lake, out: Path, portal_ids: Sequence[str] | None, file_format:
     if not lake.remote and out.resolve().is_relative_to(lake.root.resolve()):
         raise LakeError(f"{out}: export to a folder outside the lake ({lake.root}); its current snapshots are in it")
     out.mkdir(parents=True, exist_ok=True)
-    harvests = _harvests_now(lake)
-    if portal_ids is not None:
-        if missing := sorted(set(portal_ids) - set(harvests)):
-            raise LakeError(f"no complete harvest of {', '.join(missing)} in {lake.uri}")
-        harvests = {portal_id: harvests[portal_id] for portal_id in sorted(set(portal_ids))}
     with connect(lake) as connection, tempfile.TemporaryDirectory(prefix=".export-", dir=out) as scratch:
+        harvests = current_harvests(connection)
+        if portal_ids is not None:
+            if missing := sorted(set(portal_ids) - set(harvests)):
+                raise LakeError(f"no complete harvest of {', '.join(missing)} in {lake.uri}")
+            harvests = {portal_id: harvests[portal_id] for portal_id in sorted(set(portal_ids))}
         build = Path(scratch)
         tables = write_tables(connection, build, list(harvests) if portal_ids is not None else None, [file_format])
-        name = ALL if portal_ids is None else ",".join(harvests)
-        manifest = _manifest(name, list(harvests.values()), tables)
-        (build / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        manifest = _manifest(ALL if portal_ids is None else ",".join(harvests), list(harvests.values()), tables)
+        _write_manifest(build, manifest)
         for path in sorted(build.iterdir(), key=lambda path: path.name == MANIFEST):
             path.replace(out / path.name)
     return manifest

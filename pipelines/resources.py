@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dagster import ConfigurableResource, EnvVar
 from pydantic import Field
 
+from catalog.errors import RegistryError
 from catalog.http import HttpSettings
 from catalog.lake import DEFAULT_LAKE, LAKE_ENV, Lake, resolve_lake
 from catalog.registry import Portal, get_portal, load_registry
@@ -69,7 +70,10 @@ class PortalsResource(ConfigurableResource):
         return portal
 
     def scheduled(self, cadences: Iterable[str] = SCHEDULED_CADENCES) -> list[Portal]:
-        """The selected portals whose registry cadence is one of `cadences`, in registry order."""
+        """The selected portals whose registry cadence is one of `cadences`, in registry order. An id
+        that is not registered is an error naming it: a typo must not quietly select nothing."""
+        if unknown := sorted(set(self.only) - set(load_registry())):
+            raise RegistryError(f"{PORTALS_ENV} / portals.only: not in the registry: {', '.join(unknown)}")
         countries = {country.upper() for country in self.countries}
         return [
             self.portal(portal.id)

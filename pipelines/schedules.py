@@ -42,12 +42,12 @@ STARTS_STOPPED = " Starts stopped: turn it on once the portals resource selects 
 
 
 def harvest_run_requests(
-    portals: PortalsResource, cadences: tuple[str, ...], *, full: bool, tick: datetime | None = None
+    portals: PortalsResource, cadences: tuple[str, ...], *, full: bool, tick: datetime
 ) -> Iterator[RunRequest]:
     """A run per selected portal; its run key (portal and tick) makes a re-evaluated tick launch nothing twice."""
     for portal in portals.scheduled(cadences):
         yield RunRequest(
-            run_key=f"{portal.id}@{tick.isoformat() if tick else 'now'}",
+            run_key=f"{portal.id}@{tick.isoformat()}",
             partition_key=portal.id,
             tags={HOST_TAG: portal.host, "catalog/mode": "full" if full else "incremental"},
             run_config=FULL_RUN_CONFIG if full else {},

@@ -16,6 +16,7 @@ import pytest
 
 from catalog import snapshots
 from catalog.cli import main
+from catalog.errors import HarvestError
 from catalog.harvest import harvest_portal
 from catalog.lake import Lake
 from catalog.snapshots import ALL, MANIFEST, SNAPSHOT_TABLES, current_manifests, refresh_snapshots
@@ -174,3 +175,31 @@ def test_a_portal_without_harvests_loses_its_snapshot(two_portals, lake) -> None
     refresh_snapshots(lake)
     assert [manifest["snapshot"] for manifest in current_manifests(lake)] == [ALL, "portals/gb-birmingham"]
     assert not current(lake, "portals/gb-data-gov-uk").exists()
+
+
+def test_a_failed_harvest_shows_in_the_snapshots_and_changes_no_dataset(two_portals, lake) -> None:
+    refresh_snapshots(lake)
+    folder = current(lake, "portals/gb-data-gov-uk")
+    datasets_before = sha256(folder / "datasets.parquet")
+    portal = two_portals["gb-data-gov-uk"]
+    portal.options.intercept = lambda action, params: (503, b"down", "text/plain")
+    with pytest.raises(HarvestError):
+        harvest_portal(portal_at(portal.url, "gb-data-gov-uk"), lake, settings=FAST)
+    assert [manifest["snapshot"] for manifest in refresh_snapshots(lake)] == ["portals/gb-data-gov-uk", ALL]
+    statuses = pq.read_table(folder / "harvest_runs.parquet", columns=["status"]).column("status").to_pylist()
+    assert (
+        sorted(statuses)
+        == ["complete", "failed"]
+        == sorted(
+            row["status"] for row in rows(lake, "SELECT status FROM harvest_runs WHERE portal_id = 'gb-data-gov-uk'")
+        )
+    )
+    assert sha256(folder / "datasets.parquet") == datasets_before
+
+
+@pytest.mark.parametrize("text", ["", "not json", "[]", '{"snapshot": "portals/gb-birmingham"}'])
+def test_a_manifest_not_of_the_shape_written_is_rebuilt(two_portals, lake, text) -> None:
+    refresh_snapshots(lake)
+    (current(lake, "portals/gb-birmingham") / MANIFEST).write_text(text)
+    assert [manifest["snapshot"] for manifest in refresh_snapshots(lake)] == ["portals/gb-birmingham", ALL]
+    assert json.loads((current(lake, "portals/gb-birmingham") / MANIFEST).read_text())["tables"][0]["rows"] == 10

@@ -12,11 +12,14 @@ from datetime import UTC, datetime
 import pytest
 from dagster import DefaultScheduleStatus, DefaultSensorStatus, build_schedule_context
 
+from catalog.errors import RegistryError
 from catalog.registry import load_registry
 from pipelines.definitions import defs
 from pipelines.resources import COUNTRIES_ENV, PORTALS_ENV, PortalsResource, default_resources
 from pipelines.schedules import HOST_TAG, harvest_run_requests
 from tests.conftest import REPO
+
+TICK = datetime(2026, 11, 24, 2, tzinfo=UTC)
 
 
 def test_definitions_load() -> None:
@@ -49,7 +52,7 @@ def _specs() -> dict:
 
 
 def test_daily_schedule_requests_one_incremental_run_per_daily_portal_tagged_with_its_host() -> None:
-    requests = list(harvest_run_requests(PortalsResource(), ("daily",), full=False))
+    requests = list(harvest_run_requests(PortalsResource(), ("daily",), full=False, tick=TICK))
     registry = load_registry()
     assert [r.partition_key for r in requests] == [p.id for p in registry.values() if p.cadence == "daily"]
     assert "vn-sample" not in [r.partition_key for r in requests]
@@ -58,7 +61,7 @@ def test_daily_schedule_requests_one_incremental_run_per_daily_portal_tagged_wit
 
 
 def test_weekly_schedule_requests_full_runs_of_every_scheduled_portal() -> None:
-    requests = list(harvest_run_requests(PortalsResource(), ("daily", "weekly"), full=True))
+    requests = list(harvest_run_requests(PortalsResource(), ("daily", "weekly"), full=True, tick=TICK))
     assert {r.partition_key for r in requests} == {p.id for p in load_registry().values() if p.cadence != "manual"}
     assert all(r.run_config == {"ops": {"catalog_tables": {"config": {"full": True}}}} for r in requests)
     assert requests[0].tags["catalog/mode"] == "full"
@@ -73,21 +76,26 @@ def test_weekly_schedule_requests_full_runs_of_every_scheduled_portal() -> None:
     ],
 )
 def test_the_schedules_request_the_portals_the_environment_selects(monkeypatch, environment, expected) -> None:
+    for name in (COUNTRIES_ENV, PORTALS_ENV):
+        monkeypatch.delenv(name, raising=False)
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     resources = default_resources()
     schedule = defs.resolve_schedule_def("daily_harvest")
-    tick = datetime(2026, 11, 24, 2, tzinfo=UTC)
     repository = defs.get_repository_def()
     with build_schedule_context(
-        resources=resources, scheduled_execution_time=tick, repository_def=repository
+        resources=resources, scheduled_execution_time=TICK, repository_def=repository
     ) as context:
         requests = schedule.evaluate_tick(context).run_requests
     requested = {request.partition_key for request in requests}
     assert len({request.run_key for request in requests}) == len(requests)  # the daemon requires distinct keys
     daily = {p.id for p in load_registry().values() if p.cadence == "daily"}
     assert requested == (expected if expected is not None else daily)
-    assert {p.id for p in resources["portals"].scheduled()} >= requested
+
+
+def test_a_selected_id_that_is_not_registered_is_an_error() -> None:
+    with pytest.raises(RegistryError, match="not in the registry: vn-opendata"):
+        PortalsResource(only=["vn-open-data", "vn-opendata"]).scheduled()
 
 
 def test_dagster_definitions_validate(tmp_path) -> None:
