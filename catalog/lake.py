@@ -16,9 +16,9 @@ A harvest is written in `_staging`, its files and folder fsynced, and moved into
 rename when complete; the views only ever read harvests whose run record says `complete`. So a crash,
 kill, power loss or error half-way leaves the previous snapshot as the one users see. A current
 snapshot is a folder built aside and put in place by swapping a symbolic link, so its stable path always
-names one whole build. A file that is
-damaged all the same (a disk that lied) is skipped by every reader, with a warning naming it, and
-`catalog doctor` lists and quarantines it. This module knows tables and files, not portals.
+names one whole build. A file that is damaged all the same (a disk that lied) is skipped by every
+reader, with a warning naming it, and `catalog doctor` lists and quarantines it. This module knows
+tables and files, not portals.
 """
 
 from __future__ import annotations
