@@ -6,7 +6,7 @@ re-materialising the asset is simply harvesting again. It claims a slot of the `
 (dagster.yaml). Transient portal failures, and a portal busy with another harvest, are retried by
 Dagster on top of the HTTP layer's own retries. Asset checks are computed on the harvest just
 published; `deletions_plausible` fails loudly when a run would have deleted implausibly much and so
-published nothing. `harvest_fresh_check` looks across every portal.
+published nothing. The `harvest_fresh` check looks across every selected portal.
 """
 
 import warnings
