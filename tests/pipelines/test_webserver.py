@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -61,23 +62,19 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def dagster_dev(tmp_path_factory) -> Iterator[tuple[str, Path]]:
-    """`dagster dev` serving this code location, as the Makefile's `make ui` runs it."""
-    home = tmp_path_factory.mktemp("dagster-home")
-    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
-    lake = home / "lake"
+@contextmanager
+def running_dagster_dev(env: dict[str, str], log_path: Path) -> Iterator[str]:
+    """`dagster dev` (webserver and daemon) from the repository root with `env`, until the block ends; its URL."""
     port = free_port()
-    env = os.environ | {"DAGSTER_HOME": str(home), "CATALOG_LAKE": str(lake)}
     command = [sys.executable, "-m", "dagster", "dev", "-h", "127.0.0.1", "-p", str(port)]
-    log = (home / "dagster-dev.log").open("wb")
+    log = log_path.open("wb")
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + STARTUP_S
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                pytest.fail(f"dagster dev exited: {(home / 'dagster-dev.log').read_text()[-2000:]}")
+                pytest.fail(f"dagster dev exited: {log_path.read_text()[-2000:]}")
             try:
                 if requests.get(f"{url}/server_info", timeout=2).ok:
                     break
@@ -86,7 +83,7 @@ def dagster_dev(tmp_path_factory) -> Iterator[tuple[str, Path]]:
             time.sleep(1)
         else:
             pytest.fail(f"dagster dev did not answer within {STARTUP_S}s")
-        yield url, lake
+        yield url
     finally:
         os.killpg(process.pid, signal.SIGINT)
         try:
@@ -94,6 +91,28 @@ def dagster_dev(tmp_path_factory) -> Iterator[tuple[str, Path]]:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def dagster_dev(tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    """`dagster dev` serving this code location, as the Makefile's `make ui` runs it."""
+    home = tmp_path_factory.mktemp("dagster-home")
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    lake = home / "lake"
+    env = os.environ | {"DAGSTER_HOME": str(home), "CATALOG_LAKE": str(lake)}
+    with running_dagster_dev(env, home / "dagster-dev.log") as url:
+        yield url, lake
+
+
+def test_a_bare_dagster_dev_from_the_repository_root_starts(tmp_path) -> None:
+    """The first thing a Dagster user types, with no DAGSTER_HOME: it serves the code location (its runs
+    then live in a temporary home for the session, which it removes on exit)."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("DAGSTER_", "CATALOG_"))}
+    before = set(REPO.glob(".tmp_dagster_home_*"))
+    with running_dagster_dev(env, tmp_path / "dagster-dev.log") as url:
+        state = graphql(url, AUTOMATION_STATE_QUERY)
+        assert len(state["schedulesOrError"]["results"]) == 3
+    assert set(REPO.glob(".tmp_dagster_home_*")) == before
 
 
 @pytest.fixture(scope="module")
