@@ -75,7 +75,8 @@ def _readable_lake(args: argparse.Namespace) -> Lake:
     lake = _lake(args)
     if not lake.exists():
         raise LakeError(f"no lake at {lake.uri} (give --lake, or set $CATALOG_LAKE)")
-    if not lake.table_files("harvest_runs") and not lake.table_files("portal_checks"):
+    files = lake.inventory().files
+    if not files.get("harvest_runs") and not files.get("portal_checks"):
         raise LakeError(f"{lake.uri} holds no harvest yet: run `catalog harvest` first")
     return lake
 

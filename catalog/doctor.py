@@ -12,13 +12,21 @@ right; it is how an operator sees what was skipped and clears it away:
 
 from __future__ import annotations
 
-import re
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from catalog.errors import LakeError
-from catalog.lake import HARVESTS, QUARANTINE, STAGING, Lake, PortalBusyError, lock_holder, new_harvest_id
+from catalog.lake import (
+    HARVESTS,
+    QUARANTINE,
+    STAGING,
+    Lake,
+    PortalBusyError,
+    location_keys,
+    lock_holder,
+    new_harvest_id,
+)
 
 
 @dataclass(frozen=True)
@@ -34,8 +42,7 @@ class Finding:
 
 def _portal_in(path: str) -> str | None:
     """The portal a lake path belongs to (its `portal_id=` folder), if any."""
-    found = re.search(r"portal_id=([a-z0-9-]+)", path)
-    return found[1] if found else None
+    return location_keys(path).get("portal_id")
 
 
 def examine(lake: Lake) -> list[Finding]:

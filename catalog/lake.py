@@ -93,6 +93,14 @@ def resolve_lake(option: str | os.PathLike[str] | None) -> str:
     return chosen if chosen.startswith(S3_SCHEME) else str(Path(chosen).expanduser().resolve())
 
 
+HIVE_KEY = re.compile(r"(portal_id|harvest_id)=([^/]+)")
+
+
+def location_keys(location: str) -> dict[str, str]:
+    """The keys a lake file's path carries: `portal_id` (harvests, run records), `harvest_id` (a harvest's files)."""
+    return dict(HIVE_KEY.findall(location))
+
+
 HARVEST_ID_PATTERN = re.compile(r"\d{8}T\d{12}Z-[0-9a-f]{4}")
 
 

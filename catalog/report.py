@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from catalog import __version__
-from catalog.lake import Lake
+from catalog.lake import Lake, location_keys
 from catalog.snapshots import MANIFEST, current_manifests
 from catalog.views import DATABASE_FILE, LAKE_TABLES, connect
 
@@ -185,12 +185,13 @@ def parquet_files(lake: Lake, out: Path) -> list[ParquetFile]:
     """Every published Parquet file of the lake (each harvest's, the run records, the checks), with its
     size, rows and schema, linked relative to `out` (or by its s3:// URI on object storage)."""
     files = []
+    inventory = lake.inventory()
     for table in LAKE_TABLES:
-        for location in lake.table_files(table):
+        for location in inventory.files.get(table, []):
             metadata = pq.read_metadata(location, filesystem=lake.filesystem)
             path = Path(location)
-            parts = dict(part.split("=", 1) for part in path.parts if "=" in part)
-            portal_id, harvest_id = parts.get("portal_id"), parts.get("harvest_id")
+            keys = location_keys(location)
+            portal_id, harvest_id = keys.get("portal_id"), keys.get("harvest_id")
             schema = [(field.name, str(field.type)) for field in metadata.schema.to_arrow_schema()]
             size = lake.filesystem.size(location) if lake.remote else path.stat().st_size
             files.append(

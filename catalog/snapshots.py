@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 import shutil
 import tempfile
 from collections import defaultdict
@@ -39,7 +38,7 @@ import pyarrow.parquet as pq
 
 from catalog import __version__
 from catalog.errors import CatalogError, LakeError
-from catalog.lake import Lake
+from catalog.lake import Lake, location_keys
 from catalog.views import connect, sql_literal, view_definitions
 
 log = logging.getLogger(__name__)
@@ -230,9 +229,6 @@ class Snapshot:
     fingerprint: str
 
 
-HARVEST_FOLDER = re.compile(r"portal_id=([^/]+)/harvest_id=([^/]+)/")
-
-
 def lake_fingerprints(lake: Lake) -> tuple[dict[str, str], set[str]]:
     """Per portal, a digest of its readable harvest folders and of each run record's id and status; and
     the portals with a complete harvest in place (those with a snapshot of their own). Read from the
@@ -242,9 +238,9 @@ def lake_fingerprints(lake: Lake) -> tuple[dict[str, str], set[str]]:
     facts: dict[str, set[str]] = defaultdict(set)
     published: set[tuple[str, str]] = set()
     for location in inventory.files.get("datasets", []):
-        if found := HARVEST_FOLDER.search(location):
-            facts[found[1]].add(f"harvest {found[2]}")
-            published.add((found[1], found[2]))
+        keys = location_keys(location)
+        facts[keys["portal_id"]].add(f"harvest {keys['harvest_id']}")
+        published.add((keys["portal_id"], keys["harvest_id"]))
     complete = set()
     if runs := inventory.files.get("harvest_runs", []):
         records = pq.ParquetDataset(runs, filesystem=lake.filesystem, partitioning=None)
