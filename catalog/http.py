@@ -92,7 +92,7 @@ class HttpSettings:
     def __post_init__(self) -> None:
         for name in ("connect_timeout", "read_timeout", "request_deadline", "min_transfer_rate"):
             if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be more than 0 seconds, not {getattr(self, name)!r}")
+                raise ValueError(f"{name} must be more than 0, not {getattr(self, name)!r}")
         if self.retries < 0 or self.requests_per_second < 0 or self.max_concurrency < 1:
             raise ValueError("retries and requests_per_second must not be negative; max_concurrency at least 1")
         register_secret(self.api_key)

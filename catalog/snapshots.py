@@ -30,6 +30,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -82,8 +83,10 @@ def portal_snapshot(portal_id: str) -> str:
     return f"portals/{portal_id}"
 
 
+@cache
 def views_version() -> str:
-    """What, besides the harvests, decides a snapshot's content: the views' SQL and this code's version."""
+    """What, besides the harvests, decides a snapshot's content: the views' SQL and this code's version
+    (read once per process, not once per snapshot's manifest)."""
     digest = hashlib.sha256(f"{__version__}\n{LAYOUT_VERSION}\n{sorted(SNAPSHOT_TABLES.items())}".encode())
     for name, sql in view_definitions().items():
         digest.update(f"\n{name}\n{sql}".encode())
