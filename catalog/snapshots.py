@@ -314,15 +314,13 @@ def _rebuild(lake: Lake, whole_fingerprint: str, stale: dict[str, str]) -> list[
     return [*manifests, manifest]
 
 
-def refresh_or_warn(lake: Lake) -> bool:
-    """`refresh_snapshots`, where a failure is a warning (the harvest it follows is published already, a
-    report can be written without them): whether the snapshots are current."""
+def refresh_or_warn(lake: Lake) -> None:
+    """`refresh_snapshots`, where a failure is a warning: the harvest it follows is published already, and
+    a report can be written without them."""
     try:
         refresh_snapshots(lake)
     except (duckdb.Error, OSError, CatalogError) as exc:
         log.warning("current snapshots not rebuilt: %s", str(exc).splitlines()[0])
-        return False
-    return True
 
 
 def export(lake: Lake, out: Path, portal_ids: Sequence[str] | None, file_format: str) -> dict[str, Any]:
