@@ -320,7 +320,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_portals(args: argparse.Namespace) -> int:
-    columns = ["id", "software", "country", "province", "city", "ascn_pilot_city", "cadence", "url", "filter", "title"]
+    columns = ["id", "software", "country", "province", "current_province", "city", "ascn_pilot_city", "cadence"]
+    columns += ["url", "filter", "title"]
     _show(args, columns, [[getattr(p, c) for c in columns] for p in _selected_portals(args)])
     return 0
 

@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from catalog import vietnam
 from catalog.errors import RegistryError
 
 REGISTRY_FILE = Path(__file__).with_name("portals.toml")
@@ -89,12 +90,26 @@ class Portal:
             raise RegistryError(f"portal {self.id}: max_deletion_share must be between 0 and 1")
         if self.max_concurrency is not None and self.max_concurrency < 1:
             raise RegistryError(f"portal {self.id}: max_concurrency must be at least 1")
-        if self.province is not None and not re.fullmatch(r"[A-Z]{2}-[A-Z0-9]{1,3}", self.province):
+        if self.province is not None and self.country == "VN":
+            try:
+                vietnam.current_unit_of(self.province)
+            except RegistryError as exc:
+                raise RegistryError(f"portal {self.id}: {exc}") from None
+        elif self.province is not None and not re.fullmatch(r"[A-Z]{2}-[A-Z0-9]{1,3}", self.province):
             raise RegistryError(f"portal {self.id}: province {self.province!r} is not an ISO 3166-2 code")
 
     @property
     def host(self) -> str:
         return urlsplit(self.url).netloc
+
+    @property
+    def current_province(self) -> str | None:
+        """For a Vietnamese portal, the current (post-2025) unit containing the province it was registered
+        under, as `code name` ('VN34-80 Tây Ninh' for a Long An portal)."""
+        if self.country != "VN" or self.province is None:
+            return None
+        unit = vietnam.current_unit_of(self.province)
+        return f"{unit.code} {unit.name}"
 
     @property
     def ascn_pilot_city(self) -> bool:

@@ -1,4 +1,5 @@
-"""A static HTML coverage report of the lake: an overview, one page per portal, and a downloads page.
+"""A static HTML coverage report of the lake: an overview, one page per portal, Vietnam by province (a
+tile-grid map of the 34 current units), and a downloads page.
 
 Everything comes from the views (`sql/`), so the report shows exactly what `catalog sql` answers.
 Charts are drawn with matplotlib as inline SVG, so the pages work offline, from a file:// URL, with no
@@ -165,6 +166,43 @@ def theme_matrix_chart(rows: list[dict[str, Any]]) -> str:
     return _svg(figure)
 
 
+EMPTY_TILE = "#e9ecef"
+TILE_WIDTH, TILE_HEIGHT = 1.1, 0.5  # inches: room for the longest unit name at the page's text size
+
+
+def tile_map_chart(units: list[dict[str, Any]], value_key: str, legend: str, *, share: bool = False) -> str:
+    """A tile-grid map: one square per unit at its (`tile_row`, `tile_col`), roughly where it lies, coloured
+    by `value_key` (a count on a log scale, or a share from 0 to 1), named and valued in the cell, with a
+    colour legend. Grey: nothing (no datasets, or no share to give). Needs no boundary file."""
+    rows = 1 + max(unit["tile_row"] for unit in units)
+    columns = 1 + max(unit["tile_col"] for unit in units)
+    values = [unit[value_key] for unit in units]
+    scale = mcolors.Normalize(0, 1) if share else heat_scale(max((v for v in values if v), default=1))
+    colours = plt.get_cmap(HEAT_MAP)
+    figure, axes = plt.subplots(figsize=(TILE_WIDTH * columns, TILE_HEIGHT * rows + 0.9))
+    for unit, value in zip(units, values, strict=True):
+        empty = value is None or (not share and value == 0)
+        fill = EMPTY_TILE if empty else colours(scale(value))
+        x, y = unit["tile_col"], unit["tile_row"]
+        axes.add_patch(mpl.patches.Rectangle((x, y), 1, 1, facecolor=fill, edgecolor="white", linewidth=2))
+        shown = "–" if value is None else f"{100 * value:.0f}%" if share else str(value)
+        colour = "black" if empty else readable_on(fill)
+        axes.text(x + 0.5, y + 0.33, unit["name"], ha="center", va="center", color=colour)
+        axes.text(x + 0.5, y + 0.7, shown, ha="center", va="center", weight="bold", color=colour)
+    axes.set_xlim(0, columns)
+    axes.set_ylim(rows, 0)
+    axes.axis("off")
+    mappable = mpl.cm.ScalarMappable(norm=scale, cmap=colours)
+    bar = figure.colorbar(mappable, ax=axes, orientation="horizontal", fraction=0.03, pad=0.01, label=legend)
+    if share:
+        bar.ax.xaxis.set_major_formatter(mpl.ticker.PercentFormatter(xmax=1))
+    else:  # counts as counts (1, 2, 5, 10, ...), not powers of ten
+        bar.ax.xaxis.set_major_locator(mpl.ticker.LogLocator(subs=(1, 2, 5)))
+        bar.ax.xaxis.set_major_formatter(mpl.ticker.StrMethodFormatter("{x:.0f}"))
+        bar.ax.xaxis.set_minor_formatter(mpl.ticker.NullFormatter())
+    return _svg(figure)
+
+
 def _href(lake: Lake, location: str, out: Path) -> str:
     """A lake file as the report links it: relative to the report folder, or by its s3:// URI."""
     return f"s3://{location}" if lake.remote else Path(os.path.relpath(location, out)).as_posix()
@@ -240,6 +278,7 @@ def write_report(lake: Lake, out: Path | None = None) -> Report:
             context = _portal_context(connection, portal["portal_id"]) | {"portal": portal, **common}
             context["quality"] = quality.get(portal["portal_id"])
             pages.append(_render(environment, "portal.html", out / "portals" / f"{portal['portal_id']}.html", context))
+        pages.append(_render(environment, "vietnam.html", out / "vietnam.html", _vietnam_context(connection) | common))
     files = parquet_files(lake, out)
     database = lake.root / DATABASE_FILE
     downloads = {
@@ -315,6 +354,38 @@ def _portal_context(connection: Any, portal_id: str) -> dict[str, Any]:
         "missing_themes": [row["category"] for row in themes if not row["covered"]],
         "freshness": freshness,
         "charts": charts,
+    }
+
+
+def _vietnam_context(connection: Any) -> dict[str, Any]:
+    """The Vietnam page: the 34 current units on a tile map and in a table, the catalogues with no
+    province, how publishers were placed, and the ASEAN Smart Cities Network's pilot cities."""
+    units = _rows(
+        connection,
+        "SELECT c.*, u.tile_row, u.tile_col FROM vn_province_coverage AS c"
+        " JOIN vn_units AS u USING (code) ORDER BY c.gso_code",
+    )
+    placement = _rows(
+        connection,
+        "SELECT placed_by, count(*) AS publishers, sum(datasets) AS datasets"
+        " FROM vn_publisher_province GROUP BY placed_by ORDER BY datasets DESC",
+    )
+    unplaced = _rows(
+        connection,
+        "SELECT portal_id, publisher_name, datasets, rule FROM vn_publisher_province"
+        " WHERE unit_code IS NULL ORDER BY datasets DESC, publisher_name LIMIT ?",
+        TOP_N,
+    )
+    return {
+        "units": units,
+        "maps": {
+            "datasets": tile_map_chart(units, "datasets", "datasets (log scale; grey: none)"),
+            "open": tile_map_chart(units, "share_open_licensed", "share open-licensed (grey: no datasets)", share=True),
+        },
+        "national": _rows(connection, "SELECT * FROM vn_portals WHERE scope = 'national or sectoral'"),
+        "placement": placement,
+        "unplaced": unplaced,
+        "ascn": _rows(connection, "SELECT * FROM ascn_pilot_city_portals"),
     }
 
 

@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import duckdb
@@ -40,7 +40,7 @@ import pyarrow.parquet as pq
 from catalog import __version__
 from catalog.errors import CatalogError, LakeError
 from catalog.lake import Lake, location_keys
-from catalog.views import connect, sql_literal, view_definitions
+from catalog.views import connect, reference_views, sql_literal, view_definitions
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +60,16 @@ SNAPSHOT_TABLES: dict[str, tuple[str, ...]] = {
     "freshness": ("portal_id", "dataset_id"),
     "freshness_by_publisher": ("portal_id", "publisher_id"),
     "harvest_runs": ("portal_id", "harvest_id"),
+    "vn_publisher_province": ("portal_id", "publisher_id"),
+    "vn_province_coverage": ("code",),
 }
 """Each table a snapshot holds, with the columns its rows are sorted by (so files differ only where the
-catalogue did)."""
+catalogue did). A table not kept by portal (Vietnam's 34 provinces) is in the `all` snapshot only."""
+PORTAL_TABLES = tuple(table for table, key in SNAPSHOT_TABLES.items() if key[0] == "portal_id")
+"""The tables a portal's snapshot holds: its own rows of each table kept by portal."""
+CHECKS = "portal_checks"
+"""The liveness checks' key in the lake's fingerprints (no portal id has an underscore): the Vietnam
+table counts the portals reachable at the latest check."""
 LEFT_OUT_COLUMNS = frozenset({"raw"})
 ALL = "all"
 MANIFEST = "manifest.json"
@@ -85,10 +92,11 @@ def portal_snapshot(portal_id: str) -> str:
 
 @cache
 def views_version() -> str:
-    """What, besides the harvests, decides a snapshot's content: the views' SQL and this code's version
-    (read once per process, not once per snapshot's manifest)."""
+    """What, besides the harvests, decides a snapshot's content: the views' SQL, the reference data they
+    read (the registry, Vietnam's units) and this code's version (read once per process, not once per
+    snapshot's manifest)."""
     digest = hashlib.sha256(f"{__version__}\n{LAYOUT_VERSION}\n{sorted(SNAPSHOT_TABLES.items())}".encode())
-    for name, sql in view_definitions().items():
+    for name, sql in [*reference_views().items(), *view_definitions().items()]:
         digest.update(f"\n{name}\n{sql}".encode())
     return digest.hexdigest()[:16]
 
@@ -134,7 +142,8 @@ def write_tables(
     else:
         where = f" WHERE portal_id IN ({', '.join(map(sql_literal, portal_ids))})" if portal_ids else " WHERE false"
     entries = []
-    for table, key in SNAPSHOT_TABLES.items():
+    for table in SNAPSHOT_TABLES if portal_ids is None else PORTAL_TABLES:
+        key = SNAPSHOT_TABLES[table]
         source = sources[table] if sources else table
         described = connection.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
         columns = [(row[0], row[1]) for row in described if row[0] not in LEFT_OUT_COLUMNS]
@@ -233,13 +242,15 @@ class Snapshot:
 
 
 def lake_fingerprints(lake: Lake) -> tuple[dict[str, str], set[str]]:
-    """Per portal, a digest of its readable harvest folders and of each run record's id and status; and
-    the portals with a complete harvest in place (those with a snapshot of their own). Read from the
-    listing and the small run records only, before the connection that builds opens, so that whatever
-    is published in between makes the next refresh rebuild rather than go unseen."""
+    """Per portal, a digest of its readable harvest folders and of each run record's id and status
+    (and, under CHECKS, of the liveness checks' files); and the portals with a complete harvest in place
+    (those with a snapshot of their own). Read from the listing and the small run records only, before
+    the connection that builds opens, so that whatever is published in between makes the next refresh
+    rebuild rather than go unseen."""
     inventory = lake.inventory()
     facts: dict[str, set[str]] = defaultdict(set)
     published: set[tuple[str, str]] = set()
+    facts[CHECKS] = {f"check {PurePosixPath(location).name}" for location in inventory.files.get(CHECKS, [])}
     for location in inventory.files.get("datasets", []):
         keys = location_keys(location)
         facts[keys["portal_id"]].add(f"harvest {keys['harvest_id']}")
@@ -292,7 +303,7 @@ def _rebuild(lake: Lake, whole_fingerprint: str, stale: dict[str, str]) -> list[
             everything = Snapshot(list(harvests), list(harvests.values()), whole_fingerprint)
             manifest = build_snapshot(connection, whole, ALL, everything)
             cut_from = {
-                table: f"read_parquet({sql_literal(str(whole / f'{table}.parquet'))})" for table in SNAPSHOT_TABLES
+                table: f"read_parquet({sql_literal(str(whole / f'{table}.parquet'))})" for table in PORTAL_TABLES
             }
             manifests = []
             for name, fingerprint in stale.items():

@@ -12,7 +12,7 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from graphlib import CycleError, TopologicalSorter
@@ -21,9 +21,11 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from catalog import vietnam
 from catalog.errors import LakeError
 from catalog.lake import TABLE_FOLDERS, Lake
 from catalog.normalise.themes import CATEGORIES
+from catalog.registry import ASCN_PILOT_CITIES, load_registry
 from catalog.schemas import HARVEST_RUNS, HARVEST_TABLES, PORTAL_CHECKS
 
 log = logging.getLogger(__name__)
@@ -100,12 +102,78 @@ def lake_view_sql(
     return f"CREATE OR REPLACE VIEW lake_{table} AS SELECT {columns} FROM {source}"
 
 
+def values_view_sql(name: str, columns: dict[str, str], rows: Iterable[Sequence[object]]) -> str:
+    """A view over rows given in the SQL itself (reference data: a copy of the database file carries it)."""
+    rows = list(rows)
+    typed = ", ".join(
+        f'CAST(value{index} AS {kind}) AS "{column}"' for index, (column, kind) in enumerate(columns.items())
+    )
+    if not rows:
+        nulls = ", ".join(f'CAST(NULL AS {kind}) AS "{column}"' for column, kind in columns.items())
+        return f"CREATE OR REPLACE VIEW {name} AS SELECT {nulls} WHERE false"
+    values = ", ".join("(" + ", ".join(_value_sql(value) for value in row) + ")" for row in rows)
+    names = ", ".join(f"value{index}" for index in range(len(columns)))
+    return f"CREATE OR REPLACE VIEW {name} AS SELECT {typed} FROM (VALUES {values}) AS reference({names})"
+
+
+def _value_sql(value: object) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return sql_literal(str(value))
+
+
 @cache
-def reference_categories_sql() -> str:
-    """`reference_categories`: the classifier's categories (catalog/normalise/themes.py), in order, so the
-    portal x category matrix shows the categories no portal covers too."""
-    rows = ", ".join(f"({position}, {sql_literal(name)})" for position, name in enumerate(CATEGORIES, start=1))
-    return f"CREATE OR REPLACE VIEW reference_categories AS SELECT * FROM (VALUES {rows}) AS t(position, category)"
+def reference_views() -> dict[str, str]:
+    """The reference data the views join, by view name: the classifier's categories (catalog/normalise/
+    themes.py, in order, so the portal x category matrix shows the categories no portal covers too),
+    the portal registry, Vietnam's provincial units on both maps (catalog/vietnam.py) and the ASEAN
+    Smart Cities Network's pilot cities."""
+    text = "VARCHAR"
+    return {
+        "reference_categories": values_view_sql(
+            "reference_categories", {"position": "INTEGER", "category": text}, enumerate(CATEGORIES, start=1)
+        ),
+        "registry_portals": values_view_sql(
+            "registry_portals",
+            {"portal_id": text, "title": text, "url": text, "software": text, "country": text, "province": text}
+            | {"city": text, "ascn_pilot_city": "BOOLEAN", "cadence": text},
+            (
+                (p.id, p.title, p.url, p.software, p.country, p.province, p.city, p.ascn_pilot_city, p.cadence)
+                for p in load_registry().values()
+            ),
+        ),
+        "vn_units": values_view_sql(
+            "vn_units",
+            {"code": text, "gso_code": text, "iso_3166_2": text, "name": text, "name_ascii": text, "type": text}
+            | {"tile_row": "INTEGER", "tile_col": "INTEGER", "source": text},
+            (
+                (u.code, u.gso_code, u.iso_3166_2, u.name, u.name_ascii, u.type, u.tile_row, u.tile_col, u.source)
+                for u in vietnam.current_units().values()
+            ),
+        ),
+        "vn_units_before_2025": values_view_sql(
+            "vn_units_before_2025",
+            {"code": text, "gso_code": text, "name": text, "name_ascii": text, "type": text, "current_code": text},
+            (
+                (u.code, u.gso_code, u.name, u.name_ascii, u.type, u.current_code)
+                for u in vietnam.former_units().values()
+            ),
+        ),
+        "vn_place_names": values_view_sql(
+            "vn_place_names",
+            {"spelling": text, "current_code": text, "former_code": text, "rule": text, "unless": text},
+            ((n.spelling, n.current_code, n.former_code, n.rule, n.unless) for n in vietnam.place_names()),
+        ),
+        "ascn_pilot_cities": values_view_sql(
+            "ascn_pilot_cities",
+            {"country": text, "city": text},
+            ((country, city) for country, cities in ASCN_PILOT_CITIES.items() for city in cities),
+        ),
+    }
 
 
 def view_definitions() -> dict[str, str]:
@@ -135,7 +203,8 @@ def create_views(connection: duckdb.DuckDBPyConnection, lake: Lake) -> list[str]
     inventory = lake.inventory()
     for table, schema in LAKE_TABLES.items():
         connection.execute(lake_view_sql(connection, lake, inventory.files.get(table, []), table, schema))
-    connection.execute(reference_categories_sql())
+    for sql in reference_views().values():
+        connection.execute(sql)
     definitions = view_definitions()
     order = creation_order(definitions)
     for name in order:
@@ -143,7 +212,7 @@ def create_views(connection: duckdb.DuckDBPyConnection, lake: Lake) -> list[str]
             connection.execute(definitions[name])
         except duckdb.Error as exc:
             raise LakeError(f"sql/{name}.sql: {exc}") from exc
-    return [f"lake_{table}" for table in LAKE_TABLES] + ["reference_categories", *order]
+    return [f"lake_{table}" for table in LAKE_TABLES] + [*reference_views(), *order]
 
 
 def connect(lake: Lake, database: str | Path = ":memory:") -> duckdb.DuckDBPyConnection:

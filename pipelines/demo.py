@@ -33,6 +33,11 @@ FROM coverage_by_publisher WHERE portal_id = ? ORDER BY datasets DESC, publisher
 LICENCE_SQL = """
 SELECT license AS licence, is_open, datasets, share_of_datasets FROM coverage_by_license WHERE portal_id = ?
 """
+PROVINCES_SQL = """
+SELECT name AS province, array_to_string([f.name FOR f IN former_units], ', ') AS "covers (before 2025)",
+    datasets, publishers, share_open_licensed
+FROM vn_province_coverage WHERE datasets > 0 ORDER BY datasets DESC, name
+"""
 THEMES_SQL = """
 SELECT category, datasets FROM theme_coverage WHERE portal_id = ? AND covered ORDER BY datasets DESC, category
 """
@@ -73,11 +78,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nHarvested {SAMPLE_PORTAL} through Dagster (run {harvest.run_id}) into {lake.root}")
     print(f"DuckDB views written to {lake.root / 'catalog.duckdb'} (run {views.run_id})")
     print(f"Current snapshots (Parquet, CSV, a portable DuckDB file) in {lake.root / 'current'}")
-    print(f"Coverage report written to {lake.root / 'report' / 'index.html'}\n")
+    print(f"Coverage report written to {lake.root / 'report' / 'index.html'} (Vietnam by province: vietnam.html)\n")
     print("Coverage by publisher:")
     sys.stdout.write(render(*query(lake, SUMMARY_SQL, [SAMPLE_PORTAL]), "table"))
     print("\nDatasets by licence:")
     sys.stdout.write(render(*query(lake, LICENCE_SQL, [SAMPLE_PORTAL]), "table"))
+    print("\nVietnam by province, on the 34-unit map since 1 July 2025 (publishers placed by the province they name):")
+    sys.stdout.write(render(*query(lake, PROVINCES_SQL), "table"))
     print("\nReference categories covered (titles and tags matched in Vietnamese):")
     sys.stdout.write(render(*query(lake, THEMES_SQL, [SAMPLE_PORTAL]), "table"))
     return 0

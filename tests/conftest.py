@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import unicodedata
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +21,10 @@ import yaml
 from catalog.harvest import HarvestRun, Progress, harvest_portal
 from catalog.http import HttpSettings
 from catalog.lake import Lake
-from catalog.registry import Portal
+from catalog.liveness import check_portals
+from catalog.registry import Portal, get_portal
 from catalog.sample import recorded
+from catalog.sample.catalogue import generate, organization, slugify
 from catalog.sample.server import InMemoryCatalogue, PortalOptions, RunningPortal, organizations_of, serve_portal
 from catalog.views import query
 from tests.routes import Responder, serve_routes, static
@@ -171,4 +175,58 @@ def fixture_lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
             api_url = server.base_url + api_path if api_path else None
             portal = portal_at(server.base_url, portal_id, software=software, api_url=api_url, country="US")
             harvest_portal(portal, lake, settings=FAST, progress=Progress(portal.id, enabled=False))
+    return lake
+
+
+VIETNAMESE_PUBLISHERS: dict[str, str | None] = {
+    # publisher title on the national catalogue -> the current unit `vn_publisher_province` must place it in
+    "Sở Tài chính tỉnh Long An": "VN34-80",  # a pre-2025 province, merged into Tây Ninh
+    "Sở Y tế tỉnh Tây Ninh": "VN34-80",  # the merged province's own name
+    "SỞ GIÁO DỤC VÀ ĐÀO TẠO TỈNH HÀ GIANG": "VN34-08",  # upper case
+    "UBND tinh Ha Giang": "VN34-08",  # no diacritics at all
+    "So Tai chinh tinh Long An": "VN34-80",
+    "Sở Văn hóa tỉnh Hoà Bình": "VN34-25",  # old-style tone mark, and a name that needs its prefix
+    "Sở Nông nghiệp tỉnh Khánh Hòa": "VN34-56",
+    "Ho Chi Minh City Department of Transport": "VN34-79",  # English, the city after the name
+    "Sở Xây dựng TP.HCM": "VN34-79",
+    "Cục Thống kê Bà Rịa–Vũng Tàu": "VN34-79",  # an en dash between the two names
+    "Sở Y tế Thừa Thiên Huế": "VN34-46",
+    unicodedata.normalize("NFD", "Sở Kế hoạch và Đầu tư tỉnh Bình Dương"): "VN34-79",  # decomposed Unicode
+    "Cục Thống kê Hải Dương": "VN34-31",  # no prefix at all
+    "Học viện Chính trị quốc gia Hồ Chí Minh": None,  # a person's name, not the city
+    "Viện Nghiên cứu Thái Bình Dương": None,  # the Pacific, not Thái Bình province
+    "Công ty Hoa Huệ": None,  # Huệ is not Huế
+    "Sở Tài chính Long An và Bến Tre": None,  # two current units: ambiguous
+    "Tổng cục Thống kê": None,  # a national body
+}
+AMBIGUOUS_PUBLISHER = "Sở Tài chính Long An và Bến Tre"
+
+
+def packages_published_by(titles: list[str], per_publisher: int, seed: int) -> list[dict[str, Any]]:
+    """Generated CKAN packages, `per_publisher` by each organisation titled in `titles`."""
+    packages, _ = generate(len(titles) * per_publisher, seed=seed)
+    for index, package in enumerate(packages):
+        title = titles[index % len(titles)]
+        slug = slugify(title) or f"organisation-{index % len(titles)}"
+        org = organization(f"{slug}-{index % len(titles)}", title, None)
+        package["organization"], package["owner_org"] = org, org["id"]
+    return packages
+
+
+@pytest.fixture(scope="session")
+def vietnam_lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
+    """A lake with two registered Vietnamese portals served on loopback: the national catalogue (its
+    publishers titled as in VIETNAMESE_PUBLISHERS, two datasets each) and Long An's provincial portal
+    (the sample catalogue), plus a liveness check that finds Long An up and Hau Giang down."""
+    lake = Lake(tmp_path_factory.mktemp("vietnam-lake") / "lake")
+    national = packages_published_by(list(VIETNAMESE_PUBLISHERS), per_publisher=2, seed=1)
+    provincial, organizations = generate(40, seed=2)
+    with serve_portal(InMemoryCatalogue(national, organizations_of(national))) as served:
+        portal = replace(get_portal("vn-open-data"), url=served.url)
+        harvest_portal(portal, lake, settings=FAST, progress=Progress(portal.id, enabled=False))
+    with serve_portal(InMemoryCatalogue(provincial, organizations)) as served:
+        portal = replace(get_portal("vn-long-an"), url=served.url)
+        harvest_portal(portal, lake, settings=FAST, progress=Progress(portal.id, enabled=False))
+        down = replace(get_portal("vn-hau-giang"), url="http://127.0.0.1:9")
+        check_portals([portal, down], lake)
     return lake

@@ -16,16 +16,21 @@ from typing import Any
 NAMESPACE = uuid.UUID("6f1c9f1e-3c1a-4c3e-9a51-0d3f5d2b7a10")
 
 PUBLISHERS = [
-    ("so-tai-chinh", "Sở Tài chính", "Sở Tài chính tỉnh công bố dữ liệu ngân sách và chi tiêu công."),
-    ("so-giao-thong-van-tai", "Sở Giao thông Vận tải", "Dữ liệu giao thông, tuyến xe buýt và hạ tầng."),
-    ("so-y-te", "Sở Y tế", "Cơ sở y tế, dịch bệnh và tiêm chủng."),
-    ("so-giao-duc-va-dao-tao", "Sở Giáo dục và Đào tạo", "Trường học, học sinh và kết quả thi."),
-    ("so-tai-nguyen-va-moi-truong", "Sở Tài nguyên và Môi trường", "Đất đai, quan trắc môi trường, tài nguyên nước."),
-    ("cuc-thong-ke", "Cục Thống kê", "Số liệu thống kê kinh tế - xã hội và dân số."),
-    ("so-ke-hoach-va-dau-tu", "Sở Kế hoạch và Đầu tư", "Doanh nghiệp, đầu tư công và đấu thầu."),
-    ("so-xay-dung", "Sở Xây dựng", "Quy hoạch xây dựng và giấy phép xây dựng."),
-    ("so-van-hoa-the-thao-va-du-lich", "Sở Văn hóa, Thể thao và Du lịch", "Di tích, lễ hội và du lịch."),
-    ("ubnd-thanh-pho", "Ủy ban nhân dân thành phố", None),
+    # Provincial departments named as they were before the 2025 merger and as they are since, so the
+    # Vietnam page has both maps to show (catalog/vietnam.py), and two national bodies.
+    ("so-tai-chinh-long-an", "Sở Tài chính tỉnh Long An", "Dữ liệu ngân sách và chi tiêu công của tỉnh."),
+    ("so-y-te-tay-ninh", "Sở Y tế tỉnh Tây Ninh", "Cơ sở y tế, dịch bệnh và tiêm chủng."),
+    ("ubnd-tinh-ha-giang", "UBND tỉnh Hà Giang", None),
+    ("so-giao-thong-van-tai-hai-phong", "Sở Giao thông Vận tải thành phố Hải Phòng", "Giao thông và hạ tầng."),
+    ("cuc-thong-ke-hai-duong", "Cục Thống kê tỉnh Hải Dương", "Số liệu thống kê kinh tế - xã hội và dân số."),
+    ("so-giao-duc-va-dao-tao-nam-dinh", "Sở Giáo dục và Đào tạo tỉnh Nam Định", "Trường học, học sinh và kết quả thi."),
+    ("so-tai-nguyen-va-moi-truong-ninh-binh", "Sở Tài nguyên và Môi trường tỉnh Ninh Bình", "Đất đai và môi trường."),
+    ("so-ke-hoach-va-dau-tu-binh-duong", "Sở Kế hoạch và Đầu tư tỉnh Bình Dương", "Doanh nghiệp và đầu tư công."),
+    ("so-xay-dung-tphcm", "Sở Xây dựng TP.HCM", "Quy hoạch xây dựng và giấy phép xây dựng."),
+    ("so-tai-chinh-khanh-hoa", "Sở Tài chính tỉnh Khánh Hoà", "Ngân sách tỉnh."),
+    ("da-nang-tourism", "Da Nang Department of Culture, Sports and Tourism", "Heritage sites and festivals."),
+    ("tong-cuc-thong-ke", "Tổng cục Thống kê", "Số liệu thống kê quốc gia."),
+    ("hoc-vien-chinh-tri-quoc-gia-ho-chi-minh", "Học viện Chính trị quốc gia Hồ Chí Minh", None),
 ]
 
 TOPICS = [

@@ -12,6 +12,7 @@ SELECT portal_id, count(*) AS datasets, sum(num_distributions) AS distributions,
        count(DISTINCT publisher_id) AS publishers
 FROM datasets GROUP BY portal_id ORDER BY datasets DESC
 """
+PROVINCES_SQL = "SELECT count(*) FILTER (WHERE datasets > 0), count(*) FROM vn_province_coverage"
 
 
 @asset(
@@ -27,6 +28,7 @@ def catalog_views(context: AssetExecutionContext, lake: LakeResource) -> Materia
     path = the_lake.root / DATABASE_FILE
     views = write_database(the_lake, path)
     columns, rows = query(the_lake, SUMMARY_SQL)
+    [(publishing, units)] = query(the_lake, PROVINCES_SQL)[1]
     return MaterializeResult(
         metadata={
             "path": MetadataValue.path(str(path)),
@@ -34,5 +36,6 @@ def catalog_views(context: AssetExecutionContext, lake: LakeResource) -> Materia
             "portals": len(rows),
             "datasets": sum(row[1] for row in rows),
             "by_portal": MetadataValue.md(markdown_table(columns, rows)),
+            "vietnam_provinces_publishing": MetadataValue.text(f"{publishing} of {units} (vn_province_coverage)"),
         }
     )

@@ -6,27 +6,31 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pyarrow.parquet as pq
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Page, sync_playwright
 
 from catalog.cli import main
 from catalog.lake import Lake
 from catalog.report import (
     CELL_FONT_SIZE,
+    EMPTY_TILE,
     HEAT_MAP,
     bar_chart,
     heat_scale,
     readable_on,
     theme_matrix_chart,
+    tile_map_chart,
     write_report,
 )
 from catalog.snapshots import refresh_snapshots
 from catalog.views import write_database
-from tests.conftest import REPO
+from tests.conftest import REPO, rows
 
 ARTIFACTS = Path(os.environ.get("CATALOG_ARTIFACTS", REPO / ".artifacts"))
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
@@ -100,13 +104,22 @@ def test_cli_writes_the_report(report_lake, tmp_path, capsys) -> None:
     assert capsys.readouterr().out.startswith(f"{out.resolve() / 'index.html'}: 9 portals, 989 datasets")
 
 
-def test_overview_renders_in_headless_chromium(report) -> None:
-    """Open the report in Debian's Chromium through Playwright, check the charts laid out, save a screenshot."""
+@contextmanager
+def chromium_page(height: int) -> Iterator[Page]:
+    """A page in Debian's Chromium through Playwright, 1280 pixels wide."""
     assert CHROMIUM, "no chromium executable: install Debian's chromium package (`make test` does)"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        try:
+            yield browser.new_page(viewport={"width": 1280, "height": height})
+        finally:
+            browser.close()
+
+
+def test_overview_renders_in_headless_chromium(report) -> None:
+    """Open the report in Debian's Chromium through Playwright, check the charts laid out, save a screenshot."""
+    with chromium_page(900) as page:
         page.goto((report.out / "index.html").as_uri())
         assert page.title() == "Open data coverage"
         charts = page.locator("figure svg")
@@ -120,7 +133,6 @@ def test_overview_renders_in_headless_chromium(report) -> None:
         assert page.locator("a[href$='.parquet']").count() >= 36
         page.goto((report.out / "portals" / "us-philadelphia.html").as_uri())
         page.screenshot(path=ARTIFACTS / "report-us-philadelphia.png", full_page=True)
-        browser.close()
     assert (ARTIFACTS / "report-overview.png").stat().st_size > 10_000
 
 
@@ -149,3 +161,50 @@ def test_every_bar_chart_shows_its_labels_at_one_size() -> None:
     width = re.compile(r'<svg[^>]* width="([\d.]+)pt"')
     assert width.search(long).group(1) == width.search(short).group(1)  # so the page scales both alike
     assert "Ủy ban nhân dân thành phố Hồ" in long and "…" in long
+
+
+@pytest.fixture(scope="module")
+def vietnam_report(vietnam_lake, tmp_path_factory):
+    return write_report(vietnam_lake, tmp_path_factory.mktemp("vietnam-report"))
+
+
+def test_the_vietnam_page_maps_and_tabulates_the_34_units(vietnam_report, vietnam_lake) -> None:
+    page = (vietnam_report.out / "vietnam.html").read_text(encoding="utf-8")
+    table = page[page.index('id="vn-units"') : page.index("</table>", page.index('id="vn-units"'))]
+    assert table.count("<tr>") == 1 + 34
+    assert "Long An (vn-long-an)" in table and "Hà Giang, Tuyên Quang" in table
+    expected = rows(vietnam_lake, "SELECT name, datasets FROM vn_province_coverage")
+    maps = re.findall(r"<svg.*?</svg>", page, re.DOTALL)
+    assert len(maps) == 2
+    for name, datasets in ((row["name"], row["datasets"]) for row in expected):
+        assert f">{name}</text>" in maps[0] and f">{datasets}</text>" in maps[0]
+    assert "datasets (log scale; grey: none)" in maps[0] and "share open-licensed" in maps[1]
+    ascn = page[page.index('id="ascn"') :]
+    assert ascn.count("<tr>") == 1 + len(rows(vietnam_lake, "SELECT * FROM ascn_pilot_city_portals"))
+    assert "no portal registered" in ascn and "vn-opendata-hochiminhcity" in ascn
+    assert "Học viện Chính trị quốc gia Hồ Chí Minh" in page  # listed among the publishers placed nowhere
+
+
+def test_a_tile_map_greys_the_units_with_nothing() -> None:
+    units = [
+        {"name": "Lai Châu", "tile_row": 0, "tile_col": 0, "datasets": 0},
+        {"name": "Tây Ninh", "tile_row": 1, "tile_col": 1, "datasets": 97},
+    ]
+    svg = tile_map_chart(units, "datasets", "datasets")
+    assert svg.count(f"fill: {EMPTY_TILE}") == 1 and ">Lai Châu</text>" in svg and ">97</text>" in svg
+
+
+def test_the_vietnam_page_renders_in_headless_chromium(vietnam_report) -> None:
+    with chromium_page(1100) as page:
+        page.goto((vietnam_report.out / "index.html").as_uri())
+        page.click("text=Vietnam")
+        assert page.title() == "Vietnam by province: open data coverage"
+        maps = page.locator("figure svg")
+        assert maps.count() == 2
+        table = page.locator("#vn-map-table").bounding_box()
+        first_map = maps.nth(0).bounding_box()
+        assert first_map["width"] > 300 and first_map["height"] > 500
+        assert table["x"] > first_map["x"] + first_map["width"] - 1  # the table beside the map
+        assert page.locator("#vn-units tr").count() == 35
+        page.screenshot(path=ARTIFACTS / "report-vietnam.png", full_page=True)
+    assert (ARTIFACTS / "report-vietnam.png").stat().st_size > 10_000

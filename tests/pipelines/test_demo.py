@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from catalog.lake import Lake
+from catalog.sample.catalogue import PUBLISHERS
 from catalog.views import query
 from pipelines import demo
 
@@ -14,9 +15,14 @@ def test_demo_harvests_the_sample_portal_and_prints_coverage(tmp_path, capsys, m
     out = capsys.readouterr().out
     assert "Coverage by publisher:" in out and "Sở Tài chính" in out
     _, rows = query(lake, "SELECT count(*), count(DISTINCT publisher_id) FROM datasets WHERE portal_id = 'vn-sample'")
-    assert rows == [(120, 10)]
+    assert rows == [(120, len(PUBLISHERS))]
     assert (lake.root / "catalog.duckdb").is_file()
     assert (lake.root / "report" / "index.html").is_file()
     snapshot = (lake.root / "current" / "portals" / "vn-sample" / "datasets.csv").read_text(encoding="utf-8")
     assert len(snapshot.splitlines()) >= 1 + 120 and "Sở Tài chính" in snapshot
     assert "Reference categories covered" in out
+    # Publishers from old (Long An) and merged (Tây Ninh) provinces both land on today's Tây Ninh
+    assert "Vietnam by province" in out and "Tây Ninh" in out
+    _, units = query(lake, "SELECT count(*) FILTER (WHERE datasets > 0), sum(datasets) FROM vn_province_coverage")
+    assert units[0][0] >= 7 and units[0][1] < 120  # the national bodies' datasets belong to no province
+    assert "Tây Ninh" in (lake.root / "report" / "vietnam.html").read_text(encoding="utf-8")

@@ -51,6 +51,9 @@ def test_materialise_one_portal_partition(serve, tmp_path) -> None:
 
         views = materialize([catalog_views], resources={"lake": resources["lake"]}, instance=instance)
         assert views.success
+        [event] = views.get_asset_materialization_events()
+        shown = event.step_materialization_data.materialization.metadata
+        assert shown["vietnam_provinces_publishing"].value == "0 of 34 (vn_province_coverage)"
     assert (lake.root / "catalog.duckdb").is_file()
     _, rows = query(lake, "SELECT portal_id, count(*) FROM datasets GROUP BY ALL")
     assert rows == [("gb-birmingham", 15)]
