@@ -67,10 +67,6 @@ class Unit:
     tile_col: int | None = None
     source: str | None = None
 
-    @property
-    def era(self) -> str:
-        return "since 2025" if self.code == self.current_code else "before 2025"
-
 
 @dataclass(frozen=True)
 class PlaceName:
@@ -174,7 +170,7 @@ def place_names() -> list[PlaceName]:
     before a suffix."""
     names: dict[tuple[str, str], PlaceName] = {}
     for unit in [*former_units().values(), *current_units().values()]:
-        former_code = None if unit.era == "since 2025" else unit.code
+        former_code = None if unit.code == unit.current_code else unit.code
         for spelling, rule in _spellings(unit):
             for variant in tone_variants(spelling):
                 key = (variant.casefold(), unit.current_code)

@@ -9,14 +9,16 @@
 CREATE OR REPLACE VIEW vn_province_coverage AS
 WITH portals AS (
     SELECT
-        unit_code,
+        p.unit_code,
         count(*) AS portals_registered,
-        count(last_checked_at) AS portals_checked,
-        count(*) FILTER (WHERE reachable_now) AS portals_reachable,
-        count(last_harvested_at) AS portals_harvested
-    FROM vn_portals
-    WHERE unit_code IS NOT NULL
-    GROUP BY unit_code
+        count(a.last_checked_at) AS portals_checked,
+        count(*) FILTER (WHERE a.reachable_now) AS portals_reachable,
+        count(l.harvest_id) AS portals_harvested
+    FROM vn_registered_portals AS p
+    LEFT JOIN portal_availability AS a USING (portal_id)
+    LEFT JOIN latest_harvests AS l USING (portal_id)
+    WHERE p.unit_code IS NOT NULL
+    GROUP BY p.unit_code
 ),
 attributed AS (
     SELECT

@@ -122,6 +122,8 @@ def test_portals_lists_the_registry(capsys) -> None:
     assert by_id["vn-open-data"]["url"] == "https://open.data.gov.vn"
     assert by_id["vn-odm"]["filter"] == "extras_odm_spatial_range:vn"
     assert by_id["vn-hai-phong"]["province"] == "VN-HP"
+    assert by_id["vn-long-an"]["current_province"] == "VN34-80 Tây Ninh"  # Long An is part of Tây Ninh since 2025
+    assert by_id["ca-alberta"]["current_province"] == ""  # derived for Vietnam only
 
 
 def test_a_url_is_not_harvested_under_the_id_of_a_portal_elsewhere(serve, harvested_lake, capsys) -> None:
