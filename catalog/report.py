@@ -382,7 +382,7 @@ def _vietnam_context(connection: Any) -> dict[str, Any]:
             "datasets": tile_map_chart(units, "datasets", "datasets (log scale; grey: none)"),
             "open": tile_map_chart(units, "share_open_licensed", "share open-licensed (grey: no datasets)", share=True),
         },
-        "national": _rows(connection, "SELECT * FROM vn_portals WHERE scope = 'national or sectoral'"),
+        "national": _rows(connection, "SELECT * FROM vn_portals WHERE scope <> 'provincial'"),
         "placement": placement,
         "unplaced": unplaced,
         "ascn": _rows(connection, "SELECT * FROM ascn_pilot_city_portals"),

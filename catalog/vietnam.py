@@ -7,14 +7,17 @@ registered under and the current unit is derived from these tables (`catalog/ref
 
 - `vn_units.csv`: the 34 current units. `code` is this project's key, `VN34-` and the unit's two-digit
   code in the national list of administrative units (Decision 19/2025/QĐ-TTg, `gso_code`). It is not
-  an ISO 3166-2 code: ISO 3166-2:VN had assigned none to the 23 merged units when this table was made,
-  so `iso_3166_2` is empty for them and holds the old code only for the 11 units whose territory did
-  not change. `tile_row`/`tile_col` place each unit on the report's tile-grid map, roughly where it lies.
+  an ISO 3166-2 code: no ISO 3166-2:VN code for any of the 23 merged units was known to this project
+  when the table was made (November 2026), so `iso_3166_2` is empty for them, and holds the old code
+  only for the 11 units whose territory did not change. `tile_row`/`tile_col` place each unit on the
+  report's tile-grid map, roughly where it lies.
 - `vn_units_before_2025.csv`: the 63 units as of 2024 with their ISO 3166-2 codes, their codes in the
   national list of the time (Decision 124/2004/QĐ-TTg and its amendments), and the current unit that
-  contains each (Resolution 202/2025/QH15, Article 1). Thừa Thiên Huế is listed as the province it was
-  until Huế became a centrally-run city on 1 January 2025 (Resolution 1314/NQ-UBTVQH15).
+  contains each (Resolution 202/2025/QH15, Article 1), each row naming its sources. Thừa Thiên Huế is
+  listed as the province it was until Huế became a centrally-run city on 1 January 2025 (Resolution
+  1314/NQ-UBTVQH15).
 
+`other_names` in both are other spellings publishers use (Hanoi, TP.HCM, Sài Gòn, Đăk Lăk, Bắc Cạn).
 `place_names()` spells every unit the ways publishers write it, which is the rule `vn_publisher_province`
 matches publisher titles with.
 """
@@ -43,10 +46,15 @@ NAMES_THAT_ARE_ALSO_WORDS = {
     "Hòa Bình": "the word for peace",
 }
 """Names that count only with a prefix or suffix ('tỉnh Thái Bình', 'TP Hồ Chí Minh', 'Ho Chi Minh City')."""
-NOT_THE_PLACE = {"Bình Dương": "Thái Bình Dương"}
-"""A phrase holding a unit's name that means something else (the Pacific): a title holding it is no match."""
-TONE_PLACEMENTS = {"òa": "oà", "óa": "oá", "ỏa": "oả", "õa": "oã", "ọa": "oạ", "úy": "uý", "ùy": "uỳ"}
-"""The two ways Vietnamese places a tone mark on these vowel pairs: 'Hòa' (new style) and 'Hoà' (old)."""
+NOT_THE_PLACE = {"Bình Dương": "Thái Bình Dương", "Hải Dương": "hải dương học"}
+"""Phrases holding a unit's name that mean something else (the Pacific; oceanography, as in Viện Hải dương
+học, the Institute of Oceanography in Nha Trang): a title holding one is no match for that name."""
+TONE_PLACEMENTS = {
+    **{"òa": "oà", "óa": "oá", "ỏa": "oả", "õa": "oã", "ọa": "oạ"},
+    **{"òe": "oè", "óe": "oé", "ỏe": "oẻ", "õe": "oẽ", "ọe": "oẹ"},
+    **{"ùy": "uỳ", "úy": "uý", "ủy": "uỷ", "ũy": "uỹ", "ụy": "uỵ"},
+}
+"""The two ways Vietnamese places a tone mark on oa, oe and uy: 'Hòa' (new style) and 'Hoà' (old)."""
 
 
 @dataclass(frozen=True)
@@ -129,6 +137,7 @@ def former_units() -> dict[str, Unit]:
             type=row["type"],
             current_code=row["current_code"],
             other_names=_names(row["other_names"]),
+            source=row["source"],
         )
     _check(units.values(), FORMER_FILE, 63)
     return units
@@ -174,8 +183,9 @@ def place_names() -> list[PlaceName]:
         for spelling, rule in _spellings(unit):
             for variant in tone_variants(spelling):
                 key = (variant.casefold(), unit.current_code)
-                unless = NOT_THE_PLACE.get(unit.name)
-                names.setdefault(key, PlaceName(variant, unit.current_code, former_code, rule, unless))
+                names.setdefault(
+                    key, PlaceName(variant, unit.current_code, former_code, rule, NOT_THE_PLACE.get(unit.name))
+                )
     return sorted(names.values(), key=lambda name: (name.current_code, name.spelling))
 
 

@@ -157,9 +157,10 @@ def reference_views() -> dict[str, str]:
         ),
         "vn_units_before_2025": values_view_sql(
             "vn_units_before_2025",
-            {"code": text, "gso_code": text, "name": text, "name_ascii": text, "type": text, "current_code": text},
+            {"code": text, "gso_code": text, "name": text, "name_ascii": text, "type": text, "current_code": text}
+            | {"source": text},
             (
-                (u.code, u.gso_code, u.name, u.name_ascii, u.type, u.current_code)
+                (u.code, u.gso_code, u.name, u.name_ascii, u.type, u.current_code, u.source)
                 for u in vietnam.former_units().values()
             ),
         ),

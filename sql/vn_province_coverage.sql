@@ -1,7 +1,8 @@
 -- Which of Vietnam's 34 current provincial units publish open data, how much, how open and how fresh:
 -- one row per unit, those with nothing included. A dataset counts for the unit its publisher is
 -- mapped to (`vn_publisher_province`: the unit its title names, else its portal's), wherever it is
--- published, the national catalogue included. Portals count under the current unit containing the
+-- published, the national catalogue included; a dataset an aggregator re-publishes counts once per
+-- portal (`cross_portal_duplicates` lists them). `publishers`: distinct publisher names. Portals count under the current unit containing the
 -- province they were registered under; `former_units` lists the pre-2025 provinces a unit covers,
 -- each with its registered portals. Catalogues with no province are in `vn_portals`
 -- (scope 'national or sectoral'). `median_age_days`: days from each dataset's last modification to
@@ -24,7 +25,7 @@ attributed AS (
     SELECT
         m.unit_code,
         d.portal_id,
-        d.publisher_id,
+        m.publisher_name,
         d.license_open,
         f.machine_readable,
         fresh.age_days,
@@ -44,7 +45,7 @@ published AS (
         count(*) AS datasets,
         count(*) FILTER (WHERE on_own_portal) AS datasets_on_own_portals,
         count(*) FILTER (WHERE NOT on_own_portal) AS datasets_elsewhere,
-        count(DISTINCT (portal_id, publisher_id)) AS publishers,
+        count(DISTINCT lower(publisher_name)) AS publishers,
         round(avg(CASE WHEN license_open THEN 1 ELSE 0 END), 3) AS share_open_licensed,
         round(avg(CASE WHEN machine_readable THEN 1 ELSE 0 END), 3) AS share_machine_readable,
         round(median(age_days), 1) AS median_age_days,

@@ -3,13 +3,15 @@
 -- 1. Titles and the spellings in `vn_place_names` (every unit's old and current names, tone marks
 --    placed both ways, other names such as 'TP.HCM') are compared as whole words, lower case,
 --    punctuation as spaces.
--- 2. A title written with diacritics is compared with diacritics ('Huệ' is not 'Huế'); a title
---    without any is compared with the spellings folded to ASCII, đ as d ('UBND tinh Ha Giang').
+-- 2. A name matches as written, with its diacritics, or as written without any (folded to ASCII,
+--    đ as d: 'UBND tinh Ha Giang', 'Sở Y tế Ha Noi'); a title's own diacritics are kept, so 'Huệ'
+--    is not 'Huế' and 'Hải dương học' (oceanography) is not Hải Dương.
 -- 3. A name that is also a word (Hồ Chí Minh, Thái Bình, Hòa Bình) counts only as
 --    'tỉnh / thành phố / TP <name>' or '<name> province / city' (see its `rule`).
 --    A name inside a phrase meaning something else (Bình Dương in Thái Bình Dương, the Pacific)
 --    does not count (its `unless`).
--- 4. A title naming units of two current provinces is `ambiguous`: no unit, both listed.
+-- 4. A title naming units of two current provinces is `ambiguous` (no unit, both listed), unless
+--    its portal's province is one of them: then it is placed there.
 -- 5. A title naming none takes the unit of its portal's registered province; a publisher on a
 --    national catalogue naming none stays unplaced.
 -- `placed_by` says which applied: 'title', 'portal', 'ambiguous' or 'unplaced'; `rule` says how.
@@ -53,12 +55,10 @@ matches AS (
     JOIN vn_place_names AS n ON true
     JOIN words AS place ON place.text = n.spelling
     LEFT JOIN words AS other_meaning ON other_meaning.text = n.unless
-    WHERE CASE
-        WHEN title.accented <> title.plain
-            THEN contains(title.accented, place.accented)
-            AND NOT coalesce(contains(title.accented, other_meaning.accented), false)
-        ELSE contains(title.plain, place.plain) AND NOT coalesce(contains(title.plain, other_meaning.plain), false)
-    END
+    WHERE (contains(title.accented, place.accented) OR contains(title.accented, place.plain))
+        AND NOT coalesce(
+            contains(title.accented, other_meaning.accented) OR contains(title.accented, other_meaning.plain), false
+        )
 ),
 found AS (
     SELECT
@@ -77,17 +77,20 @@ decided AS (
         f.former_codes,
         CASE
             WHEN len(f.current_codes) = 1 THEN f.current_codes[1]
-            WHEN f.current_codes IS NULL THEN p.portal_unit_code
+            WHEN f.current_codes IS NULL OR list_contains(f.current_codes, p.portal_unit_code) THEN p.portal_unit_code
         END AS unit_code,
         CASE
-            WHEN len(f.current_codes) > 1 THEN 'ambiguous'
-            WHEN f.current_codes IS NOT NULL THEN 'title'
+            WHEN len(f.current_codes) = 1 THEN 'title'
+            WHEN list_contains(f.current_codes, p.portal_unit_code) THEN 'portal'
+            WHEN f.current_codes IS NOT NULL THEN 'ambiguous'
             WHEN p.portal_unit_code IS NOT NULL THEN 'portal'
             ELSE 'unplaced'
         END AS placed_by,
         CASE
-            WHEN len(f.current_codes) > 1 THEN 'ambiguous: names ' || array_to_string(f.current_codes, ', ')
-            WHEN f.current_codes IS NOT NULL THEN 'title names it (' || f.rules || ')'
+            WHEN len(f.current_codes) = 1 THEN 'title names it (' || f.rules || ')'
+            WHEN list_contains(f.current_codes, p.portal_unit_code)
+                THEN 'title names ' || array_to_string(f.current_codes, ', ') || '; its portal''s province is one'
+            WHEN f.current_codes IS NOT NULL THEN 'ambiguous: names ' || array_to_string(f.current_codes, ', ')
             WHEN p.portal_unit_code IS NOT NULL THEN 'portal''s province'
         END AS rule
     FROM vn_publishers AS p

@@ -193,10 +193,13 @@ VIETNAMESE_PUBLISHERS: dict[str, str | None] = {
     "Sở Y tế Thừa Thiên Huế": "VN34-46",
     unicodedata.normalize("NFD", "Sở Kế hoạch và Đầu tư tỉnh Bình Dương"): "VN34-79",  # decomposed Unicode
     "Cục Thống kê Hải Dương": "VN34-31",  # no prefix at all
+    "Sở Y tế Ha Noi": "VN34-01",  # the place written without its diacritics in a title that has them
+    "Sở Tài chính tỉnh Đăk Lăk": "VN34-66",  # another spelling in use
+    "Viện Hải dương học Nha Trang": None,  # oceanography, not Hải Dương province
     "Học viện Chính trị quốc gia Hồ Chí Minh": None,  # a person's name, not the city
     "Viện Nghiên cứu Thái Bình Dương": None,  # the Pacific, not Thái Bình province
     "Công ty Hoa Huệ": None,  # Huệ is not Huế
-    "Sở Tài chính Long An và Bến Tre": None,  # two current units: ambiguous
+    "Sở Tài chính Long An và Bến Tre": None,  # two current units: ambiguous (on Long An's portal: Long An's)
     "Tổng cục Thống kê": None,  # a national body
 }
 AMBIGUOUS_PUBLISHER = "Sở Tài chính Long An và Bến Tre"
@@ -210,6 +213,7 @@ def packages_published_by(titles: list[str], per_publisher: int, seed: int) -> l
         slug = slugify(title) or f"organisation-{index % len(titles)}"
         org = organization(f"{slug}-{index % len(titles)}", title, None)
         package["organization"], package["owner_org"] = org, org["id"]
+        package["name"] = f"{package['name']}-{seed}"  # unique beside another generated catalogue
     return packages
 
 
@@ -217,14 +221,16 @@ def packages_published_by(titles: list[str], per_publisher: int, seed: int) -> l
 def vietnam_lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
     """A lake with two registered Vietnamese portals served on loopback: the national catalogue (its
     publishers titled as in VIETNAMESE_PUBLISHERS, two datasets each) and Long An's provincial portal
-    (the sample catalogue), plus a liveness check that finds Long An up and Hau Giang down."""
+    (the sample catalogue, and two datasets of AMBIGUOUS_PUBLISHER), plus a liveness check that finds
+    Long An up and Hau Giang down."""
     lake = Lake(tmp_path_factory.mktemp("vietnam-lake") / "lake")
     national = packages_published_by(list(VIETNAMESE_PUBLISHERS), per_publisher=2, seed=1)
-    provincial, organizations = generate(40, seed=2)
+    provincial, _ = generate(40, seed=2)
+    provincial += packages_published_by([AMBIGUOUS_PUBLISHER], per_publisher=2, seed=3)
     with serve_portal(InMemoryCatalogue(national, organizations_of(national))) as served:
         portal = replace(get_portal("vn-open-data"), url=served.url)
         harvest_portal(portal, lake, settings=FAST, progress=Progress(portal.id, enabled=False))
-    with serve_portal(InMemoryCatalogue(provincial, organizations)) as served:
+    with serve_portal(InMemoryCatalogue(provincial, organizations_of(provincial))) as served:
         portal = replace(get_portal("vn-long-an"), url=served.url)
         harvest_portal(portal, lake, settings=FAST, progress=Progress(portal.id, enabled=False))
         down = replace(get_portal("vn-hau-giang"), url="http://127.0.0.1:9")

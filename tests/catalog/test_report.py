@@ -208,3 +208,12 @@ def test_the_vietnam_page_renders_in_headless_chromium(vietnam_report) -> None:
         assert page.locator("#vn-units tr").count() == 35
         page.screenshot(path=ARTIFACTS / "report-vietnam.png", full_page=True)
     assert (ARTIFACTS / "report-vietnam.png").stat().st_size > 10_000
+
+
+def test_a_tile_map_of_shares_reads_in_percent() -> None:
+    units = [
+        {"name": "Hà Nội", "tile_row": 0, "tile_col": 0, "share_open_licensed": 0.5},
+        {"name": "Huế", "tile_row": 1, "tile_col": 0, "share_open_licensed": None},
+    ]
+    svg = tile_map_chart(units, "share_open_licensed", "share open-licensed", share=True)
+    assert ">50%</text>" in svg and ">–</text>" in svg and ">100%</text>" in svg  # the cell, the empty one, the scale

@@ -134,18 +134,21 @@ def test_the_tile_map_gives_every_unit_its_own_cell() -> None:
     assert by_name["Cà Mau"].tile_row == max(row for row, _ in cells)
 
 
-def test_every_vietnamese_registry_entry_maps_to_exactly_one_current_unit() -> None:
+def test_every_vietnamese_registry_entry_maps_to_exactly_one_current_unit(lake) -> None:
     portals = [portal for portal in load_registry().values() if portal.country == "VN"]
     provincial = [portal for portal in portals if portal.province]
     assert {portal.id for portal in portals} - {portal.id for portal in provincial} == NATIONAL_OR_SECTORAL
-    for portal in provincial:
-        matches = [
-            u for u in vietnam.current_units().values() if u.code == vietnam.current_unit_of(portal.province).code
-        ]
-        assert len(matches) == 1, portal.id
-    by_id = {portal.id: portal.current_province for portal in provincial}
-    assert by_id["vn-long-an"] == "VN34-80 Tây Ninh" and by_id["vn-hau-giang"] == "VN34-92 Cần Thơ"
-    assert by_id["vn-quang-binh-trade"] == "VN34-44 Quảng Trị" and by_id["vn-ninh-binh"] == "VN34-37 Ninh Bình"
+    units = [*vietnam.former_units().values(), *vietnam.current_units().values()]
+    for portal in provincial:  # its code names exactly one unit, old or current, inside one current unit
+        named = [unit for unit in units if unit.code == portal.province]
+        assert len(named) == 1 and named[0].current_code in vietnam.current_units(), portal.id
+    placed = rows(lake, "SELECT portal_id, unit_code FROM vn_registered_portals WHERE scope = 'provincial'")
+    by_id = {row["portal_id"]: row["unit_code"] for row in placed}
+    assert len(placed) == len(provincial)
+    assert by_id == {portal.id: vietnam.current_unit_of(portal.province).code for portal in provincial}
+    names = {portal.id: portal.current_province for portal in provincial}
+    assert names["vn-long-an"] == "VN34-80 Tây Ninh" and names["vn-hau-giang"] == "VN34-92 Cần Thơ"
+    assert names["vn-quang-binh-trade"] == "VN34-44 Quảng Trị" and names["vn-ninh-binh"] == "VN34-37 Ninh Bình"
 
 
 def test_a_portal_may_be_registered_under_a_current_unit_but_not_an_unknown_one() -> None:
@@ -187,7 +190,10 @@ def test_publishers_are_placed_by_the_province_their_title_names(vietnam_lake: L
 
 def test_publishers_naming_no_province_take_their_provincial_portals(vietnam_lake: Lake) -> None:
     found = rows(vietnam_lake, "SELECT * FROM vn_publisher_province WHERE portal_id = 'vn-long-an'")
-    assert {row["placed_by"] for row in found} <= {"title", "portal"}
+    assert {row["placed_by"] for row in found} == {"title", "portal"}
+    ambiguous = next(row for row in found if row["publisher_name"] == AMBIGUOUS_PUBLISHER)
+    assert (ambiguous["unit_code"], ambiguous["placed_by"]) == ("VN34-80", "portal")  # Long An's, among those named
+    assert ambiguous["rule"] == "title names VN34-80, VN34-86; its portal's province is one"
     national_bodies = [row for row in found if row["publisher_name"] == "Tổng cục Thống kê"]
     assert [(r["unit_code"], r["placed_by"]) for r in national_bodies] == [("VN34-80", "portal")]
     long_an = next(row for row in found if row["publisher_name"] == "Sở Tài chính tỉnh Long An")
@@ -233,8 +239,9 @@ def test_province_coverage_counts_each_dataset_once_under_its_publishers_unit(vi
 
 def test_national_catalogues_are_counted_apart(vietnam_lake) -> None:
     found = rows(vietnam_lake, "SELECT * FROM vn_portals")
-    national = {row["portal_id"]: row for row in found if row["scope"] == "national or sectoral"}
+    national = {row["portal_id"]: row for row in found if row["scope"] != "provincial"}
     assert set(national) == NATIONAL_OR_SECTORAL and all(row["unit_code"] is None for row in national.values())
+    assert national["vn-sample"]["scope"] == "offline sample"  # make demo's, served on this machine
     assert national["vn-open-data"]["datasets"] == 2 * len(VIETNAMESE_PUBLISHERS)
     assert all(row["unit_code"] for row in found if row["scope"] == "provincial")
 
