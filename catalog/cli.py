@@ -3,6 +3,7 @@
     catalog harvest [URL] --portal ID [--lake DIR]    harvest a portal (by URL, or from the registry)
     catalog detect URL                                 which software a portal runs, and its API
     catalog check [--portal ID ...] [--country CC]     probe registered portals into portal_checks
+    catalog links [--portal ID ...] [--budget N]       check the due download links into link_checks
     catalog sql "SELECT ..." [--format table|csv|json] query the views (read-only; --out FILE saves)
     catalog export [--portal ID ...] --out DIR        the current tables as files (parquet, csv, jsonl)
     catalog duckdb FILE                                write a DuckDB file holding the views
@@ -42,6 +43,7 @@ from catalog.errors import CatalogError, LakeError, SuspiciousHarvestError
 from catalog.harvest import HarvestLimits, harvest_portal, record_failure
 from catalog.http import HttpSettings
 from catalog.lake import Lake, resolve_lake, use_compact_memory_pool
+from catalog.links import DEFAULT_BUDGET, DEFAULT_MINUTES, LinkCheckSettings, check_links
 from catalog.liveness import MAX_WORKERS, check_portals
 from catalog.output import FORMATS, render
 from catalog.redaction import RedactingFilter
@@ -246,6 +248,29 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_links(args: argparse.Namespace) -> int:
+    lake = _readable_lake(args)
+    settings = LinkCheckSettings(
+        allow_private=args.allow_private,
+        per_host_rate=args.rate,
+        per_host_concurrency=args.per_host,
+        timeout=args.timeout,
+    )
+    portals = [validate_portal_id(portal_id) for portal_id in args.portal or []]
+    run = check_links(lake, portals=portals, budget=args.budget, minutes=args.minutes, settings=settings)
+    refresh_database(lake)
+    if lake.current_names():  # as after a harvest: a lake with snapshots keeps them current
+        refresh_or_warn(lake)
+    _show(args, ["outcome", "links"], sorted(run.outcomes.items(), key=lambda item: (-item[1], item[0])))
+    paused = f"; hosts paused for timing out: {', '.join(run.paused_hosts)}" if run.paused_hosts else ""
+    print(
+        f"{run.checked} of {run.due} due links checked in {run.seconds:.1f}s, {run.deferred} deferred to the next "
+        f"run{paused}; written to link_checks (see link_status)",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def cmd_sql(args: argparse.Namespace) -> int:
     lake = _readable_lake(args)
     if args.out:
@@ -418,6 +443,41 @@ def build_parser() -> argparse.ArgumentParser:
     selection_options(check)
     lake_option(check)
     check.set_defaults(handler=cmd_check)
+
+    links = commands.add_parser("links", help="check whether the due download links answer, into link_checks")
+    links.add_argument("--portal", action="append", help="only links this portal lists (repeatable; default: all)")
+    links.add_argument(
+        "--budget", type=_number(int, 1), default=DEFAULT_BUDGET, help="links checked at most (%(default)s)"
+    )
+    links.add_argument(
+        "--minutes", type=POSITIVE, default=DEFAULT_MINUTES, help="start no check after this long (%(default)s)"
+    )
+    links.add_argument(
+        "--rate",
+        type=NON_NEGATIVE,
+        default=LinkCheckSettings.per_host_rate,
+        help="requests per second to any one host (%(default)s; 0: unlimited)",
+    )
+    links.add_argument(
+        "--per-host",
+        type=_number(int, 1),
+        default=LinkCheckSettings.per_host_concurrency,
+        help="requests in flight to any one host (%(default)s)",
+    )
+    links.add_argument(
+        "--timeout",
+        type=POSITIVE,
+        default=LinkCheckSettings.timeout,
+        help="seconds one request may take, headers included (%(default)s)",
+    )
+    links.add_argument(
+        "--allow-private",
+        action="store_true",
+        help="also check links to loopback and private addresses (tests, an intranet); refused by default",
+    )
+    format_options(links)
+    lake_option(links)
+    links.set_defaults(handler=cmd_links)
 
     sql = commands.add_parser("sql", help="run a read-only SQL query against the views")
     sql.add_argument("query")

@@ -5,11 +5,12 @@ Layout under the lake root:
     harvests/portal_id=<portal>/harvest_id=<harvest>/<table>.parquet   one immutable folder per harvest
     harvest_runs/portal_id=<portal>/<harvest>.parquet                  one single-row file per run
     portal_checks/<check>.parquet                                       one file per liveness check
+    link_checks/<check>-<part>.parquet                                  link checks, a file per batch
     current/all/, current/portals/<portal>/                            the current snapshots (stable paths)
     current/.builds/...                                                what those paths point to
     _staging/<portal>/<harvest>/                                       harvests being written
-    _locks/<portal>.lock, _locks/_current.lock                         held while a portal is harvested,
-                                                                       and while snapshots are rebuilt
+    _locks/<portal>.lock, _locks/_current.lock, _locks/_links.lock     held while a portal is harvested,
+                                                                       snapshots are rebuilt, links checked
     _quarantine/<when>/...                                             what `catalog doctor --fix` set aside
 
 A harvest is written in `_staging`, its files and folder fsynced, and moved into `harvests/` with one
@@ -49,14 +50,15 @@ import pyarrow.parquet as pq
 from catalog.errors import LakeError
 from catalog.redaction import redact
 from catalog.registry import validate_portal_id
-from catalog.schemas import HARVEST_RUNS, PORTAL_CHECKS
+from catalog.schemas import HARVEST_RUNS, LINK_CHECKS, PORTAL_CHECKS
 
 PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "compression_level": 3}
 HARVESTS = "harvests"
 HARVEST_RUNS_DIR = "harvest_runs"
 PORTAL_CHECKS_DIR = "portal_checks"
+LINK_CHECKS_DIR = "link_checks"
 STAGING = "_staging"
-TABLE_FOLDERS = (HARVESTS, HARVEST_RUNS_DIR, PORTAL_CHECKS_DIR)
+TABLE_FOLDERS = (HARVESTS, HARVEST_RUNS_DIR, PORTAL_CHECKS_DIR, LINK_CHECKS_DIR)
 """The lake's folders of published tables (readers need nothing else)."""
 LOCKS = "_locks"
 LOCK_GRACE_S = 1.0
@@ -336,6 +338,11 @@ class Lake:
         table = pa.Table.from_pylist([dict(row) for row in rows], schema=PORTAL_CHECKS)
         return self._write_atomically(table, f"{PORTAL_CHECKS_DIR}/{validate_harvest_id(check_id)}.parquet")
 
+    def write_link_checks(self, check_id: str, part: int, rows: list[Mapping[str, Any]]) -> str:
+        """Write one batch of a link check atomically: a run killed half-way keeps the batches it wrote."""
+        table = pa.Table.from_pylist([dict(row) for row in rows], schema=LINK_CHECKS)
+        return self._write_atomically(table, f"{LINK_CHECKS_DIR}/{validate_harvest_id(check_id)}-{part:05d}.parquet")
+
     def runs(self, portal_id: str) -> list[dict[str, Any]]:
         """Every readable run record of one portal (damaged ones are skipped with a warning)."""
         pattern = f"{HARVEST_RUNS_DIR}/portal_id={validate_portal_id(portal_id)}/*.parquet"
@@ -381,6 +388,7 @@ class Lake:
         for table, pattern in (
             ("harvest_runs", f"{HARVEST_RUNS_DIR}/portal_id={portal}/*.parquet"),
             ("portal_checks", f"{PORTAL_CHECKS_DIR}/*.parquet"),
+            ("link_checks", f"{LINK_CHECKS_DIR}/*.parquet"),
         ):
             whole, damaged = self._whole(self._glob(pattern))
             inventory.files[table].extend(whole)
@@ -469,12 +477,22 @@ class Lake:
         link.unlink(missing_ok=True)
         shutil.rmtree(self.root / CURRENT / BUILDS / name, ignore_errors=True)
 
-    @contextlib.contextmanager
-    def snapshot_lock(self) -> Iterator[None]:
+    def snapshot_lock(self) -> contextlib.AbstractContextManager[None]:
         """One rebuild of the snapshots at a time: each builds from what is published once it holds the
         lock, so the last to finish has seen every harvest before it. Waits as long as it takes (a rebuild
-        takes seconds); the OS releases the lock when its process ends."""
-        path = self.root / LOCKS / "_current.lock"  # `_` keeps it apart from any portal's lock
+        takes seconds)."""
+        return self._waiting_lock("_current")
+
+    def link_check_lock(self) -> contextlib.AbstractContextManager[None]:
+        """One link check at a time: the limits per host hold within one process, and many portals link
+        to the same hosts, so a second check waits for the first rather than doubling each host's load."""
+        return self._waiting_lock("_links")
+
+    @contextlib.contextmanager
+    def _waiting_lock(self, name: str) -> Iterator[None]:
+        """An exclusive lock, waited for; the OS releases it when its process ends, however it ends.
+        The leading `_` of `name` keeps it apart from any portal's lock."""
+        path = self.root / LOCKS / f"{name}.lock"
         path.parent.mkdir(parents=True, exist_ok=True)
         descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:

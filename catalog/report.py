@@ -110,21 +110,49 @@ def bar_chart(labels: Sequence[str], values: Sequence[float], xlabel: str, *, pe
     return _svg(figure, tight=False)
 
 
-def ratings_chart(rows: list[dict[str, Any]], label_key: str) -> str:
-    """Stacked bars of the quality ratings' shares, one bar per row."""
+def stacked_share_chart(
+    rows: list[dict[str, Any]], label_key: str, parts: Sequence[tuple[str, str, str]], xlabel: str
+) -> str:
+    """Stacked bars of shares, one bar per row: `parts` are (key, legend label, colour), each row's parts
+    adding up to its whole."""
     labels = [row[label_key] for row in rows]
     figure, axes = _bar_figure(len(rows), legend=True)
     left = [0.0] * len(rows)
-    for rating, colour in zip(RATINGS, RATING_COLOURS, strict=True):
-        shares = [100 * row[rating] / row["datasets"] if row["datasets"] else 0 for row in rows]
-        axes.barh(range(len(rows)), shares, left=left, color=colour, label=rating)
+    totals = [sum(row[key] or 0 for key, _, _ in parts) for row in rows]
+    for key, label, colour in parts:
+        shares = [100 * (row[key] or 0) / total if total else 0 for row, total in zip(rows, totals, strict=True)]
+        axes.barh(range(len(rows)), shares, left=left, color=colour, label=label)
         left = [a + b for a, b in zip(left, shares, strict=True)]
     axes.set_yticks(range(len(rows)), [_label(label) for label in labels])
     axes.invert_yaxis()
     axes.set_xlim(0, 100)
-    axes.set_xlabel("% of datasets by metadata quality rating")
-    axes.legend(ncols=4, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
+    axes.set_xlabel(xlabel)
+    axes.legend(ncols=len(parts), loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
     return _svg(figure, tight=False)
+
+
+def ratings_chart(rows: list[dict[str, Any]], label_key: str) -> str:
+    """Stacked bars of the quality ratings' shares, one bar per row."""
+    parts = [(rating, rating, colour) for rating, colour in zip(RATINGS, RATING_COLOURS, strict=True)]
+    return stacked_share_chart(rows, label_key, parts, "% of datasets by metadata quality rating")
+
+
+LINK_PARTS = (
+    ("answering", "answering", "#1a9850"),
+    ("broken", "broken", "#d73027"),
+    ("not_known", "not known (throttled, blocked)", "#fee08b"),
+    ("unchecked", "not checked yet", "#d9dde2"),
+)
+
+
+def link_health_chart(rows: list[dict[str, Any]], label_key: str) -> str:
+    """Each row's links as shares: answering, broken, not known, not checked yet."""
+    shaped = [
+        row
+        | {"answering": row["checked"] - row["broken"] - row["not_known"], "unchecked": row["links"] - row["checked"]}
+        for row in rows
+    ]
+    return stacked_share_chart(shaped, label_key, LINK_PARTS, "% of distinct links by their last check")
 
 
 HEAT_MAP = "Blues"
@@ -255,9 +283,10 @@ def write_report(lake: Lake, out: Path | None = None) -> Report:
     environment.filters["yesno"] = lambda value: "–" if value is None else "yes" if value else "no"
     environment.filters["bytes"] = _human_bytes
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    common = {"generated": generated, "version": __version__}
+    common: dict[str, Any] = {"generated": generated, "version": __version__}
     pages = []
     with connect(lake) as connection:
+        common["max_points"] = connection.execute("SELECT any_value(max_points) FROM dataset_quality").fetchone()[0]
         portals = _rows(connection, "SELECT * FROM coverage_by_portal")
         quality = {row["portal_id"]: row for row in _rows(connection, "SELECT * FROM quality_by_portal")}
         freshness = _rows(
@@ -279,6 +308,7 @@ def write_report(lake: Lake, out: Path | None = None) -> Report:
             context["quality"] = quality.get(portal["portal_id"])
             pages.append(_render(environment, "portal.html", out / "portals" / f"{portal['portal_id']}.html", context))
         pages.append(_render(environment, "vietnam.html", out / "vietnam.html", _vietnam_context(connection) | common))
+        pages.append(_render(environment, "links.html", out / "links.html", _links_context(connection) | common))
     files = parquet_files(lake, out)
     database = lake.root / DATABASE_FILE
     downloads = {
@@ -327,6 +357,7 @@ def _portal_context(connection: Any, portal_id: str) -> dict[str, Any]:
         portal_id,
         TOP_N,
     )
+    links = _rows(connection, "SELECT * FROM broken_links_by_portal WHERE portal_id = ?", portal_id)
     charts = {}
     if publishers:
         names = [row["publisher_name"] for row in publishers]
@@ -353,6 +384,7 @@ def _portal_context(connection: Any, portal_id: str) -> dict[str, Any]:
         "themes": themes,
         "missing_themes": [row["category"] for row in themes if not row["covered"]],
         "freshness": freshness,
+        "links": links[0] if links else None,
         "charts": charts,
     }
 
@@ -386,6 +418,38 @@ def _vietnam_context(connection: Any) -> dict[str, Any]:
         "placement": placement,
         "unplaced": unplaced,
         "ascn": _rows(connection, "SELECT * FROM ascn_pilot_city_portals"),
+    }
+
+
+def _links_context(connection: Any) -> dict[str, Any]:
+    """The links page: dead links per portal and per publisher, and files not served as declared."""
+    portals = _rows(connection, "SELECT * FROM broken_links_by_portal")
+    publishers = _rows(
+        connection,
+        "SELECT * FROM broken_links_by_publisher WHERE broken > 0 ORDER BY broken DESC, share_broken DESC LIMIT ?",
+        TOP_N,
+    )
+    charts = {}
+    if any(row["checked"] for row in portals):
+        charts["portals"] = link_health_chart(portals, "portal_id")
+    if publishers:
+        labels = [f"{row['publisher_name'] or '(none)'} ({row['portal_id']})" for row in publishers]
+        charts["publishers"] = bar_chart(labels, [row["broken"] for row in publishers], "broken links")
+    return {
+        "portals": portals,
+        "publishers": publishers,
+        "charts": charts,
+        "mismatches": _rows(
+            connection,
+            "SELECT portal_id, declared_format_key AS declared, served_format AS served, count(*) AS distributions"
+            " FROM format_mismatch GROUP BY ALL ORDER BY distributions DESC, portal_id",
+        ),
+        "broken": _rows(
+            connection,
+            "SELECT portal_id, publisher_name, url, status, error, since FROM distribution_links"
+            " WHERE state = 'broken' GROUP BY ALL ORDER BY since, portal_id, url LIMIT ?",
+            TOP_N * 4,
+        ),
     }
 
 

@@ -168,6 +168,29 @@ PORTAL_CHECKS = pa.schema(
 )
 """One row per portal per liveness check (`catalog check`): availability over time is queryable."""
 
+LINK_CHECKS = pa.schema(
+    [
+        pa.field("check_id", pa.string(), nullable=False),
+        pa.field("url", pa.string(), nullable=False),
+        ("checked_at", TIMESTAMP),
+        ("method", pa.string()),
+        ("status", pa.int32()),
+        ("error", pa.string()),
+        ("detail", pa.string()),
+        ("final_url", pa.string()),
+        ("redirects", pa.int32()),
+        ("content_type", pa.string()),
+        ("served_format", pa.string()),
+        ("content_length", pa.int64()),
+        ("last_modified", TIMESTAMP),
+        ("latency_ms", pa.float64()),
+    ]
+)
+"""One row per URL per link check (`catalog links`), across portals: a URL is checked once however many
+portals list it. `status` is the final HTTP status (null when none came), `error` the class of failure
+(see `catalog.links.probe.ERROR_CLASSES`), `served_format` the content type as one of our canonical
+formats."""
+
 HARVEST_TABLES: dict[str, pa.Schema] = {
     "datasets": DATASETS,
     "distributions": DISTRIBUTIONS,

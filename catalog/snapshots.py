@@ -3,7 +3,7 @@
 A harvest folder holds only what that harvest changed; someone downloading "the Vietnamese catalogue"
 wants its current state. A snapshot is the current rows of the main tables (`SNAPSHOT_TABLES`: the
 datasets, distributions and publishers views, the coverage, quality and freshness tables, the harvest
-runs) for one portal or for all of them, at stable paths:
+runs, the links' state) for one portal or for all of them, at stable paths:
 
     <lake>/current/all/<table>.parquet, <table>.csv, manifest.json, catalog.duckdb
     <lake>/current/portals/<portal_id>/<table>.parquet, <table>.csv, manifest.json
@@ -62,14 +62,22 @@ SNAPSHOT_TABLES: dict[str, tuple[str, ...]] = {
     "harvest_runs": ("portal_id", "harvest_id"),
     "vn_publisher_province": ("portal_id", "publisher_id"),
     "vn_province_coverage": ("code",),
+    "broken_links_by_portal": ("portal_id",),
+    "broken_links_by_publisher": ("portal_id", "publisher_id"),
+    "format_mismatch": ("portal_id", "dataset_id", "distribution_id"),
+    "link_status": ("url",),
 }
 """Each table a snapshot holds, with the columns its rows are sorted by (so files differ only where the
-catalogue did). A table not kept by portal (Vietnam's 34 provinces) is in the `all` snapshot only."""
+catalogue did). A table not kept by portal (Vietnam's 34 provinces, the links, which many portals may
+share) is in the `all` snapshot only."""
 PORTAL_TABLES = tuple(table for table, key in SNAPSHOT_TABLES.items() if key[0] == "portal_id")
 """The tables a portal's snapshot holds: its own rows of each table kept by portal."""
 CHECKS = "portal_checks"
 """The liveness checks' key in the lake's fingerprints (no portal id has an underscore): the Vietnam
 table counts the portals reachable at the latest check."""
+LINK_CHECKS = "link_checks"
+"""The link checks' files, part of every portal's fingerprint: a check changes any portal's broken links
+and the accessibility in its `dataset_quality`."""
 LEFT_OUT_COLUMNS = frozenset({"raw"})
 ALL = "all"
 MANIFEST = "manifest.json"
@@ -242,15 +250,16 @@ class Snapshot:
 
 
 def lake_fingerprints(lake: Lake) -> tuple[dict[str, str], set[str]]:
-    """Per portal, a digest of its readable harvest folders and of each run record's id and status
-    (and, under CHECKS, of the liveness checks' files); and the portals with a complete harvest in place
-    (those with a snapshot of their own). Read from the listing and the small run records only, before
-    the connection that builds opens, so that whatever is published in between makes the next refresh
-    rebuild rather than go unseen."""
+    """Per portal, a digest of its readable harvest folders, of each run record's id and status and of
+    the link checks' files (and, under CHECKS, of the liveness checks' files); and the portals with a
+    complete harvest in place (those with a snapshot of their own). Read from the listing and the small
+    run records only, before the connection that builds opens, so that whatever is published in between
+    makes the next refresh rebuild rather than go unseen."""
     inventory = lake.inventory()
     facts: dict[str, set[str]] = defaultdict(set)
     published: set[tuple[str, str]] = set()
     facts[CHECKS] = {f"check {PurePosixPath(location).name}" for location in inventory.files.get(CHECKS, [])}
+    link_checks = {f"links {PurePosixPath(location).name}" for location in inventory.files.get(LINK_CHECKS, [])}
     for location in inventory.files.get("datasets", []):
         keys = location_keys(location)
         facts[keys["portal_id"]].add(f"harvest {keys['harvest_id']}")
@@ -263,6 +272,9 @@ def lake_fingerprints(lake: Lake) -> tuple[dict[str, str], set[str]]:
             facts[portal_id].add(f"run {harvest_id} {status}")
             if status == "complete" and (portal_id, harvest_id) in published:
                 complete.add(portal_id)
+    for portal_id in list(facts):
+        if portal_id != CHECKS:
+            facts[portal_id] |= link_checks
     return {portal_id: _digest(sorted(items)) for portal_id, items in facts.items()}, complete
 
 

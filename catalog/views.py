@@ -26,10 +26,15 @@ from catalog.errors import LakeError
 from catalog.lake import TABLE_FOLDERS, Lake
 from catalog.normalise.themes import CATEGORIES
 from catalog.registry import ASCN_PILOT_CITIES, load_registry
-from catalog.schemas import HARVEST_RUNS, HARVEST_TABLES, PORTAL_CHECKS
+from catalog.schemas import HARVEST_RUNS, HARVEST_TABLES, LINK_CHECKS, PORTAL_CHECKS
 
 log = logging.getLogger(__name__)
-LAKE_TABLES: dict[str, pa.Schema] = {**HARVEST_TABLES, "harvest_runs": HARVEST_RUNS, "portal_checks": PORTAL_CHECKS}
+LAKE_TABLES: dict[str, pa.Schema] = {
+    **HARVEST_TABLES,
+    "harvest_runs": HARVEST_RUNS,
+    "portal_checks": PORTAL_CHECKS,
+    "link_checks": LINK_CHECKS,
+}
 _PACKAGED_SQL = Path(__file__).with_name("sql")
 _SOURCE_SQL = Path(__file__).resolve().parent.parent / "sql"
 

@@ -9,8 +9,8 @@ from dagster import (
 )
 
 from catalog.lake import use_compact_memory_pool
-from pipelines.assets import harvest, liveness, report, snapshots, views
-from pipelines.automation import automation_sensor
+from pipelines.assets import harvest, links, liveness, report, snapshots, views
+from pipelines.automation import LINK_CHECK_TAG, automation_sensor, link_check_sensor
 from pipelines.resources import default_resources
 from pipelines.schedules import harvest_schedules, liveness_schedule
 
@@ -19,6 +19,7 @@ use_compact_memory_pool()
 harvest_assets = load_assets_from_modules([harvest])
 view_assets = load_assets_from_modules([views, snapshots, report])
 liveness_assets = load_assets_from_modules([liveness])
+link_assets = load_assets_from_modules([links])
 
 harvest_job = define_asset_job(
     "harvest_job",
@@ -38,11 +39,18 @@ liveness_job = define_asset_job(
     description="Probe every scheduled portal (reachable, HTTP status, software, latency); check harvest freshness.",
 )
 
+link_check_job = define_asset_job(
+    "link_check_job",
+    selection=AssetSelection.assets(*link_assets),
+    tags={LINK_CHECK_TAG: "true"},
+    description="Check one portal's due download links (automation does it after every harvest of it).",
+)
+
 defs = Definitions(
-    assets=[*harvest_assets, *view_assets, *liveness_assets],
+    assets=[*harvest_assets, *view_assets, *liveness_assets, *link_assets],
     asset_checks=load_asset_checks_from_modules([harvest]),
-    jobs=[harvest_job, views_job, liveness_job],
+    jobs=[harvest_job, views_job, liveness_job, link_check_job],
     schedules=[*harvest_schedules(harvest_job), liveness_schedule(liveness_job)],
-    sensors=[automation_sensor],
+    sensors=[automation_sensor, link_check_sensor],
     resources=default_resources(),
 )

@@ -12,6 +12,7 @@ from pydantic import Field
 from catalog.errors import RegistryError
 from catalog.http import HttpSettings
 from catalog.lake import DEFAULT_LAKE, LAKE_ENV, Lake, resolve_lake
+from catalog.links import DEFAULT_BUDGET, DEFAULT_MINUTES, LinkCheckSettings
 from catalog.registry import Portal, get_portal, load_registry
 
 COUNTRIES_ENV = "CATALOG_COUNTRIES"
@@ -50,6 +51,24 @@ class HttpResource(ConfigurableResource):
             retries=self.retries,
             requests_per_second=self.requests_per_second,
             api_key=api_key,
+        )
+
+
+class LinkCheckResource(ConfigurableResource):
+    """How links are checked (catalog.links): per host limits, a budget per run, and whether private
+    addresses may be checked; the defaults are those of `catalog links`."""
+
+    per_host_rate: float = LinkCheckSettings.per_host_rate
+    per_host_concurrency: int = LinkCheckSettings.per_host_concurrency
+    budget: int = DEFAULT_BUDGET
+    minutes: float = DEFAULT_MINUTES
+    allow_private: bool = False
+
+    def settings(self) -> LinkCheckSettings:
+        return LinkCheckSettings(
+            per_host_rate=self.per_host_rate,
+            per_host_concurrency=self.per_host_concurrency,
+            allow_private=self.allow_private,
         )
 
 
@@ -93,5 +112,6 @@ def default_resources() -> dict[str, ConfigurableResource]:
     return {
         "lake": LakeResource(root=EnvVar(LAKE_ENV).get_value(DEFAULT_LAKE) or DEFAULT_LAKE),
         "http": HttpResource(),
+        "links": LinkCheckResource(),
         "portals": PortalsResource(countries=_listed(COUNTRIES_ENV), only=_listed(PORTALS_ENV)),
     }

@@ -1,22 +1,38 @@
 -- One row per current dataset: metadata quality scored the same way for every portal software.
 --
--- Points follow data.europa.eu's Metadata Quality Assessment (MQA), as far as metadata alone can tell
--- (no URL is fetched, so MQA's "URL accessible" checks are not scored):
+-- Points follow data.europa.eu's Metadata Quality Assessment (MQA):
 --   findability      keywords 30, categories/themes 30, spatial coverage 20, temporal coverage 20   /100
---   accessibility    every distribution has an access URL 50, a download URL 20                   /70
+--   accessibility    every access URL answered at its last check 50, a download URL 20, every
+--                    download URL answered at its last check 30 (link_status; `catalog links`)    /100
 --   interoperability format 20, media type 10, a recognised format 10, non-proprietary 20,
 --                    machine-readable 20                                                          /80
 --   reusability      licence stated 20, licence recognised 10, access rights 10, contact 20,
 --                    publisher 10                                                                  /70
 --   contextuality    byte size 5, issued 5, modified 5                                             /15
--- and Open Data Portal Watch's dimensions, each a share from 0 to 1:
+-- 365 of the MQA's 405 points. Not scored: DCAT-AP compliance (30, a SHACL validation of the DCAT-AP
+-- record, which CKAN, Socrata and the other APIs do not publish), the access rights vocabulary (5) and
+-- rights (5). A link never checked has not answered: `links_checked` says how many of the dataset's
+-- links have a check, so that a low accessibility can be told from an unchecked one.
+-- And Open Data Portal Watch's dimensions, each a share from 0 to 1:
 --   existence   title, description, keywords, publisher, contact, licence, issued, modified,
 --               at least one distribution: present;
 --   conformance what is given is well-formed: e-mail, http(s) URLs, recognised licence and format;
 --   openness    open licence, open format, machine-readable.
--- `rating` uses the MQA's bands, scaled to the 335 points scored here (MQA: 405).
+-- `rating` uses the MQA's bands, scaled to the 365 points scored here.
 CREATE OR REPLACE VIEW dataset_quality AS
-WITH facts AS (
+WITH answered AS (
+    SELECT
+        x.portal_id,
+        x.dataset_id,
+        count(*) FILTER (WHERE a.state = 'ok') AS access_ok,
+        count(*) FILTER (WHERE d.state = 'ok') AS download_ok,
+        count(a.url) + count(d.url) AS links_checked
+    FROM distributions AS x
+    LEFT JOIN link_status AS a ON a.url = x.access_url
+    LEFT JOIN link_status AS d ON d.url = x.download_url
+    GROUP BY x.portal_id, x.dataset_id
+),
+facts AS (
     SELECT
         d.portal_id,
         d.dataset_id,
@@ -41,9 +57,13 @@ WITH facts AS (
         d.modified IS NOT NULL AS has_modified,
         (d.issued_text IS NULL OR d.issued IS NOT NULL) AND (d.modified_text IS NULL OR d.modified IS NOT NULL)
             AS dates_ok,
-        f.*
+        f.*,
+        coalesce(a.access_ok, 0) AS access_ok,
+        coalesce(a.download_ok, 0) AS download_ok,
+        coalesce(a.links_checked, 0) AS links_checked
     FROM datasets AS d
     JOIN dataset_formats AS f USING (portal_id, dataset_id)
+    LEFT JOIN answered AS a USING (portal_id, dataset_id)
 ),
 scored AS (
     SELECT
@@ -51,7 +71,8 @@ scored AS (
         30 * has_keywords::INT + 30 * has_themes::INT + 20 * has_spatial::INT + 20 * has_temporal::INT
             AS findability,
         CASE WHEN distributions = 0 THEN 0 ELSE
-            50 * (with_access_url = distributions)::INT + 20 * (with_download_url > 0)::INT END AS accessibility,
+            50 * (access_ok = distributions)::INT + 20 * (with_download_url > 0)::INT
+            + 30 * (with_download_url > 0 AND download_ok = with_download_url)::INT END AS accessibility,
         CASE WHEN distributions = 0 THEN 0 ELSE
             20 * (with_format = distributions)::INT + 10 * (with_media_type = distributions)::INT
             + 10 * (with_known_format = distributions)::INT + 20 * open_format::INT + 20 * machine_readable::INT
@@ -74,7 +95,8 @@ SELECT
     reusability,
     contextuality,
     findability + accessibility + interoperability + reusability + contextuality AS points,
-    335 AS max_points,
+    365 AS max_points,
+    links_checked,
     round(
         (1 + has_description::INT + has_keywords::INT + has_publisher::INT + has_contact::INT + licence_stated::INT
          + has_issued::INT + has_modified::INT + (distributions > 0)::INT) / 9, 3
@@ -85,9 +107,9 @@ SELECT
     ) AS conformance,
     round((licence_open::INT + open_format::INT + machine_readable::INT) / 3, 3) AS openness,
     CASE
-        WHEN points >= 335 * 351 / 405 THEN 'excellent'
-        WHEN points >= 335 * 221 / 405 THEN 'good'
-        WHEN points >= 335 * 121 / 405 THEN 'sufficient'
+        WHEN points >= 365 * 351 / 405 THEN 'excellent'
+        WHEN points >= 365 * 221 / 405 THEN 'good'
+        WHEN points >= 365 * 121 / 405 THEN 'sufficient'
         ELSE 'bad'
     END AS rating
 FROM scored;

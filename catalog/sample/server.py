@@ -2,13 +2,15 @@
 
 Implements what harvesters call: status_show, package_search (q=*:*, fq=`field:value`, sort, rows,
 start, with a configurable rows cap), package_show, package_list, organization_list (all_fields,
-limit, offset). Packages are serialised once and pages are assembled from bytes, so it can serve
-large catalogues quickly. Tests can mutate the catalogue between or during requests, and intercept a
-request to answer it differently (an HTML error page, `success: false`, ...).
+limit, offset), and the resources' download URLs (some gone, some a web page: `download_answer`), so
+the sample's links can be checked too. Packages are serialised once and pages are assembled from
+bytes, so it can serve large catalogues quickly. Tests can mutate the catalogue between or during
+requests, and intercept a request to answer it differently (an HTML error page, `success: false`, ...).
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -172,12 +174,18 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature from the stdlib
         pass
 
+    def do_HEAD(self) -> None:
+        self._download(urlsplit(self.path).path, head=True)
+
     def do_GET(self) -> None:
         url = urlsplit(self.path)
         params = {key: values[-1] for key, values in parse_qs(url.query).items()}
         action = url.path.rstrip("/").rsplit("/", 1)[-1]
+        if DOWNLOAD.fullmatch(url.path):
+            self._download(url.path, head=False)
+            return
         if not (url.path.startswith("/api/3/action/") or url.path.startswith("/api/action/")):
-            self._send(404, b"<html><body>Not found</body></html>", "text/html")
+            self._send(404, NOT_FOUND, "text/html")
             return
         self.server.requests += 1
         self.server.log.append((self.path, dict(self.headers.items())))
@@ -195,6 +203,20 @@ class _Handler(BaseHTTPRequestHandler):
         status, body = handler(params)
         self._send(status, body, JSON)
 
+    def _download(self, path: str, *, head: bool) -> None:
+        """A resource's file, as CKAN's FileStore serves it: so the sample's links can be checked. Like a
+        real portal, some files are gone (404) and some "CSV"s are a web page (`download_answer`)."""
+        match = DOWNLOAD.fullmatch(path)
+        status, content_type = download_answer(match.group("resource"), match.group("name")) if match else (404, "")
+        body = NOT_FOUND if status == 404 else FILE_BODY
+        if head:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type or "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            return
+        self._send(status, body, content_type or "text/html")
+
     def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
         headers = {"Content-Type": content_type, "Content-Length": str(len(body))} | (headers or {})
         self.send_response(status)
@@ -204,6 +226,31 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
         if headers["Content-Length"] != str(len(body)):
             self.close_connection = True
+
+
+DOWNLOAD = re.compile(r"/dataset/[^/]+/resource/(?P<resource>[0-9a-f-]{36})/download/(?P<name>[^/]+)")
+NOT_FOUND = b"<html><body>Not found</body></html>"
+FILE_BODY = b"ma_tinh,ten,gia_tri\n01,Ha Noi,1\n"
+DOWNLOAD_TYPES = {
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "json": "application/json",
+    "geojson": "application/geo+json",
+    "pdf": "application/pdf",
+    "zip": "application/zip",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+
+
+def download_answer(resource_id: str, name: str) -> tuple[int, str]:
+    """How the sample serves a resource's file, the same on every run: one in 12 is gone, one in 12 is a
+    web page whatever its name says, the rest are served with their type (unknown: octet-stream)."""
+    bucket = int(resource_id.replace("-", ""), 16) % 12
+    if bucket == 0:
+        return 404, "text/html"
+    if bucket == 1:
+        return 200, "text/html; charset=utf-8"
+    return 200, DOWNLOAD_TYPES.get(name.rsplit(".", 1)[-1], "application/octet-stream")
 
 
 def _envelope(result: bytes, help_action: str = "package_search") -> bytes:

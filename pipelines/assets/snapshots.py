@@ -13,7 +13,7 @@ SHOWN_TABLES = ("datasets", "distributions", "publishers")
 @asset(
     group_name="analysis",
     kinds={"parquet", "csv"},
-    deps=["catalog_tables"],
+    deps=["catalog_tables", "link_checks"],
     automation_condition=AFTER_UPSTREAM_UPDATES,
 )
 def current_snapshots(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:

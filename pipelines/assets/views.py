@@ -18,7 +18,7 @@ PROVINCES_SQL = "SELECT count(*) FILTER (WHERE datasets > 0), count(*) FROM vn_p
 @asset(
     group_name="analysis",
     kinds={"duckdb"},
-    deps=["catalog_tables", "portal_checks"],
+    deps=["catalog_tables", "portal_checks", "link_checks"],
     automation_condition=AFTER_UPSTREAM_UPDATES,
 )
 def catalog_views(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:

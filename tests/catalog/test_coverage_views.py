@@ -155,25 +155,27 @@ def test_dataset_quality(fixture_lake) -> None:
         "SELECT * EXCLUDE (portal_id, dataset_id, publisher_id) FROM dataset_quality"
         " WHERE portal_id = 'gb-birmingham' AND title = 'Purchase Card Transactions'",
     )
-    # 2 tags and a group (findability 30 + 30), all 45 resources with URLs and uploads among them
-    # (50 + 20), 43 of 45 with a format, none with a media type, all recognisable as XLS (from the URL
-    # where the format is ""), XLS machine-readable but proprietary (0 + 0 + 10 + 0 + 20), uk-ogl with a
-    # maintainer and an organisation (20 + 10 + 20 + 10), no sizes, created and modified (5 + 5).
+    # 2 tags and a group (findability 30 + 30), all 45 resources with URLs and uploads among them, none
+    # checked yet (0 + 20 + 0: `catalog links` has not been run on this lake), 43 of 45 with a format,
+    # none with a media type, all recognisable as XLS (from the URL where the format is ""), XLS
+    # machine-readable but proprietary (0 + 0 + 10 + 0 + 20), uk-ogl with a maintainer and an
+    # organisation (20 + 10 + 20 + 10), no sizes, created and modified (5 + 5).
     assert found == [
         {
             "title": "Purchase Card Transactions",
             "publisher_name": "Birmingham City Council",
             "findability": 60,
-            "accessibility": 70,
+            "accessibility": 20,
             "interoperability": 30,
             "reusability": 60,
             "contextuality": 10,
-            "points": 230,
-            "max_points": 335,
+            "points": 180,
+            "max_points": 365,
+            "links_checked": 0,
             "existence": 1.0,
             "conformance": 1.0,  # e-mail, URLs, licence, every format given and the dates all well-formed
             "openness": 0.667,
-            "rating": "good",
+            "rating": "sufficient",  # 180 of 365: the MQA's "good" starts at 221 of 405, 199 of 365
         }
     ]
 

@@ -31,7 +31,12 @@ def rebuilt() -> None:
     """Stands for catalog_views, current_snapshots and coverage_report."""
 
 
-DEFS = Definitions(assets=[harvested, rebuilt])
+@asset(partitions_def=portals, deps=[harvested], automation_condition=AFTER_UPSTREAM_UPDATES)
+def checked() -> None:
+    """Stands for link_checks: partitioned like the harvest, and following it partition by partition."""
+
+
+DEFS = Definitions(assets=[harvested, rebuilt, checked])
 
 
 class Sensor:
@@ -40,10 +45,14 @@ class Sensor:
     def __init__(self, instance: DagsterInstance) -> None:
         self.instance, self.cursor = instance, None
 
-    def requests(self) -> int:
+    def requests(self, asset: str = "rebuilt") -> int:
+        return len(self.requested(asset))
+
+    def requested(self, asset: str) -> list[str | None]:
+        """The partitions of `asset` this tick requests ([None] for an unpartitioned asset)."""
         result = evaluate_automation_conditions(defs=DEFS, instance=self.instance, cursor=self.cursor)
         self.cursor = result.cursor
-        return result.get_num_requested(AssetKey("rebuilt"))
+        return sorted(result.get_requested_partitions(AssetKey(asset)), key=str)
 
 
 @pytest.mark.parametrize("tick_while_running", [True, False], ids=["ticked-before-it-landed", "landed-before-the-tick"])
@@ -68,3 +77,16 @@ def test_a_harvest_landing_during_a_rebuild_gets_a_rebuild_of_its_own(tick_while
         assert sensor.requests() == 1  # portal-b is still owed a rebuild
         materialize([rebuilt], instance=instance, selection=[rebuilt])
         assert [sensor.requests() for _ in range(3)] == [0, 0, 0]  # and then it settles
+
+
+def test_a_portals_links_are_checked_after_each_harvest_of_that_portal_only() -> None:
+    with DagsterInstance.ephemeral() as instance:
+        sensor = Sensor(instance)
+        assert sensor.requested("checked") == []
+        materialize([harvested], partition_key="portal-a", instance=instance)
+        assert sensor.requested("checked") == ["portal-a"]
+        materialize([checked], partition_key="portal-a", instance=instance)
+        assert sensor.requested("checked") == []
+        materialize([harvested], partition_key="portal-b", instance=instance)
+        materialize([harvested], partition_key="portal-a", instance=instance)
+        assert sensor.requested("checked") == ["portal-a", "portal-b"]

@@ -10,10 +10,12 @@ import sys
 from datetime import UTC, datetime
 
 import pytest
-from dagster import DefaultScheduleStatus, DefaultSensorStatus, build_schedule_context
+import yaml
+from dagster import DagsterInstance, DefaultScheduleStatus, DefaultSensorStatus, build_schedule_context
 
 from catalog.errors import RegistryError
 from catalog.registry import load_registry
+from pipelines.automation import LINK_CHECK_TAG
 from pipelines.definitions import defs
 from pipelines.resources import COUNTRIES_ENV, PORTALS_ENV, PortalsResource, default_resources
 from pipelines.schedules import HOST_TAG, harvest_run_requests
@@ -29,6 +31,7 @@ def test_definitions_load() -> None:
         "catalog_views",
         "coverage_report",
         "current_snapshots",
+        "link_checks",
         "portal_checks",
     }
     job = defs.resolve_job_def("harvest_job")
@@ -39,10 +42,15 @@ def test_definitions_load() -> None:
         "daily_liveness_check",
     }
     assert {schedule.default_status for schedule in repository.schedule_defs} == {DefaultScheduleStatus.STOPPED}
-    (sensor,) = repository.sensor_defs
-    assert (sensor.name, sensor.default_status) == ("default_automation_condition_sensor", DefaultSensorStatus.RUNNING)
+    sensors = {sensor.name: sensor for sensor in repository.sensor_defs}
+    assert {name: sensor.default_status for name, sensor in sensors.items()} == {
+        "default_automation_condition_sensor": DefaultSensorStatus.RUNNING,
+        "link_check_automation_sensor": DefaultSensorStatus.RUNNING,
+    }
+    assert sensors["link_check_automation_sensor"].run_tags == {LINK_CHECK_TAG: "true"}
+    assert defs.resolve_job_def("link_check_job").tags[LINK_CHECK_TAG] == "true"
     automated = {key.to_user_string() for key, spec in _specs().items() if spec.automation_condition is not None}
-    assert automated == {"catalog_views", "current_snapshots", "coverage_report"}
+    assert automated == {"catalog_views", "current_snapshots", "coverage_report", "link_checks"}
     softwares = {portal.software for portal in load_registry().values()}
     assert softwares == {"ckan", "dkan", "datajson"}  # every software has partitions, one per portal
 
@@ -112,3 +120,18 @@ def test_dagster_definitions_validate(tmp_path) -> None:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "All code locations passed validation" in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("config", ["dagster.yaml", "deploy/postgres/dagster.yaml"])
+def test_one_link_check_run_at_a_time(config: str) -> None:
+    """Both instance configurations queue link check runs one at a time (the sensor and job tag them)."""
+    limits = yaml.safe_load((REPO / config).read_text())["concurrency"]["runs"]["tag_concurrency_limits"]
+    assert {"key": LINK_CHECK_TAG, "limit": 1} in limits
+
+
+def test_the_shipped_instance_reads_the_link_check_limit(tmp_path, monkeypatch) -> None:
+    shutil.copy(REPO / "dagster.yaml", tmp_path / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    with DagsterInstance.get() as instance:
+        limits = instance.get_concurrency_config().run_queue_config.tag_concurrency_limits
+    assert {"key": LINK_CHECK_TAG, "limit": 1} in limits

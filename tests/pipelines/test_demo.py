@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from catalog.lake import Lake
-from catalog.sample.catalogue import PUBLISHERS
+from catalog.sample.catalogue import PUBLISHERS, generate
+from catalog.sample.server import download_answer
 from catalog.views import query
 from pipelines import demo
 
@@ -26,3 +27,17 @@ def test_demo_harvests_the_sample_portal_and_prints_coverage(tmp_path, capsys, m
     _, units = query(lake, "SELECT count(*) FILTER (WHERE datasets > 0), sum(datasets) FROM vn_province_coverage")
     assert units[0][0] >= 7 and units[0][1] < 120  # the national bodies' datasets belong to no province
     assert "Tây Ninh" in (lake.root / "report" / "vietnam.html").read_text(encoding="utf-8")
+    # the sample's files are checked through Dagster: the dead ones and the "CSV"s that are web pages show
+    assert "Download links" in out
+    states = dict(query(lake, "SELECT state, count(*) FROM link_status GROUP BY ALL")[1])
+    files = [
+        (resource["id"], resource["url"].rsplit("/", 1)[1])
+        for package in generate(120)[0]
+        for resource in package["resources"]
+    ]
+    answers = [download_answer(resource_id, name) for resource_id, name in files]
+    assert states == {"ok": sum(status == 200 for status, _ in answers), "broken": sum(s == 404 for s, _ in answers)}
+    assert states["broken"] > 0
+    [(mismatched,)] = query(lake, "SELECT count(*) FROM format_mismatch")[1]
+    assert mismatched > 0
+    assert "broken links" in (lake.root / "report" / "links.html").read_text(encoding="utf-8")

@@ -161,6 +161,9 @@ query ($asset: String!) {
   }
 }
 """
+RUN_TAGS_QUERY = """
+query ($runId: ID!) { runOrError(runId: $runId) { ... on Run { tags { key value } } } }
+"""
 AUTOMATION_STATE_QUERY = """
 query {
   schedulesOrError(repositorySelector: {repositoryName: "__repository__", repositoryLocationName: "catalog"}) {
@@ -183,22 +186,27 @@ def test_schedules_start_stopped_and_automation_running(dagster_dev) -> None:
     schedules = {s["name"]: s["scheduleState"]["status"] for s in state["schedulesOrError"]["results"]}
     assert schedules == dict.fromkeys(("daily_harvest", "weekly_full_harvest", "daily_liveness_check"), "STOPPED")
     sensors = {s["name"]: s["sensorState"]["status"] for s in state["sensorsOrError"]["results"]}
-    assert sensors == {"default_automation_condition_sensor": "RUNNING"}
+    assert sensors == dict.fromkeys(("default_automation_condition_sensor", "link_check_automation_sensor"), "RUNNING")
 
 
 def test_the_daemon_rebuilds_views_snapshots_and_report_after_the_harvest(dagster_dev, launched_run) -> None:
-    """Nobody launches them: the automation sensor, evaluated by the daemon, does."""
+    """Nobody launches them: the automation sensors, evaluated by the daemon, do (the portal's links too: its
+    recorded records link to hosts this machine cannot resolve, so they are checked at once)."""
     url, lake = dagster_dev
     harvest_run, _, _ = launched_run
     deadline, built = time.monotonic() + AUTOMATION_S, {}
-    while time.monotonic() < deadline and len(built) < 3:
-        for asset in ("catalog_views", "current_snapshots", "coverage_report"):
+    followers = ("catalog_views", "current_snapshots", "coverage_report", "link_checks")
+    while time.monotonic() < deadline and len(built) < len(followers):
+        for asset in followers:
             found = graphql(url, LATEST_MATERIALIZATION_QUERY, asset=asset)["assetOrError"]["assetMaterializations"]
             if found:
                 built[asset] = found[0]["runId"]
         time.sleep(2)
-    assert set(built) == {"catalog_views", "current_snapshots", "coverage_report"}, built
+    assert set(built) == set(followers), built
     assert harvest_run not in built.values()
+    tags = graphql(url, RUN_TAGS_QUERY, runId=built["link_checks"])["runOrError"]["tags"]
+    assert {"key": "catalog/link_check", "value": "true"} in tags  # one link check run at a time
+    assert {"key": "dagster/partition", "value": "gb-birmingham"} in tags
     manifest = json.loads((lake / "current" / "all" / "manifest.json").read_text())
     assert (manifest["portals"], manifest["tables"][0]["rows"]) == (["gb-birmingham"], 15)
     with duckdb.connect(str(lake / "catalog.duckdb"), read_only=True) as database:

@@ -1,0 +1,342 @@
+"""Does one link answer? A URL probed the way a careful person would, without downloading it.
+
+- HEAD first; a GET for one byte (`Range: bytes=0-0`) where the server refuses HEAD (`HEAD_REFUSED`).
+  No body is read beyond `body_cap`: a server ignoring the range has its connection dropped there.
+- Redirects followed by hand (at most `max_redirects`), so that every hop passes the address guard and
+  the politeness of its own host; the final URL is recorded.
+- The address guard: the URLs come from untrusted catalogues, so no connection goes to a loopback,
+  private, link-local or multicast address unless `allow_private` (tests, an intranet). Names are
+  checked after DNS resolution, by the resolver the connection then uses (no second lookup to race),
+  and IP literals before connecting; both on every hop. Proxies from the environment are ignored, and
+  no credential is ever sent: a link checker has none.
+- A 429 or 503 with a `Retry-After` the checker may honour pauses the whole host, then asks again.
+- Failures come back as one of `ERROR_CLASSES`, never as an exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import ipaddress
+import os
+import socket
+import ssl
+import time
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import ThreadedResolver
+from yarl import URL
+
+from catalog import __version__
+from catalog.http import is_public_address
+from catalog.normalise.formats import canonical_format
+
+CONTACT_ENV = "CATALOG_CONTACT_URL"
+PROJECT_URL = "https://github.com/opendatavn/catalog-harvester"
+"""Where a site owner who sees our requests in their logs learns what we are; a deployment names its own
+contact through `CATALOG_CONTACT_URL`."""
+
+
+def link_user_agent() -> str:
+    """The User-Agent names the project and gives a contact URL, as robots etiquette asks."""
+    contact = os.environ.get(CONTACT_ENV) or PROJECT_URL
+    return f"catalog-harvester-linkcheck/{__version__} (+{contact})"
+
+
+ERROR_CLASSES = {
+    "dns": "the host name does not resolve",
+    "refused": "nothing listens at the address (connection refused)",
+    "timeout": "no answer in time (connecting or waiting for the headers)",
+    "tls": "the TLS handshake or certificate failed",
+    "too_many_redirects": "more redirects than allowed, or a redirect loop",
+    "blocked": "not checked: the address is loopback, private, link-local or multicast",
+    "connection": "the connection broke (reset, closed, malformed answer)",
+    "invalid_url": "not a URL an HTTP client can request",
+    "unsupported_scheme": "not checked: not an http(s) URL (ftp:, mailto:, a file name)",
+}
+"""What `link_checks.error` holds when a check got no final HTTP status."""
+HEAD_REFUSED = frozenset({400, 403, 405, 406, 500, 501})
+"""Statuses after which HEAD is tried again as a one-byte GET: servers that do not implement HEAD, or
+forbid it, answer with these while serving GET fine."""
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+BACK_OFF_STATUSES = frozenset({429, 503})
+
+
+@dataclass(frozen=True)
+class LinkCheckSettings:
+    """How politely and patiently links are checked. The defaults are what users get."""
+
+    per_host_concurrency: int = 2
+    """Requests in flight to one host at once."""
+    per_host_rate: float = 1.0
+    """Requests per second to one host; 0 means unlimited (local benchmarks only)."""
+    max_in_flight: int = 256
+    """Requests in flight in all, across hosts."""
+    connect_timeout: float = 10.0
+    timeout: float = 30.0
+    """The longest one request may take, connecting and headers included (no body is awaited)."""
+    max_redirects: int = 5
+    body_cap: int = 64 * 1024
+    """The most body bytes read from any answer."""
+    retries: int = 2
+    """Times a 429 or 503 is asked again after the wait it names (or 1 s, then 2 s without one)."""
+    longest_wait: float = 60.0
+    """The longest `Retry-After` honoured by waiting; a longer one is recorded as the answer."""
+    timeouts_before_pause: int = 3
+    """Timeouts in a row after which a host is left alone for the rest of the run."""
+    user_agent: str = field(default_factory=link_user_agent)
+    allow_private: bool = False
+    """Allow loopback and private addresses (tests, an intranet deployment)."""
+
+    def __post_init__(self) -> None:
+        if self.per_host_concurrency < 1 or self.max_in_flight < 1 or self.max_redirects < 0:
+            raise ValueError("per_host_concurrency and max_in_flight must be at least 1, max_redirects at least 0")
+        if self.per_host_rate < 0 or not self.timeout > 0 or not self.connect_timeout > 0:
+            raise ValueError("per_host_rate must not be negative, and the timeouts must be more than 0")
+
+
+class BlockedAddressError(OSError):
+    """A connection the address guard refused. An OSError, so aiohttp reports it as a failed lookup,
+    whose cause we then read."""
+
+
+def blocked_reason(host: str, address: str) -> str:
+    where = f"{host} is" if host == address else f"{host} resolves to {address},"
+    return f"{where} a loopback, private, link-local or multicast address"
+
+
+class GuardedResolver(AbstractResolver):
+    """Resolves through the system resolver, then refuses if any address is not public: the addresses it
+    returns are the ones the connection uses, so what was checked is what is connected to."""
+
+    def __init__(self) -> None:
+        self._resolver = ThreadedResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        results = await self._resolver.resolve(host, port, family)
+        for result in results:
+            if not is_public_address(result["host"]):
+                raise BlockedAddressError(blocked_reason(host, result["host"]))
+        return results
+
+    async def close(self) -> None:
+        await self._resolver.close()
+
+
+def literal_address(host: str) -> str | None:
+    """The host if it is an IP literal (which no resolver sees), else None."""
+    try:
+        return str(ipaddress.ip_address(host.strip("[]").split("%", 1)[0]))
+    except ValueError:
+        return None
+
+
+def http_date(text: str | None) -> datetime | None:
+    """An HTTP date header as UTC, or None if absent or unreadable."""
+    if not text:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def retry_after_seconds(text: str | None, attempt: int) -> float:
+    """The wait a `Retry-After` asks for (seconds or an HTTP date); without one, 1 s, then 2 s, ..."""
+    if text and text.strip().isdigit():
+        return float(text.strip())
+    when = http_date(text)
+    if when is not None:
+        return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return float(2**attempt)
+
+
+def content_length(headers: aiohttp.typedefs.LooseHeaders) -> int | None:
+    """The size of the whole resource: from `Content-Range` for a ranged answer, else `Content-Length`."""
+    ranged = headers.get("Content-Range", "")
+    if "/" in ranged and (total := ranged.rsplit("/", 1)[1].strip()).isdigit():
+        return int(total)
+    length = headers.get("Content-Length", "")
+    return int(length) if length.strip().isdigit() else None
+
+
+FAILURE_CLASSES: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
+    ((aiohttp.ClientConnectorDNSError,), "dns"),
+    ((aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError, ssl.SSLError), "tls"),
+    ((asyncio.TimeoutError, aiohttp.ServerTimeoutError, TimeoutError), "timeout"),
+    ((ConnectionRefusedError,), "refused"),
+    ((aiohttp.TooManyRedirects,), "too_many_redirects"),
+    ((aiohttp.InvalidURL, ValueError), "invalid_url"),
+)
+"""Exceptions (or the OS error beneath a connection failure) by class, in order; anything else is a
+broken connection."""
+
+
+def classify_failure(exc: BaseException) -> tuple[str, str]:
+    """An exception from a request as one of ERROR_CLASSES, and a one-line detail."""
+    cause = getattr(exc, "os_error", None) or exc.__cause__
+    if isinstance(cause, BlockedAddressError):
+        return "blocked", str(cause)
+    detail = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
+    for kinds, error in FAILURE_CLASSES:
+        if isinstance(exc, kinds) or (error == "refused" and isinstance(cause, kinds)):
+            return error, detail
+    return "connection", detail
+
+
+Gate = Callable[[str], AbstractAsyncContextManager[None]]
+"""Politeness: `async with gate(host):` around every request to `host`."""
+BackOff = Callable[[str, float], None]
+"""Pause a host for so many seconds (it asked us to, with `Retry-After`)."""
+
+
+@dataclass
+class Answer:
+    """What one request got back."""
+
+    status: int
+    headers: Any
+    location: str | None
+
+
+def unresolved_row(url: str, host: str) -> dict[str, Any]:
+    """The row for a link whose host name failed to resolve earlier in the run: no request is made."""
+    detail = f"{host} did not resolve earlier in this run: not looked up again"
+    return {
+        "url": url,
+        "checked_at": datetime.now(UTC),
+        "redirects": 0,
+        "latency_ms": 0.0,
+        "final_url": url,
+        "error": "dns",
+        "detail": detail,
+    }
+
+
+class LinkProber:
+    """Checks URLs one at a time each, many at once, on one aiohttp session. Use as an async context."""
+
+    def __init__(self, settings: LinkCheckSettings, gate: Gate, back_off: BackOff) -> None:
+        self.settings = settings
+        self._gate = gate
+        self._back_off = back_off
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> LinkProber:
+        connector = aiohttp.TCPConnector(
+            limit=self.settings.max_in_flight,
+            limit_per_host=self.settings.per_host_concurrency,
+            resolver=None if self.settings.allow_private else GuardedResolver(),
+            ttl_dns_cache=300,
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=self.settings.timeout, sock_connect=self.settings.connect_timeout),
+            headers={"User-Agent": self.settings.user_agent, "Accept": "*/*"},
+            trust_env=False,  # an HTTP(S)_PROXY in the environment must not be a way around the guard
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,
+        )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def check(self, url: str) -> dict[str, Any]:
+        """One `link_checks` row (without `check_id`) for `url`."""
+        row: dict[str, Any] = {"url": url, "checked_at": datetime.now(UTC), "redirects": 0, "latency_ms": 0.0}
+        try:
+            await self._follow(URL(url), row)
+        except Exception as exc:
+            row["error"], row["detail"] = classify_failure(exc)
+        if row.get("error"):  # a failure on any hop: no final answer came
+            row.update(dict.fromkeys(("status", "content_type", "served_format", "content_length", "last_modified")))
+        row["latency_ms"] = round(row["latency_ms"], 1)
+        return row
+
+    async def _follow(self, url: URL, row: dict[str, Any]) -> None:
+        """Request `url` and the redirects it leads to, filling `row` with the last answer."""
+        for hop in range(self.settings.max_redirects + 1):
+            row.update(final_url=str(url), redirects=hop)
+            if url.scheme not in ("http", "https") or not url.host:
+                row["error"] = "unsupported_scheme" if url.scheme and url.host else "invalid_url"
+                row["detail"] = ERROR_CLASSES[row["error"]]
+                return
+            address = None if self.settings.allow_private else literal_address(url.host)
+            if address and not is_public_address(address):
+                row["error"], row["detail"] = "blocked", blocked_reason(url.host, address)
+                return
+            method, answer = await self._ask(url, row)
+            row.update(
+                method=method,
+                status=answer.status,
+                content_type=answer.headers.get("Content-Type"),
+                content_length=content_length(answer.headers),
+                last_modified=http_date(answer.headers.get("Last-Modified")),
+                error=None,
+                detail=None,
+            )
+            row["served_format"] = served_format(row["content_type"])
+            if answer.status not in REDIRECTS or not answer.location:
+                return
+            url = url.join(URL(answer.location))
+        row.update(error="too_many_redirects", detail=f"more than {self.settings.max_redirects} redirects")
+
+    async def _ask(self, url: URL, row: dict[str, Any]) -> tuple[str, Answer]:
+        """HEAD, or a one-byte GET where HEAD is refused; a 429 or 503 asked again after the wait it names."""
+        method = "HEAD"
+        attempt = 0
+        while True:
+            answer = await self._request(method, url, row)
+            if method == "HEAD" and answer.status in HEAD_REFUSED:
+                method = "GET"
+                continue
+            if answer.status in BACK_OFF_STATUSES and attempt < self.settings.retries:
+                wait = retry_after_seconds(answer.headers.get("Retry-After"), attempt)
+                if wait <= self.settings.longest_wait:
+                    self._back_off(url.host or "", wait)
+                    attempt += 1
+                    continue
+            return method, answer
+
+    async def _request(self, method: str, url: URL, row: dict[str, Any]) -> Answer:
+        """One request, in its host's turn; its time (not the wait for the turn) adds to `latency_ms`."""
+        assert self._session is not None, "use LinkProber as an async context manager"
+        headers = {"Range": "bytes=0-0"} if method == "GET" else {}
+        async with self._gate(url.host or ""):
+            started = time.perf_counter()
+            try:
+                async with self._session.request(method, url, headers=headers, allow_redirects=False) as response:
+                    await self._read_capped(response)
+                    return Answer(response.status, response.headers, response.headers.get("Location"))
+            finally:
+                row["latency_ms"] += (time.perf_counter() - started) * 1000
+
+    async def _read_capped(self, response: aiohttp.ClientResponse) -> None:
+        """Read at most `body_cap` bytes (so a small answer leaves the connection reusable); past that,
+        drop the connection instead of reading on."""
+        remaining = self.settings.body_cap
+        while remaining > 0:
+            chunk = await response.content.read(min(remaining, 16384))
+            if not chunk:
+                return
+            remaining -= len(chunk)
+        response.close()
+
+
+def served_format(content_type: str | None) -> str | None:
+    """The served content type as one of our canonical formats (None if generic or unknown)."""
+    if not content_type:
+        return None
+    info = canonical_format(None, content_type, None)
+    return info.key if info else None

@@ -1,0 +1,217 @@
+"""One link, probed: HEAD or a one-byte GET, redirects by hand, bodies capped, failures classified."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+from yarl import URL
+
+from catalog.links import probe
+from catalog.links.probe import CONTACT_ENV, ERROR_CLASSES, link_user_agent
+from tests.linkfarm import BODY, LAST_MODIFIED
+
+FAST = {"per_host_rate": 0, "allow_private": True}
+
+
+def test_a_file_is_checked_with_head_and_described_from_its_headers(farm, check) -> None:
+    url = farm.url(0, "/ok/data.csv")
+    found, run = check([url], **FAST)
+    row = found[url]
+    assert (row["method"], row["status"], row["error"], row["redirects"]) == ("HEAD", 200, None, 0)
+    assert (row["content_type"], row["served_format"], row["content_length"]) == (
+        "text/csv; charset=utf-8",
+        "CSV",
+        len(BODY),
+    )
+    assert row["last_modified"].strftime("%a, %d %b %Y %H:%M:%S GMT") == LAST_MODIFIED
+    assert row["latency_ms"] > 0
+    assert [(r.method, r.path) for r in farm.state.log] == [("HEAD", "/ok/data.csv")]
+    assert (run.checked, dict(run.outcomes)) == (1, {"ok": 1})
+
+
+def test_head_refused_is_asked_again_as_a_one_byte_get(farm, check) -> None:
+    url = farm.url(0, "/no-head/ok/data.csv")
+    found, _ = check([url], **FAST)
+    assert (found[url]["method"], found[url]["status"], found[url]["content_length"]) == ("GET", 206, len(BODY))
+    assert [(r.method, r.headers.get("Range")) for r in farm.state.log] == [("HEAD", None), ("GET", "bytes=0-0")]
+
+
+def test_a_body_that_never_ends_is_not_read_beyond_the_cap(farm, check) -> None:
+    url = farm.url(0, "/endless/data.csv")
+    started = time.monotonic()
+    found, _ = check([url], body_cap=64 * 1024, **FAST)
+    assert time.monotonic() - started < 10
+    assert (found[url]["status"], found[url]["method"], found[url]["error"]) == (200, "GET", None)
+
+
+def test_redirects_are_followed_to_the_final_url_and_counted(farm, check) -> None:
+    chain, loop, too_long = (farm.url(1, path) for path in ("/redirect/5/ok/a.csv", "/loop/b", "/redirect/6/ok/c.csv"))
+    found, _ = check([chain, loop, too_long], **FAST)
+    assert (found[chain]["status"], found[chain]["redirects"], found[chain]["final_url"]) == (
+        200,
+        5,
+        farm.url(1, "/ok/a.csv"),
+    )
+    for url in (loop, too_long):
+        assert (found[url]["status"], found[url]["error"]) == (None, "too_many_redirects")
+    assert sum(r.path.startswith("/loop/") for r in farm.state.log) == 6  # the first request and 5 redirects
+
+
+def test_a_429_waits_as_long_as_the_host_asks(farm, check) -> None:
+    url = farm.url(2, "/throttle/2/ok/a.csv")
+    found, _ = check([url], **FAST)
+    assert found[url]["status"] == 200
+    starts = [r.started for r in farm.state.log]
+    assert len(starts) == 3
+    assert starts[1] - starts[0] >= 0.95 and starts[2] - starts[1] >= 0.95  # Retry-After: 1, each time
+
+
+def test_a_wait_longer_than_allowed_is_the_answer(farm, check) -> None:
+    url = farm.url(2, "/throttle/5/ok/a.csv")
+    found, _ = check([url], retries=1, **FAST)
+    assert found[url]["status"] == 429
+    assert len(farm.state.log) == 2
+
+
+@pytest.mark.parametrize(
+    ("url", "error"),
+    [
+        ("ftp://files.example.org/data.csv", "unsupported_scheme"),
+        ("mailto:data@example.org", "invalid_url"),
+        ("data.csv", "invalid_url"),
+        ("http://", "invalid_url"),
+        ("http://127.1:80/x", "invalid_url"),  # a legacy numeric form aiohttp refuses outright
+        ("http://no-such-host.invalid/data.csv", "dns"),
+    ],
+)
+def test_what_cannot_be_requested_gets_its_class(check, url: str, error: str) -> None:
+    found, _ = check([url], per_host_rate=0, timeout=5)
+    assert (found[url]["status"], found[url]["error"]) == (None, error)
+    assert found[url]["detail"]
+    assert error in ERROR_CLASSES
+
+
+def test_a_dead_host_is_refused_and_a_silent_one_times_out(farm, check) -> None:
+    dead, silent = farm.dead_url(), farm.url(3, "/slow/5000/ok/a.csv")
+    found, _ = check([dead, silent], timeout=0.5, **FAST)
+    assert found[dead]["error"] == "refused"
+    assert found[silent]["error"] == "timeout"
+
+
+def test_a_host_that_keeps_timing_out_is_left_alone_for_the_rest_of_the_run(farm, check) -> None:
+    slow = [farm.url(3, f"/slow/3000/ok/{n}.csv") for n in range(8)]
+    fine = [farm.url(0, f"/ok/{n}.csv") for n in range(4)]
+    found, run = check(slow + fine, timeout=0.3, **FAST)
+    checked_slow = [url for url in slow if url in found]
+    assert 3 <= len(checked_slow) <= 4  # two lanes: the pause comes with the third timeout
+    assert {found[url]["error"] for url in checked_slow} == {"timeout"}
+    assert all(found[url]["status"] == 200 for url in fine)
+    assert run.deferred == len(slow) - len(checked_slow)
+    assert run.paused_hosts == [farm.url(3, "").split("//")[1].split(":")[0]]
+
+
+def test_the_time_budget_defers_what_it_cannot_reach(farm, check) -> None:
+    urls = [farm.url(0, f"/ok/{n}.csv") for n in range(20)]
+    found, run = check(urls, minutes=0.5 / 60, per_host_rate=4, per_host_concurrency=1, allow_private=True)
+    assert 1 <= len(found) <= 4
+    assert run.deferred == 20 - len(found)
+
+
+def test_the_user_agent_names_the_project_and_a_contact(monkeypatch) -> None:
+    assert link_user_agent().startswith("catalog-harvester-linkcheck/")
+    assert f"(+{probe.PROJECT_URL})" in link_user_agent()
+    monkeypatch.setenv(CONTACT_ENV, "mailto:opendata@example.gov.vn")
+    assert link_user_agent().endswith("(+mailto:opendata@example.gov.vn)")
+    assert probe.LinkCheckSettings().user_agent == link_user_agent()
+
+
+# --- the address guard ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def farm_is_public(monkeypatch):
+    """The farm's addresses (127.1.0.0/16) stand for public hosts; every other address is judged as
+    shipped. Names: `files.example` resolves to the farm, `intranet.example` to 10.1.2.3."""
+    real_judge, real_lookup = probe.is_public_address, socket.getaddrinfo
+
+    def judge(address: str) -> bool:
+        return address.startswith("127.1.") or real_judge(address)
+
+    def lookup(host, port, *args, **kwargs):
+        fake = {"files.example": "127.1.0.1", "intranet.example": "10.1.2.3"}.get(host)
+        if fake:
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (fake, port))]
+        return real_lookup(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(probe, "is_public_address", judge)
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+
+
+def test_by_default_a_loopback_link_is_not_requested(farm, check) -> None:
+    urls = [farm.url(0, "/ok/a.csv"), f"http://localhost:{farm.port}/ok/a.csv", f"http://[::1]:{farm.port}/"]
+    found, _ = check(urls, per_host_rate=0)
+    assert {url: found[url]["error"] for url in urls} == dict.fromkeys(urls, "blocked")
+    assert "localhost resolves to 127.0.0.1" in found[urls[1]]["detail"]
+    assert not farm.state.log
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.5/data.csv",
+        "http://[fd00::1]/data.csv",
+        "http://[::ffff:127.0.0.1]/data.csv",
+        "http://224.0.0.1/data.csv",
+        "http://localhost:{port}/ok/a.csv",
+        "http://intranet.example/data.csv",
+    ],
+)
+def test_a_redirect_into_a_private_range_is_refused(farm, check, farm_is_public, target: str) -> None:
+    target = target.format(port=farm.port)
+    url = farm.url(0, f"/to?url={target}")
+    started = time.monotonic()
+    found, _ = check([url], per_host_rate=0, timeout=5)
+    assert (found[url]["status"], found[url]["error"], found[url]["redirects"]) == (None, "blocked", 1)
+    assert URL(found[url]["final_url"]).host == URL(target).host  # the hop refused is the one recorded
+    assert time.monotonic() - started < 3  # refused, not tried and timed out
+    assert [r.path.split("?")[0] for r in farm.state.log] == ["/to"]  # only the redirecting host was asked
+
+
+def test_a_name_that_resolves_to_a_private_address_is_refused(farm, check, farm_is_public) -> None:
+    private, public = "http://intranet.example/data.csv", f"http://files.example:{farm.port}/ok/a.csv"
+    found, _ = check([private, public], per_host_rate=0, timeout=5)
+    assert found[private]["error"] == "blocked"
+    assert "intranet.example resolves to 10.1.2.3" in found[private]["detail"]
+    assert (found[public]["status"], found[public]["error"]) == (200, None)
+
+
+def test_a_proxy_in_the_environment_is_not_a_way_around_the_guard(farm, check, monkeypatch) -> None:
+    monkeypatch.setenv("HTTP_PROXY", farm.url(1, ""))
+    monkeypatch.setenv("http_proxy", farm.url(1, ""))
+    url = farm.url(0, "/ok/a.csv")
+    found, _ = check([url], per_host_rate=0)
+    assert found[url]["error"] == "blocked"
+    assert not farm.state.log
+    found, _ = check([url], **FAST)
+    assert found[url]["status"] == 200
+    assert [r.host for r in farm.state.log] == [farm.url(0, "").split("//")[1].split(":")[0]]
+
+
+def test_a_name_that_does_not_resolve_is_looked_up_twice_then_answered_for(check, monkeypatch) -> None:
+    lookups: list[str] = []
+    real_lookup = socket.getaddrinfo
+
+    def lookup(host, *args, **kwargs):
+        lookups.append(host)
+        return real_lookup(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+    urls = [f"http://gone.invalid/{n}.csv" for n in range(10)]
+    found, run = check(urls, per_host_rate=0, per_host_concurrency=1)
+    assert {found[url]["error"] for url in urls} == {"dns"}
+    assert lookups.count("gone.invalid") == 2
+    assert sum("did not resolve earlier in this run" in found[url]["detail"] for url in urls) == 8
+    assert (run.checked, run.deferred) == (10, 0)
