@@ -262,7 +262,12 @@ def cmd_links(args: argparse.Namespace) -> int:
     if lake.current_names():  # as after a harvest: a lake with snapshots keeps them current
         refresh_or_warn(lake)
     _show(args, ["outcome", "links"], sorted(run.outcomes.items(), key=lambda item: (-item[1], item[0])))
-    paused = f"; hosts paused for timing out: {', '.join(run.paused_hosts)}" if run.paused_hosts else ""
+    alone = run.hosts_left_alone
+    paused = (
+        f"; {len(alone)} hosts left alone (timing out, unresolvable, throttling): {', '.join(alone[:5])}"
+        if alone
+        else ""
+    )
     print(
         f"{run.checked} of {run.due} due links checked in {run.seconds:.1f}s, {run.deferred} deferred to the next "
         f"run{paused}; written to link_checks (see link_status)",

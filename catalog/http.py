@@ -164,12 +164,38 @@ def host_of(url: str) -> str:
     return (urllib3.util.parse_url(url).host or "").strip("[]").lower()
 
 
+NAT64_PREFIX = ipaddress.ip_network("64:ff9b::/96")
+"""The well-known NAT64 prefix (RFC 6052): its addresses reach the IPv4 address in their last 32 bits."""
+NOT_PUBLIC_V6 = (
+    ipaddress.ip_network("64:ff9b:1::/48"),  # local-use NAT64 (RFC 8215): where it leads is the network's own
+    ipaddress.ip_network("2001::/32"),  # Teredo: a tunnel to whatever address the client part names
+    ipaddress.ip_network("fec0::/10"),  # site-local, deprecated but still routed inside some networks
+)
+
+
 def is_public_address(address: str) -> bool:
-    """Whether an IP address is on the public internet (not loopback, private, link-local, multicast...)."""
+    """Whether an IP address is on the public internet (not loopback, private, link-local, multicast...).
+    An IPv6 address that carries an IPv4 one (mapped, IPv4-compatible, 6to4, NAT64) is judged by the IPv4
+    address it leads to: on an IPv6-only network with NAT64, `64:ff9b::a9fe:a9fe` is 169.254.169.254."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if any(ip in network for network in NOT_PUBLIC_V6):
+            return False
+        if (embedded := embedded_ipv4(ip)) is not None:
+            ip = embedded
     return ip.is_global and not ip.is_multicast
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries, if it is of a form that carries one."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    low = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip in NAT64_PREFIX or (int(ip) >> 32 == 0 and int(ip) > 1):  # NAT64; IPv4-compatible (::a.b.c.d)
+        return low
+    return None
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,12 @@ saying how it answers, so the truth about each link is known before it is checke
     /no-head/<rest>            HEAD is 405; GET answers as /<rest>, honouring `Range: bytes=0-0`
     /slow/<ms>/<rest>          waits, then answers as /<rest>
     /throttle/<n>/<rest>       the first n requests get 429 with `Retry-After: 1`, then as /<rest>
+    /wait/<s>/<rest>           429 with `Retry-After: <s>`, always
+    /empty/<name>              HEAD is 405; an empty file: `Range: bytes=0-0` is 416, a plain GET 200
     /endless/<name>            HEAD is 405; GET streams a body for good, ignoring the range
 
-Every request is logged (host, method, path, headers, start and end) so tests can check the limits
-per host. `python -m tests.linkfarm --hosts N` serves a farm in its own process (the benchmark's).
+Every request is logged (the address it reached, method, path, headers, start and end) so tests can
+check the limits per host. `python -m tests.linkfarm --hosts N` serves a farm in its own process (the benchmark's).
 """
 
 from __future__ import annotations
@@ -106,6 +108,15 @@ async def answer(request: web.Request, path: str, state: FarmState) -> web.Strea
         if state.counts[request.host + request.path] <= int(count):
             return web.Response(status=429, headers={"Retry-After": "1"})
         return await answer(request, target, state)
+    if head == "wait":
+        seconds, _, _ = rest.partition("/")
+        return web.Response(status=429, headers={"Retry-After": seconds})
+    if head == "empty":
+        if request.method == "HEAD":
+            return web.Response(status=405)
+        if request.headers.get("Range"):
+            return web.Response(status=416, headers={"Content-Range": "bytes */0"})
+        return web.Response(body=b"", content_type="text/csv")
     if head == "endless":
         if request.method == "HEAD":
             return web.Response(status=405)
@@ -130,7 +141,7 @@ def full(request: web.Request, body: bytes, content_type: str) -> web.Response:
 
 def make_app(state: FarmState) -> web.Application:
     async def handle(request: web.Request) -> web.StreamResponse:
-        host = request.host.rsplit(":", 1)[0]
+        host = request.transport.get_extra_info("sockname")[0] if request.transport else ""
         entry = Logged(host, request.method, request.path_qs, dict(request.headers), time.monotonic())
         if state.keep_log:
             state.log.append(entry)

@@ -1,11 +1,13 @@
 """Politeness per host, not per portal: one portal links to hundreds of hosts, and many portals link to
-the same ones, so every limit is kept by the host a request goes to.
+the same ones, so every limit is kept by the host a request goes to, redirect hops included.
 
-Per host: at most `per_host_concurrency` requests in flight, at most `per_host_rate` requests a second
-(a leaky bucket, aiolimiter), a pause when the host asks for one (`Retry-After`), and a host that keeps
-timing out is left alone for the rest of the run (its links stay due, and come first next time). A host
-name that failed to resolve twice in a row is not looked up again in the run: its other links get the
-same answer without a request (a name that does not resolve is the host's failure, not the link's).
+Per host: at most `per_host_concurrency` requests in flight and `per_host_rate` requests a second (a
+leaky bucket, aiolimiter), and a pause as long as the host asks for (`Retry-After`). A host is left
+alone for the rest of the run once it has timed out `timeouts_before_pause` times in a row, asked for a
+longer wait than `longest_wait`, or its name failed to resolve twice in a row: its other links are then
+answered without a request (`HostRefusedError`), with the reason, and so go to the back of the queue
+instead of holding its head. Across hosts, at most `max_in_flight` requests run at once; a request's
+timeout starts only once it holds its place, so waiting for one is never taken for a silent host.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass, field
 
 from aiolimiter import AsyncLimiter
 
-from catalog.links.probe import LinkCheckSettings
+from catalog.links.probe import HostRefusedError, LinkCheckSettings
 
 LOOKUPS_BEFORE_GIVING_UP = 2
 """Failed lookups of a host name in a row after which it is not looked up again in the run."""
@@ -31,16 +33,18 @@ class HostGate:
     limiter: AsyncLimiter | None
     resume_at: float = 0.0
     timeouts_in_a_row: int = 0
-    paused: bool = False
     unresolved_in_a_row: int = 0
+    refusal: tuple[str, str] | None = None
+    """Why the host is left alone for the rest of the run, once it is."""
 
 
 @dataclass
 class Hosts:
-    """Every host's gate, made on first use."""
+    """Every host's gate, made on first use, and the cap on requests in flight across hosts."""
 
     settings: LinkCheckSettings
     _gates: dict[str, HostGate] = field(default_factory=dict)
+    _in_flight: asyncio.Semaphore | None = None
 
     def gate(self, host: str) -> HostGate:
         host = host.lower()
@@ -52,35 +56,55 @@ class Hosts:
 
     @asynccontextmanager
     async def turn(self, host: str) -> AsyncIterator[None]:
-        """Wait until `host` may be sent one more request, and hold its slot while it runs."""
+        """Wait until `host` may be sent one more request, and hold its slot (and a place among all the
+        requests in flight) while it runs. Refuses a host left alone for the rest of the run."""
         gate = self.gate(host)
+        if self._in_flight is None:
+            self._in_flight = asyncio.Semaphore(self.settings.max_in_flight)
         loop = asyncio.get_running_loop()
         async with gate.slots:
-            while (wait := gate.resume_at - loop.time()) > 0:
-                await asyncio.sleep(wait)
-            if gate.limiter is not None:
-                await gate.limiter.acquire()
-            yield
+            while True:
+                if gate.refusal is not None:
+                    raise HostRefusedError(*gate.refusal)
+                if (wait := gate.resume_at - loop.time()) > 0:
+                    await asyncio.sleep(wait)
+                    continue
+                if gate.limiter is not None:
+                    await gate.limiter.acquire()
+                if gate.resume_at <= loop.time() and gate.refusal is None:  # no pause asked for meanwhile
+                    break
+            async with self._in_flight:
+                yield
 
     def back_off(self, host: str, seconds: float) -> None:
-        """Send `host` nothing more for `seconds` (it asked, with Retry-After)."""
+        """Send `host` nothing more for `seconds` (it asked, with Retry-After); longer than `longest_wait`,
+        nothing more in this run."""
         gate = self.gate(host)
+        if seconds > self.settings.longest_wait:
+            gate.refusal = (
+                "throttled",
+                f"not requested: {host} asked for a wait of {seconds:.0f} s, longer than this run waits",
+            )
         gate.resume_at = max(gate.resume_at, asyncio.get_running_loop().time() + seconds)
 
     def record(self, host: str, error: str | None) -> None:
-        """Count timeouts (past the limit, the host is paused for the rest of the run) and failed lookups
-        in a row."""
+        """Count timeouts and failed lookups in a row; past their limits, the host is left alone."""
         gate = self.gate(host)
         gate.timeouts_in_a_row = gate.timeouts_in_a_row + 1 if error == "timeout" else 0
         gate.unresolved_in_a_row = gate.unresolved_in_a_row + 1 if error == "dns" else 0
+        if gate.refusal is not None:
+            return
         if gate.timeouts_in_a_row >= self.settings.timeouts_before_pause:
-            gate.paused = True
+            gate.refusal = (
+                "timeout",
+                f"not requested: {host} timed out {gate.timeouts_in_a_row} times in a row in this run",
+            )
+        elif gate.unresolved_in_a_row >= LOOKUPS_BEFORE_GIVING_UP:
+            gate.refusal = (
+                "dns",
+                f"not looked up again: {host} failed to resolve {gate.unresolved_in_a_row} times in a row",
+            )
 
-    def unresolvable(self, host: str) -> bool:
-        return self.gate(host).unresolved_in_a_row >= LOOKUPS_BEFORE_GIVING_UP
-
-    def paused(self, host: str) -> bool:
-        return self.gate(host).paused
-
-    def paused_hosts(self) -> list[str]:
-        return sorted(host for host, gate in self._gates.items() if gate.paused)
+    def left_alone(self) -> list[str]:
+        """The hosts left alone for the rest of the run."""
+        return sorted(host for host, gate in self._gates.items() if gate.refusal is not None)

@@ -19,10 +19,11 @@ import asyncio
 import email.utils
 import ipaddress
 import os
+import re
 import socket
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -59,12 +60,16 @@ ERROR_CLASSES = {
     "connection": "the connection broke (reset, closed, malformed answer)",
     "invalid_url": "not a URL an HTTP client can request",
     "unsupported_scheme": "not checked: not an http(s) URL (ftp:, mailto:, a file name)",
+    "throttled": "not requested: the host asked for a longer wait than a run gives it (Retry-After)",
 }
-"""What `link_checks.error` holds when a check got no final HTTP status."""
+"""What `link_checks.error` holds when a check got no final HTTP status. A host left alone for the rest of
+a run (`catalog.links.hosts`) answers for its other links with the class that made it so, and a detail
+starting "not requested" or "not looked up again"."""
 HEAD_REFUSED = frozenset({400, 403, 405, 406, 500, 501})
 """Statuses after which HEAD is tried again as a one-byte GET: servers that do not implement HEAD, or
 forbid it, answer with these while serving GET fine."""
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
+RANGE_NOT_SATISFIABLE = 416
 BACK_OFF_STATUSES = frozenset({429, 503})
 
 
@@ -80,7 +85,8 @@ class LinkCheckSettings:
     """Requests in flight in all, across hosts."""
     connect_timeout: float = 10.0
     timeout: float = 30.0
-    """The longest one request may take, connecting and headers included (no body is awaited)."""
+    """The longest one request may take, connecting and headers included (and at most `body_cap` bytes
+    of body, whose loss changes nothing about the answer)."""
     max_redirects: int = 5
     body_cap: int = 64 * 1024
     """The most body bytes read from any answer."""
@@ -99,6 +105,15 @@ class LinkCheckSettings:
             raise ValueError("per_host_concurrency and max_in_flight must be at least 1, max_redirects at least 0")
         if self.per_host_rate < 0 or not self.timeout > 0 or not self.connect_timeout > 0:
             raise ValueError("per_host_rate must not be negative, and the timeouts must be more than 0")
+
+
+class HostRefusedError(Exception):
+    """A host left alone for the rest of the run: the link gets `error` and `detail` without a request."""
+
+    def __init__(self, error: str, detail: str) -> None:
+        super().__init__(detail)
+        self.error = error
+        self.detail = detail
 
 
 class BlockedAddressError(OSError):
@@ -131,12 +146,23 @@ class GuardedResolver(AbstractResolver):
         await self._resolver.close()
 
 
+LEGACY_IPV4 = re.compile(r"(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}", re.IGNORECASE)
+"""Numbers a socket library reads as an IPv4 address (`2130706433`, `127.1`, `0177.0.0.1`, `0x7f.1`)."""
+
+
 def literal_address(host: str) -> str | None:
-    """The host if it is an IP literal (which no resolver sees), else None."""
+    """The address if the host is an IP literal (which no resolver sees), in any form a socket library
+    reads as one, else None."""
     try:
         return str(ipaddress.ip_address(host.strip("[]").split("%", 1)[0]))
     except ValueError:
-        return None
+        pass
+    if LEGACY_IPV4.fullmatch(host):
+        try:
+            return socket.inet_ntoa(socket.inet_aton(host))
+        except OSError:
+            return "0.0.0.0"
+    return None
 
 
 def http_date(text: str | None) -> datetime | None:
@@ -150,9 +176,14 @@ def http_date(text: str | None) -> datetime | None:
     return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def is_number(text: str) -> bool:
+    """ASCII digits only: `str.isdigit` also takes "²", which `int` refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def retry_after_seconds(text: str | None, attempt: int) -> float:
     """The wait a `Retry-After` asks for (seconds or an HTTP date); without one, 1 s, then 2 s, ..."""
-    if text and text.strip().isdigit():
+    if text and is_number(text.strip()):
         return float(text.strip())
     when = http_date(text)
     if when is not None:
@@ -160,13 +191,18 @@ def retry_after_seconds(text: str | None, attempt: int) -> float:
     return float(2**attempt)
 
 
-def content_length(headers: aiohttp.typedefs.LooseHeaders) -> int | None:
-    """The size of the whole resource: from `Content-Range` for a ranged answer, else `Content-Length`."""
-    ranged = headers.get("Content-Range", "")
-    if "/" in ranged and (total := ranged.rsplit("/", 1)[1].strip()).isdigit():
-        return int(total)
-    length = headers.get("Content-Length", "")
-    return int(length) if length.strip().isdigit() else None
+LARGEST_SIZE = 2**63 - 1
+"""What a 64-bit column holds: a larger size a server claims is no size at all."""
+
+
+def content_length(headers: Mapping[str, str]) -> int | None:
+    """The size of the whole resource: the total of `Content-Range` for a ranged answer (none if it says
+    `*`), else `Content-Length`. A size that is not a number, or too large to be one, is None."""
+    if ranged := headers.get("Content-Range"):
+        text = ranged.rsplit("/", 1)[-1].strip() if "/" in ranged else ""
+    else:
+        text = headers.get("Content-Length", "").strip()
+    return int(text) if is_number(text) and int(text) <= LARGEST_SIZE else None
 
 
 FAILURE_CLASSES: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
@@ -174,8 +210,7 @@ FAILURE_CLASSES: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
     ((aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError, ssl.SSLError), "tls"),
     ((asyncio.TimeoutError, aiohttp.ServerTimeoutError, TimeoutError), "timeout"),
     ((ConnectionRefusedError,), "refused"),
-    ((aiohttp.TooManyRedirects,), "too_many_redirects"),
-    ((aiohttp.InvalidURL, ValueError), "invalid_url"),
+    ((aiohttp.InvalidURL,), "invalid_url"),
 )
 """Exceptions (or the OS error beneath a connection failure) by class, in order; anything else is a
 broken connection."""
@@ -183,6 +218,8 @@ broken connection."""
 
 def classify_failure(exc: BaseException) -> tuple[str, str]:
     """An exception from a request as one of ERROR_CLASSES, and a one-line detail."""
+    if isinstance(exc, HostRefusedError):
+        return exc.error, exc.detail
     cause = getattr(exc, "os_error", None) or exc.__cause__
     if isinstance(cause, BlockedAddressError):
         return "blocked", str(cause)
@@ -204,22 +241,8 @@ class Answer:
     """What one request got back."""
 
     status: int
-    headers: Any
+    headers: Mapping[str, str]
     location: str | None
-
-
-def unresolved_row(url: str, host: str) -> dict[str, Any]:
-    """The row for a link whose host name failed to resolve earlier in the run: no request is made."""
-    detail = f"{host} did not resolve earlier in this run: not looked up again"
-    return {
-        "url": url,
-        "checked_at": datetime.now(UTC),
-        "redirects": 0,
-        "latency_ms": 0.0,
-        "final_url": url,
-        "error": "dns",
-        "detail": detail,
-    }
 
 
 class LinkProber:
@@ -233,7 +256,7 @@ class LinkProber:
 
     async def __aenter__(self) -> LinkProber:
         connector = aiohttp.TCPConnector(
-            limit=self.settings.max_in_flight,
+            limit=self.settings.max_in_flight,  # as many as the gate lets through: none waits for a connection
             limit_per_host=self.settings.per_host_concurrency,
             resolver=None if self.settings.allow_private else GuardedResolver(),
             ttl_dns_cache=300,
@@ -256,8 +279,8 @@ class LinkProber:
         """One `link_checks` row (without `check_id`) for `url`."""
         row: dict[str, Any] = {"url": url, "checked_at": datetime.now(UTC), "redirects": 0, "latency_ms": 0.0}
         try:
-            await self._follow(URL(url), row)
-        except Exception as exc:
+            await self._follow(parse_url(url), row)
+        except Exception as exc:  # every failure is an answer about the link
             row["error"], row["detail"] = classify_failure(exc)
         if row.get("error"):  # a failure on any hop: no final answer came
             row.update(dict.fromkeys(("status", "content_type", "served_format", "content_length", "last_modified")))
@@ -272,6 +295,8 @@ class LinkProber:
                 row["error"] = "unsupported_scheme" if url.scheme and url.host else "invalid_url"
                 row["detail"] = ERROR_CLASSES[row["error"]]
                 return
+            url = url.with_user(None)  # credentials in a URL are neither sent (as Basic auth) nor kept
+            row["final_url"] = str(url)
             address = None if self.settings.allow_private else literal_address(url.host)
             if address and not is_public_address(address):
                 row["error"], row["detail"] = "blocked", blocked_reason(url.host, address)
@@ -289,36 +314,45 @@ class LinkProber:
             row["served_format"] = served_format(row["content_type"])
             if answer.status not in REDIRECTS or not answer.location:
                 return
-            url = url.join(URL(answer.location))
+            url = url.join(parse_url(answer.location))
         row.update(error="too_many_redirects", detail=f"more than {self.settings.max_redirects} redirects")
 
     async def _ask(self, url: URL, row: dict[str, Any]) -> tuple[str, Answer]:
         """HEAD, or a one-byte GET where HEAD is refused; a 429 or 503 asked again after the wait it names."""
-        method = "HEAD"
+        method, ranged = "HEAD", False
         attempt = 0
         while True:
-            answer = await self._request(method, url, row)
+            answer = await self._request(method, url, row, ranged=ranged)
             if method == "HEAD" and answer.status in HEAD_REFUSED:
-                method = "GET"
+                method, ranged = "GET", True
                 continue
-            if answer.status in BACK_OFF_STATUSES and attempt < self.settings.retries:
+            if ranged and answer.status == RANGE_NOT_SATISFIABLE:
+                ranged = False  # an empty file has no byte 0: asked again without the range
+                continue
+            if answer.status in BACK_OFF_STATUSES:
                 wait = retry_after_seconds(answer.headers.get("Retry-After"), attempt)
-                if wait <= self.settings.longest_wait:
-                    self._back_off(url.host or "", wait)
+                self._back_off(url.host or "", wait)  # the whole host waits, or is left alone if it is too long
+                if attempt < self.settings.retries and wait <= self.settings.longest_wait:
                     attempt += 1
                     continue
             return method, answer
 
-    async def _request(self, method: str, url: URL, row: dict[str, Any]) -> Answer:
-        """One request, in its host's turn; its time (not the wait for the turn) adds to `latency_ms`."""
+    async def _request(self, method: str, url: URL, row: dict[str, Any], *, ranged: bool) -> Answer:
+        """One request, in its host's turn; its time (not the wait for the turn) adds to `latency_ms`. The
+        answer is its status and headers: a body that breaks off or trickles past the timeout changes
+        nothing about them."""
         assert self._session is not None, "use LinkProber as an async context manager"
-        headers = {"Range": "bytes=0-0"} if method == "GET" else {}
+        headers = {"Range": "bytes=0-0"} if ranged else {}
         async with self._gate(url.host or ""):
             started = time.perf_counter()
             try:
                 async with self._session.request(method, url, headers=headers, allow_redirects=False) as response:
-                    await self._read_capped(response)
-                    return Answer(response.status, response.headers, response.headers.get("Location"))
+                    answer = Answer(response.status, response.headers, response.headers.get("Location"))
+                    try:
+                        await self._read_capped(response)
+                    except (aiohttp.ClientError, TimeoutError):
+                        response.close()
+                    return answer
             finally:
                 row["latency_ms"] += (time.perf_counter() - started) * 1000
 
@@ -332,6 +366,14 @@ class LinkProber:
                 return
             remaining -= len(chunk)
         response.close()
+
+
+def parse_url(text: str) -> URL:
+    """A URL as yarl reads it; one it cannot read is an `invalid_url` answer, not a crash."""
+    try:
+        return URL(text)
+    except (ValueError, TypeError) as exc:
+        raise aiohttp.InvalidURL(text) from exc
 
 
 def served_format(content_type: str | None) -> str | None:

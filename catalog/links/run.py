@@ -25,7 +25,7 @@ from yarl import URL
 from catalog.errors import LakeError
 from catalog.lake import Lake, new_harvest_id
 from catalog.links.hosts import Hosts
-from catalog.links.probe import LinkCheckSettings, LinkProber, unresolved_row
+from catalog.links.probe import LinkCheckSettings, LinkProber
 from catalog.views import connect
 
 DEFAULT_BUDGET = 20_000
@@ -38,7 +38,7 @@ MAX_ACTIVE_HOSTS = 4_096
 """Hosts being worked on at once; the rest wait their turn (memory stays flat with many hosts)."""
 log = logging.getLogger(__name__)
 
-QUEUE_SQL = "SELECT url FROM link_queue {where} LIMIT ?"
+QUEUE_SQL = "SELECT url FROM link_queue {where} ORDER BY last_checked_at ASC NULLS FIRST, url LIMIT ?"
 
 
 @dataclass
@@ -52,10 +52,12 @@ class LinkCheckRun:
     """URLs selected for this run (at most the budget)."""
     checked: int = 0
     deferred: int = 0
-    """Selected but not checked: the time budget ran out, or the host was paused for timing out."""
+    """Selected but not checked: the time budget ran out first."""
     outcomes: Counter[str] = field(default_factory=Counter)
     """Checks by outcome: 'ok', 'http <status>' for a status of 400 or more, or the error class."""
-    paused_hosts: list[str] = field(default_factory=list)
+    hosts_left_alone: list[str] = field(default_factory=list)
+    """Hosts that timed out, would not resolve, or asked for too long a wait: their other links were
+    answered for without a request."""
     files: list[str] = field(default_factory=list)
 
     @property
@@ -140,8 +142,9 @@ async def check_urls(
         run.checked += 1
         run.outcomes[outcome(row)] += 1
         if len(batch) >= BATCH_ROWS:
-            write(batch[:])
-            batch.clear()
+            full = batch[:]
+            batch.clear()  # before writing: a failed write must not be tried again with the next batch
+            write(full)
         if time.monotonic() >= next_report:
             next_report += PROGRESS_EVERY_S
             log.info("%d of %d links checked: %s", run.checked, len(urls), dict(run.outcomes))
@@ -151,7 +154,7 @@ async def check_urls(
     finally:  # interrupted too: what was checked is kept
         if batch:
             write(batch)
-        run.paused_hosts = hosts.paused_hosts()
+        run.hosts_left_alone = hosts.left_alone()
 
 
 async def _check_by_host(
@@ -163,25 +166,21 @@ async def _check_by_host(
     deadline: float,
     keep: Callable[[dict[str, Any]], None],
 ) -> None:
-    """Every host at once (up to MAX_ACTIVE_HOSTS), each through as many lanes as it may have requests in
-    flight, until its queue is done, it is paused, or the time is up."""
-    active = asyncio.Semaphore(MAX_ACTIVE_HOSTS)
+    """Up to MAX_ACTIVE_HOSTS hosts at once, those with the most links first, each through as many lanes
+    as it may have requests in flight, until its queue is done or the time is up."""
     async with LinkProber(settings, hosts.turn, hosts.back_off) as prober:
 
-        async def lane(host: str, queue: deque[str]) -> None:
-            while queue and not hosts.paused(host) and time.monotonic() < deadline:
-                if hosts.unresolvable(host):
-                    keep(unresolved_row(queue.popleft(), host))
-                    continue
+        async def lane(queue: deque[str]) -> None:
+            while queue and time.monotonic() < deadline:
                 row = await prober.check(queue.popleft())
                 hosts.record(host_key(row.get("final_url") or row["url"]), row.get("error"))
                 keep(row)
 
-        async def work_on(host: str, queue: deque[str]) -> None:
-            async with active:
-                lanes = min(settings.per_host_concurrency, len(queue))
-                await asyncio.gather(*(lane(host, queue) for _ in range(lanes)))
+        ordered = iter(sorted(by_host.values(), key=len, reverse=True))
+
+        async def worker() -> None:  # a host at a time, so that memory stays flat however many hosts
+            for queue in ordered:
+                await asyncio.gather(*(lane(queue) for _ in range(min(settings.per_host_concurrency, len(queue)))))
                 run.deferred += len(queue)
 
-        ordered = sorted(by_host.items(), key=lambda item: -len(item[1]))
-        await asyncio.gather(*(work_on(host, queue) for host, queue in ordered))
+        await asyncio.gather(*(worker() for _ in range(min(MAX_ACTIVE_HOSTS, len(by_host)))))

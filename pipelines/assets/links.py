@@ -50,7 +50,7 @@ def link_checks(context: AssetExecutionContext, lake: LakeResource, links: LinkC
             "checked_now": run.checked,
             "deferred": run.deferred,
             "outcomes": MetadataValue.json(dict(run.outcomes)),
-            "hosts_paused": MetadataValue.json(run.paused_hosts),
+            "hosts_left_alone": MetadataValue.json(run.hosts_left_alone),
             "links": total,
             "links_checked": checked,
             "broken": broken,

@@ -12,7 +12,14 @@ import pytest
 
 from catalog.cli import build_parser, harvest_settings
 from catalog.harvest import HarvestLimits
-from catalog.http import TRANSIENT_STATUSES, FetchError, HttpSettings, PortalSession, RateLimitedAdapter
+from catalog.http import (
+    TRANSIENT_STATUSES,
+    FetchError,
+    HttpSettings,
+    PortalSession,
+    RateLimitedAdapter,
+    is_public_address,
+)
 from catalog.redaction import ByteRedactor, register_secret
 from catalog.registry import get_portal
 from pipelines.resources import HttpResource
@@ -272,3 +279,32 @@ def test_the_key_goes_only_to_the_portals_own_hosts() -> None:
 def test_an_ipv6_literal_portal_is_its_own_host() -> None:
     session = PortalSession(FAST, home=["http://[::1]:8080/catalog"])
     assert "::1" in session.settings.trusted_hosts
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("93.184.215.14", True),
+        ("2606:2800:21f:cb07:6820:80da:af6b:8b2c", True),
+        ("127.0.0.1", False),
+        ("::1", False),
+        ("::ffff:127.0.0.1", False),  # IPv4-mapped
+        ("::127.0.0.1", False),  # IPv4-compatible
+        ("::ffff:93.184.215.14", True),
+        ("64:ff9b::7f00:1", False),  # NAT64 to 127.0.0.1
+        ("64:ff9b::a9fe:a9fe", False),  # NAT64 to 169.254.169.254, the cloud metadata address
+        ("64:ff9b::a00:1", False),  # NAT64 to 10.0.0.1
+        ("64:ff9b::5db8:d70e", True),  # NAT64 to a public address
+        ("64:ff9b:1::a00:1", False),  # local-use NAT64
+        ("2002:7f00:1::", False),  # 6to4 around 127.0.0.1
+        ("2002:a9fe:a9fe::1", False),  # 6to4 around 169.254.169.254
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", False),  # Teredo
+        ("fec0::1", False),  # site-local
+        ("fd00::1", False),
+        ("fe80::1%eth0", False),
+        ("ff02::1", False),
+        ("224.0.0.1", False),
+    ],
+)
+def test_an_ipv6_address_carrying_an_ipv4_one_is_judged_by_it(address: str, public: bool) -> None:
+    assert is_public_address(address) is public

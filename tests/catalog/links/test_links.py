@@ -9,11 +9,12 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from catalog.cli import main
-from catalog.lake import Lake
+from catalog.lake import Lake, new_harvest_id
 from catalog.report import write_report
 from catalog.snapshots import ALL, read_manifest, refresh_snapshots
 from tests.catalog.test_report import ARTIFACTS, chromium_page
@@ -264,6 +265,38 @@ def test_a_run_stopped_half_way_keeps_what_it_checked(farm, serve, lake: Lake, t
     assert "interrupted" in process.stderr.read()
     [(kept,)] = [tuple(row.values()) for row in rows(lake, "SELECT count(*) FROM link_checks")]
     assert 4 <= kept < 61
-    assert main(["links", "--allow-private", "--rate", "0", "--lake", str(lake.root)]) == 0
+    budget = str(61 - kept)
+    assert main(["links", "--allow-private", "--rate", "0", "--budget", budget, "--lake", str(lake.root)]) == 0
     checks = rows(lake, "SELECT url, count(*) AS checks FROM link_checks GROUP BY url")
-    assert len(checks) == 61 and sum(row["checks"] for row in checks) == 61 + kept  # new links first
+    assert len(checks) == 61 and {row["checks"] for row in checks} == {1}  # those not checked yet, and only them
+
+
+def test_since_is_the_first_check_of_the_current_state(lake: Lake) -> None:
+    """A state's run of checks starts at the first check in it after a check in another state; checks that
+    tell nothing (throttled, blocked) neither break a run of ok or broken checks nor start one."""
+    day = datetime(2026, 11, 1, tzinfo=UTC)
+    history = {
+        "http://a.example/stays-broken": [404, 404, 404],
+        "http://a.example/came-back": [404, 404, 200],
+        "http://a.example/broke": [200, 200, 500],
+        "http://a.example/broken-through-a-429": [404, 429, 404],
+        "http://a.example/throttled-now": [200, 429, 429],
+    }
+    for number in range(3):
+        check_id = new_harvest_id(day + timedelta(days=number))
+        checks = [
+            {"check_id": check_id, "url": url, "checked_at": day + timedelta(days=number), "status": statuses[number]}
+            for url, statuses in history.items()
+        ]
+        lake.write_link_checks(check_id, 0, checks)
+    found = {row["url"]: row for row in rows(lake, "SELECT url, state, since, checks_in_state FROM link_status")}
+    expected = {
+        "http://a.example/stays-broken": ("broken", 0, 3),
+        "http://a.example/came-back": ("ok", 2, 1),
+        "http://a.example/broke": ("broken", 2, 1),
+        "http://a.example/broken-through-a-429": ("broken", 0, 2),
+        "http://a.example/throttled-now": ("throttled", 1, 2),
+    }
+    assert {
+        url: (row["state"], (row["since"] - day).days, row["checks_in_state"]) for url, row in found.items()
+    } == expected

@@ -23,7 +23,7 @@ def starts_by_host(farm) -> dict[str, list[float]]:
 def test_the_shipped_limits_one_request_a_second_two_at_once_per_host(farm, check) -> None:
     shipped = LinkCheckSettings()
     assert (shipped.per_host_rate, shipped.per_host_concurrency, shipped.timeout) == (1.0, 2, 30.0)
-    urls = [farm.url(host, f"/slow/300/ok/{n}.csv") for host in (0, 1) for n in range(4)]
+    urls = [farm.url(host, f"/slow/1500/ok/{n}.csv") for host in (0, 1) for n in range(4)]
     found, _ = check(urls, settings=LinkCheckSettings(allow_private=True))
     assert {row["status"] for row in found.values()} == {200}
     starts = starts_by_host(farm)
@@ -31,7 +31,7 @@ def test_the_shipped_limits_one_request_a_second_two_at_once_per_host(farm, chec
     for times in starts.values():
         gaps = [later - earlier for earlier, later in pairwise(times)]
         assert min(gaps) >= 1 - TOLERANCE_S
-    assert max(farm.state.most_in_flight.values()) <= 2
+    assert set(farm.state.most_in_flight.values()) == {2}  # 1.5 s answers a second apart: two at once, never three
     first, second = starts.values()
     assert second[0] < first[-1]  # hosts are worked on at once, not one after the other
 

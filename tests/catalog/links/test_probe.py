@@ -10,7 +10,7 @@ from yarl import URL
 
 from catalog.links import probe
 from catalog.links.probe import CONTACT_ENV, ERROR_CLASSES, link_user_agent
-from tests.linkfarm import BODY, LAST_MODIFIED
+from tests.linkfarm import BODY, LAST_MODIFIED, farm_address
 
 FAST = {"per_host_rate": 0, "allow_private": True}
 
@@ -68,11 +68,46 @@ def test_a_429_waits_as_long_as_the_host_asks(farm, check) -> None:
     assert starts[1] - starts[0] >= 0.95 and starts[2] - starts[1] >= 0.95  # Retry-After: 1, each time
 
 
-def test_a_wait_longer_than_allowed_is_the_answer(farm, check) -> None:
+def test_a_host_that_keeps_throttling_is_asked_no_more_than_the_retries(farm, check) -> None:
     url = farm.url(2, "/throttle/5/ok/a.csv")
     found, _ = check([url], retries=1, **FAST)
     assert found[url]["status"] == 429
     assert len(farm.state.log) == 2
+
+
+def test_a_wait_longer_than_a_run_gives_leaves_the_host_alone(farm, check) -> None:
+    """Retry-After: 3600: that link's answer is the 429, and the host's other links are not requested."""
+    urls = [farm.url(2, f"/wait/3600/{n}.csv") for n in range(5)]
+    started = time.monotonic()
+    found, run = check(urls, per_host_concurrency=1, **FAST)
+    assert time.monotonic() - started < 10
+    assert len(farm.state.log) == 1
+    answered = [found[url] for url in urls if found[url]["status"] == 429]
+    assert len(answered) == 1
+    others = [found[url] for url in urls if found[url]["status"] is None]
+    assert {row["error"] for row in others} == {"throttled"} and len(others) == 4
+    assert "asked for a wait of 3600 s" in others[0]["detail"]
+    assert run.hosts_left_alone == [farm_address(2)]
+
+
+def test_an_empty_file_is_there(farm, check) -> None:
+    """HEAD refused, and byte 0 of an empty file is not satisfiable (416): a plain GET says it is there."""
+    url = farm.url(0, "/empty/nothing.csv")
+    found, _ = check([url], **FAST)
+    assert (found[url]["status"], found[url]["method"], found[url]["error"]) == (200, "GET", None)
+    assert [(r.method, r.headers.get("Range")) for r in farm.state.log] == [
+        ("HEAD", None),
+        ("GET", "bytes=0-0"),
+        ("GET", None),
+    ]
+
+
+def test_credentials_in_a_link_are_neither_sent_nor_kept(farm, check) -> None:
+    url = farm.url(0, "/redirect/1/ok/a.csv").replace("http://", "http://someone:s3cret@")
+    found, _ = check([url], **FAST)
+    assert found[url]["status"] == 200
+    assert "s3cret" not in found[url]["final_url"] and "someone" not in found[url]["final_url"]
+    assert all("Authorization" not in r.headers for r in farm.state.log)
 
 
 @pytest.mark.parametrize(
@@ -82,7 +117,8 @@ def test_a_wait_longer_than_allowed_is_the_answer(farm, check) -> None:
         ("mailto:data@example.org", "invalid_url"),
         ("data.csv", "invalid_url"),
         ("http://", "invalid_url"),
-        ("http://127.1:80/x", "invalid_url"),  # a legacy numeric form aiohttp refuses outright
+        ("http://127.1:80/x", "blocked"),  # a legacy numeric form of 127.0.0.1, judged whatever aiohttp makes of it
+        ("http://2130706433/x", "blocked"),
         ("http://no-such-host.invalid/data.csv", "dns"),
     ],
 )
@@ -101,15 +137,31 @@ def test_a_dead_host_is_refused_and_a_silent_one_times_out(farm, check) -> None:
 
 
 def test_a_host_that_keeps_timing_out_is_left_alone_for_the_rest_of_the_run(farm, check) -> None:
+    """Its other links are answered for without a request, so they go to the back of the queue instead of
+    holding its head run after run."""
     slow = [farm.url(3, f"/slow/3000/ok/{n}.csv") for n in range(8)]
     fine = [farm.url(0, f"/ok/{n}.csv") for n in range(4)]
     found, run = check(slow + fine, timeout=0.3, **FAST)
-    checked_slow = [url for url in slow if url in found]
-    assert 3 <= len(checked_slow) <= 4  # two lanes: the pause comes with the third timeout
-    assert {found[url]["error"] for url in checked_slow} == {"timeout"}
+    assert {found[url]["error"] for url in slow} == {"timeout"}
+    requested = [url for url in slow if not found[url]["detail"].startswith("not requested")]
+    assert 3 <= len(requested) <= 4  # two lanes: the host is left alone with the third timeout in a row
+    assert len(farm.state.log) - len(fine) == len(requested)
+    left_alone = [found[url] for url in slow if url not in requested]
+    assert {row["detail"] for row in left_alone} == {
+        f"not requested: {farm_address(3)} timed out 3 times in a row in this run"
+    }
+    assert {(row.get("method"), row["latency_ms"]) for row in left_alone} == {(None, 0.0)}
     assert all(found[url]["status"] == 200 for url in fine)
-    assert run.deferred == len(slow) - len(checked_slow)
-    assert run.paused_hosts == [farm.url(3, "").split("//")[1].split(":")[0]]
+    assert (run.deferred, run.hosts_left_alone) == (0, [farm_address(3)])
+
+
+def test_a_redirect_to_a_host_left_alone_is_not_followed(farm, check) -> None:
+    silent = farm.url(3, "/slow/3000/ok/x.csv")
+    urls = [farm.url(0, f"/to?url={silent}&n={n}") for n in range(6)]
+    found, _ = check(urls, timeout=0.3, per_host_concurrency=1, **FAST)
+    assert {found[url]["error"] for url in urls} == {"timeout"}
+    assert sum(r.host == farm_address(3) for r in farm.state.log) == 3
+    assert sum(found[url]["detail"].startswith("not requested") for url in urls) == 3
 
 
 def test_the_time_budget_defers_what_it_cannot_reach(farm, check) -> None:
@@ -197,10 +249,10 @@ def test_a_proxy_in_the_environment_is_not_a_way_around_the_guard(farm, check, m
     assert not farm.state.log
     found, _ = check([url], **FAST)
     assert found[url]["status"] == 200
-    assert [r.host for r in farm.state.log] == [farm.url(0, "").split("//")[1].split(":")[0]]
+    assert [r.host for r in farm.state.log] == [farm_address(0)]  # the address reached: not through a proxy
 
 
-def test_a_name_that_does_not_resolve_is_looked_up_twice_then_answered_for(check, monkeypatch) -> None:
+def test_a_name_that_does_not_resolve_is_not_looked_up_again_and_again(check, monkeypatch) -> None:
     lookups: list[str] = []
     real_lookup = socket.getaddrinfo
 
@@ -213,5 +265,49 @@ def test_a_name_that_does_not_resolve_is_looked_up_twice_then_answered_for(check
     found, run = check(urls, per_host_rate=0, per_host_concurrency=1)
     assert {found[url]["error"] for url in urls} == {"dns"}
     assert lookups.count("gone.invalid") == 2
-    assert sum("did not resolve earlier in this run" in found[url]["detail"] for url in urls) == 8
+    assert sum(found[url]["detail"].startswith("not looked up again") for url in urls) == 8
     assert (run.checked, run.deferred) == (10, 0)
+
+
+@pytest.mark.parametrize(
+    ("host", "address"),
+    [
+        ("2130706433", "127.0.0.1"),
+        ("127.1", "127.0.0.1"),
+        ("0177.0.0.1", "127.0.0.1"),
+        ("0x7f.1", "127.0.0.1"),
+        ("0", "0.0.0.0"),
+        ("169.254.169.254", "169.254.169.254"),
+        ("[::1]", "::1"),
+        ("999.1.1.1", "0.0.0.0"),
+        ("data.example.org", None),
+        ("3com.example", None),
+    ],
+)
+def test_every_form_a_socket_library_reads_as_an_address_is_judged_as_one(host: str, address: str | None) -> None:
+    """Whatever aiohttp makes of them (older releases pass numeric forms to the socket layer unresolved)."""
+    assert probe.literal_address(host) == address
+    if address:
+        assert not probe.is_public_address(address)
+
+
+@pytest.mark.parametrize(
+    ("headers", "size"),
+    [
+        ({"Content-Length": "1033"}, 1033),
+        ({"Content-Range": "bytes 0-0/1033", "Content-Length": "1"}, 1033),
+        ({"Content-Range": "bytes 0-0/*", "Content-Length": "1"}, None),  # the size is not known
+        ({"Content-Range": "bytes 0-0/99999999999999999999999"}, None),  # no 64-bit size
+        ({"Content-Length": "18446744073709551615"}, None),
+        ({"Content-Length": "²"}, None),
+        ({}, None),
+    ],
+)
+def test_a_size_is_what_the_headers_say_or_none(headers: dict[str, str], size: int | None) -> None:
+    assert probe.content_length(headers) == size
+
+
+def test_a_wait_in_any_spelling_is_read_or_defaulted() -> None:
+    assert probe.retry_after_seconds("120", 0) == 120
+    assert probe.retry_after_seconds("²", 1) == 2  # not a number: the default backoff
+    assert probe.retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", 0) == 0  # in the past: no wait
