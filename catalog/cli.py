@@ -37,7 +37,7 @@ import duckdb
 import pyarrow.parquet as pq
 
 from catalog import __version__
-from catalog.detect import DOCUMENT_SOFTWARE, base_of, detect, is_document_url
+from catalog.detect import base_of, detect, is_document_url
 from catalog.doctor import examine, repair
 from catalog.errors import CatalogError, LakeError, SuspiciousHarvestError
 from catalog.harvest import HarvestLimits, harvest_portal, record_failure
@@ -47,11 +47,12 @@ from catalog.links import DEFAULT_BUDGET, DEFAULT_MINUTES, LinkCheckSettings, ch
 from catalog.liveness import MAX_WORKERS, check_portals
 from catalog.output import FORMATS, render
 from catalog.redaction import RedactingFilter
-from catalog.registry import SUPPORTED_SOFTWARE, Portal, get_portal, load_registry, validate_portal_id
+from catalog.registry import Portal, get_portal, load_registry, validate_portal_id
 from catalog.report import write_report
 from catalog.sample.catalogue import generate
 from catalog.sample.server import InMemoryCatalogue, serve_portal
 from catalog.snapshots import EXPORT_FORMATS, export, refresh_or_warn
+from catalog.sources import SOFTWARE, SOURCES
 from catalog.views import query, read_only_query, refresh_database, write_database
 
 PROG = "catalog"
@@ -122,7 +123,7 @@ def _portal_at(args: argparse.Namespace) -> Portal:
     portal_id = validate_portal_id(args.portal)
     if args.software:
         software = args.software
-        api_url = args.url if software in DOCUMENT_SOFTWARE or is_document_url(args.url) else None
+        api_url = args.url if SOURCES[software].document or is_document_url(args.url) else None
     else:
         detection = detect(args.url)
         log.info("%s", detection.summary)
@@ -391,7 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     harvest = commands.add_parser("harvest", help="harvest a portal's catalogue into the lake")
     harvest.add_argument("url", nargs="?", help="a portal's URL (omit to use the registry's)")
     harvest.add_argument("--portal", required=True, help="portal id: a registry id, or a new slug for URL")
-    harvest.add_argument("--software", choices=sorted(SUPPORTED_SOFTWARE), help="with URL: skip detection")
+    harvest.add_argument("--software", choices=sorted(SOFTWARE), help="with URL: skip detection")
     harvest.add_argument("--fq", help="with URL: a CKAN filter query applied to every search")
     harvest.add_argument(
         "--api-key-env", help="with URL: the environment variable holding the portal's API key (never the key)"
@@ -437,7 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def selection_options(command: argparse.ArgumentParser) -> None:
         command.add_argument("--country", help="only portals of this ISO 3166-1 country (e.g. VN)")
-        command.add_argument("--software", choices=sorted(SUPPORTED_SOFTWARE), help="only portals running it")
+        command.add_argument("--software", choices=sorted(SOFTWARE), help="only portals running it")
         format_options(command)
 
     check = commands.add_parser("check", help="probe registered portals' liveness into portal_checks")

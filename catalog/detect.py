@@ -1,10 +1,11 @@
 """Which portal software a URL runs, and where its catalogue API answers.
 
-Each software has one cheap probe: an endpoint only it serves, and a test of the answer's shape
-(CKAN's `status_show` names a CKAN version; Socrata's catalogue answers `resultSetSize`; a data.json
-has a `dataset` list). All probes run, so a portal serving several APIs (CKAN with ckanext-dcat, a
-Hub site with its DCAT-US feed) is seen whole; the richest API wins (`RICHNESS`) and the result says
-which others answered. A host that cannot be reached at all stops the probing at once.
+Each software has cheap probes (`catalog/sources/<software>/probe.py`): an endpoint only it serves,
+and a test of the answer's shape (CKAN's `status_show` names a CKAN version; Socrata's catalogue
+answers `resultSetSize`; a data.json has a `dataset` list). All probes run, so a portal serving
+several APIs (CKAN with ckanext-dcat, a Hub site with its DCAT-US feed) is seen whole; the richest
+API wins (`catalog.sources.RICHEST_FIRST`) and the result says which others answered. A host that
+cannot be reached at all stops the probing at once.
 
 Probes read at most `PEEK_BYTES` of a body: a data.json can be hundreds of megabytes.
 """
@@ -12,7 +13,6 @@ Probes read at most `PEEK_BYTES` of a body: a data.json can be hundreds of megab
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -20,14 +20,11 @@ from urllib.parse import urlsplit, urlunsplit
 import orjson
 
 from catalog.http import FetchError, HttpSettings, PortalSession
+from catalog.sources import RICHEST_FIRST, SOURCES
+from catalog.sources.base import DetectionProbe, Source
 
 PEEK_BYTES = 1 << 16
-RDF_ACCEPT = "text/turtle, application/rdf+xml;q=0.9, application/ld+json;q=0.8"
-# Richest first: full search APIs with paging and publishers, then catalogue documents.
-RICHNESS = ("ckan", "dkan", "socrata", "opendatasoft", "arcgis", "dcat", "datajson")
 DOCUMENT_SUFFIXES = (".json", ".ttl", ".rdf", ".xml", ".jsonld", ".nt")
-DOCUMENT_SOFTWARE = ("datajson", "dcat")
-"""Softwares read from one document (or its pages) at a URL, rather than an API under a site."""
 UNREACHABLE = ("connection refused", "host name does not resolve", "timed out", "request failed")
 
 
@@ -82,10 +79,6 @@ class Detection:
         return (chosen or answered or [None])[0]
 
 
-Check = Callable[[Any, bytes, str], str | None]
-"""(parsed JSON or None, first bytes, content type) -> a detail when the answer is this software's."""
-
-
 def _json(body: bytes) -> Any:
     try:
         return orjson.loads(body)
@@ -93,66 +86,9 @@ def _json(body: bytes) -> Any:
         return None
 
 
-def _ckan(data: Any, _body: bytes, _type: str) -> str | None:
-    result = data.get("result") if isinstance(data, dict) and data.get("success") is True else None
-    if isinstance(result, dict) and result.get("ckan_version"):
-        return f"CKAN {result['ckan_version']}"
-    return None
-
-
-def _dkan(data: Any, _body: bytes, _type: str) -> str | None:
-    if isinstance(data, dict) and data.get("success") is True and "result" in data:
-        return "CKAN-compatible API without status_show"
-    return None
-
-
-def _socrata(data: Any, _body: bytes, _type: str) -> str | None:
-    if isinstance(data, dict) and isinstance(data.get("results"), list) and "resultSetSize" in data:
-        return f"{data['resultSetSize']} datasets"
-    return None
-
-
-def _opendatasoft(data: Any, _body: bytes, _type: str) -> str | None:
-    if isinstance(data, dict) and isinstance(data.get("results"), list) and "total_count" in data:
-        return f"{data['total_count']} datasets"
-    return None
-
-
-def _arcgis(data: Any, _body: bytes, _type: str) -> str | None:
-    if isinstance(data, dict) and data.get("type") == "FeatureCollection" and "numberMatched" in data:
-        return f"{data['numberMatched']} items"
-    return None
-
-
-def _datajson(data: Any, body: bytes, _type: str) -> str | None:
-    head = body.lstrip()[:1]
-    if isinstance(data, dict) and isinstance(data.get("dataset"), list):
-        return f"{len(data['dataset'])} datasets"
-    if data is None and head in (b"{", b"[") and (b'"dataset"' in body or b'"identifier"' in body):
-        return "DCAT-US document (larger than the probe read)"
-    return None
-
-
-def _dcat(_data: Any, body: bytes, content_type: str) -> str | None:
-    rdf_type = any(kind in content_type for kind in ("turtle", "rdf+xml", "ld+json", "n-triples"))
-    if b"http://www.w3.org/ns/dcat#" in body or (rdf_type and b"dcat" in body):
-        return f"DCAT RDF ({content_type.split(';', maxsplit=1)[0] or 'unlabelled'})"
-    return None
-
-
-def probes_for(base: str) -> list[tuple[str, str, Check, str | None]]:
-    """(software, URL, check, Accept) for every probe of a portal at `base`."""
-    host = urlsplit(base).hostname or ""
-    return [
-        ("ckan", f"{base}/api/3/action/status_show", _ckan, None),
-        ("dkan", f"{base}/api/3/action/site_read", _dkan, None),
-        ("dkan", f"{base}/api/action/site_read", _dkan, None),
-        ("socrata", f"{base}/api/catalog/v1?domains={host}&only=dataset&limit=1", _socrata, None),
-        ("opendatasoft", f"{base}/api/explore/v2.1/catalog/datasets?limit=1", _opendatasoft, None),
-        ("arcgis", f"{base}/api/search/v1/collections/dataset/items?limit=1", _arcgis, None),
-        ("dcat", f"{base}/catalog.ttl", _dcat, RDF_ACCEPT),
-        ("datajson", f"{base}/data.json", _datajson, None),
-    ]
+def probes_for(base: str) -> list[tuple[Source, DetectionProbe, str]]:
+    """(software, probe, URL) for every probe of a portal at `base`, richest software first."""
+    return [(source, probe, probe.url(base)) for source in SOURCES.values() for probe in source.probes]
 
 
 def base_of(url: str) -> str:
@@ -177,10 +113,11 @@ def detect(url: str, settings: HttpSettings | None = None) -> Detection:
         if not detection.reachable:
             return detection
         base = base_of(url)
-        for software, probe_url, check, accept in probes_for(base):
-            if software == "dkan" and any(p.found and p.software in ("ckan", "dkan") for p in detection.probes):
-                continue  # a CKAN (or a DKAN already found) needs no second DKAN probe
-            probe = _probe(session, software, probe_url, check, accept)
+        for source, spec, probe_url in probes_for(base):
+            found = {p.software for p in detection.probes if p.found}
+            if source.name in found or found.intersection(source.defers_to):
+                continue  # one answering probe per software; a CKAN needs no DKAN probe
+            probe = _probe(session, source.name, probe_url, spec)
             detection.probes.append(probe)
             if probe.status is None and probe.detail.startswith(UNREACHABLE):
                 detection.reachable = False
@@ -188,9 +125,9 @@ def detect(url: str, settings: HttpSettings | None = None) -> Detection:
         found = [p for p in detection.probes if p.found]
         if found:
             # A document the user named outright is what they meant; otherwise the richest API wins.
-            best = direct or min(found, key=lambda probe: RICHNESS.index(probe.software))
+            best = direct or min(found, key=lambda probe: RICHEST_FIRST.index(probe.software))
             detection.software, detection.detail = best.software, best.detail
-            detection.api_url = best.url if best.software in DOCUMENT_SOFTWARE else base
+            detection.api_url = best.url if SOURCES[best.software].document else base
     finally:
         session.close()
     return detection
@@ -203,10 +140,13 @@ def is_document_url(url: str) -> bool:
 
 
 def _direct_document(session: PortalSession, url: str, detection: Detection) -> Probe | None:
-    """The URL itself, probed as data.json and as RDF before any well-known path: a user may name a
-    catalogue document anywhere, with any suffix or a query string (a GeoNetwork CSW GetRecords)."""
-    for software, check in (("datajson", _datajson), ("dcat", _dcat)):
-        probe = _probe(session, software, url, check, RDF_ACCEPT if software == "dcat" else None)
+    """The URL itself, probed as each document software before any well-known path: a user may name a
+    catalogue document anywhere, with any suffix or a query string (a GeoNetwork CSW GetRecords). The
+    plainest format first: its test is the strictest (a data.json is JSON-LD and may name DCAT terms)."""
+    documents = [source for source in reversed(SOURCES.values()) if source.document]
+    for source in documents:
+        spec = source.probes[0]
+        probe = _probe(session, source.name, url, spec)
         detection.probes.append(probe)
         if probe.found:
             return probe
@@ -216,10 +156,10 @@ def _direct_document(session: PortalSession, url: str, detection: Detection) -> 
     return None
 
 
-def _probe(session: PortalSession, software: str, url: str, check: Check, accept: str | None) -> Probe:
+def _probe(session: PortalSession, software: str, url: str, spec: DetectionProbe) -> Probe:
     started = time.monotonic()
     try:
-        with session.stream(url, accept=accept) as body:
+        with session.stream(url, accept=spec.accept) as body:
             head = body.read(PEEK_BYTES)
             status, content_type = body.status, body.content_type
     except FetchError as failure:
@@ -227,5 +167,5 @@ def _probe(session: PortalSession, software: str, url: str, check: Check, accept
     latency = round((time.monotonic() - started) * 1000, 1)
     if status >= 400:
         return Probe(software, url, False, f"HTTP {status}", status, latency)
-    detail = check(_json(head), head, content_type)
+    detail = spec.check(_json(head), head, content_type)
     return Probe(software, url, detail is not None, detail or f"HTTP {status}, not {software}", status, latency)

@@ -41,12 +41,12 @@ from tqdm import tqdm
 from catalog.errors import CatalogError, SuspiciousHarvestError
 from catalog.http import HttpSettings
 from catalog.lake import Lake, StagedHarvest, TableWriter, lock_holder, new_harvest_id
-from catalog.normalise import Normaliser, normaliser_for
 from catalog.normalise.rows import HarvestContext
 from catalog.normalise.values import RecordTooDeepError, json_text, loads_lenient
-from catalog.portals import DatasetPage, PortalClient, client_for
 from catalog.registry import Portal
 from catalog.schemas import DATASETS, DISTRIBUTIONS, LISTED_IDS, PUBLISHERS, RAW_DATASETS, RAW_PUBLISHERS
+from catalog.sources import client_for, normaliser_for
+from catalog.sources.base import DatasetPage, Normaliser, PortalClient
 from catalog.versions import classify, previous_state, tombstones
 
 log = logging.getLogger(__name__)

@@ -16,10 +16,10 @@ from urllib.parse import urlsplit
 
 from catalog import vietnam
 from catalog.errors import RegistryError
+from catalog.sources import SOFTWARE
 
 REGISTRY_FILE = Path(__file__).with_name("portals.toml")
 PORTAL_ID_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-SUPPORTED_SOFTWARE = frozenset({"ckan", "dkan", "datajson", "dcat", "socrata", "opendatasoft", "arcgis"})
 # The 26 pilot cities of the ASEAN Smart Cities Network (ASEAN Secretariat, 2018), by country.
 ASCN_PILOT_CITIES = {
     "BN": ("Bandar Seri Begawan",),
@@ -76,10 +76,8 @@ class Portal:
             raise RegistryError(f"portal {self.id}: country {self.country!r} is not an ISO 3166-1 alpha-2 code")
         if self.cadence not in CADENCES:
             raise RegistryError(f"portal {self.id}: cadence {self.cadence!r} is not one of {sorted(CADENCES)}")
-        if self.software not in SUPPORTED_SOFTWARE:
-            raise RegistryError(
-                f"portal {self.id}: software {self.software!r} is not one of {sorted(SUPPORTED_SOFTWARE)}"
-            )
+        if self.software not in SOFTWARE:
+            raise RegistryError(f"portal {self.id}: software {self.software!r} is not one of {sorted(SOFTWARE)}")
         if self.api_key_env is not None and not re.fullmatch(r"[A-Z_][A-Z0-9_]*", self.api_key_env):
             raise RegistryError(
                 f"portal {self.id}: api_key_env {self.api_key_env!r} is not an environment variable name"

@@ -20,9 +20,9 @@ from catalog.errors import HarvestError
 from catalog.harvest import HarvestRun, harvest_portal
 from catalog.lake import Lake
 from catalog.normalise.licences import canonical_licence
-from catalog.portals.arcgis import FEED_PATH, SEARCH_PATH
-from catalog.portals.opendatasoft import DATASETS_PATH
-from tests.catalog.portals.test_dkan import dkan_routes
+from catalog.sources.arcgis.client import FEED_PATH, SEARCH_PATH
+from catalog.sources.opendatasoft.client import DATASETS_PATH
+from tests.catalog.sources.test_dkan import dkan_routes
 from tests.conftest import FAST, portal_at, rows
 from tests.routes import Responder, serve_routes, static
 

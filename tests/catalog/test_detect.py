@@ -10,10 +10,10 @@ from catalog.cli import main
 from catalog.detect import detect
 from catalog.http import HttpSettings
 from catalog.liveness import check_portals
-from tests.catalog.portals.test_arcgis import hub_item, hub_search
-from tests.catalog.portals.test_dkan import dkan_routes, real_and_copies
-from tests.catalog.portals.test_opendatasoft import ods_api, ods_record
-from tests.catalog.portals.test_socrata import discovery_api, socrata_result
+from tests.catalog.sources.test_arcgis import hub_item, hub_search
+from tests.catalog.sources.test_dkan import dkan_routes, real_and_copies
+from tests.catalog.sources.test_opendatasoft import ods_api, ods_record
+from tests.catalog.sources.test_socrata import discovery_api, socrata_result
 from tests.conftest import FAST, fixture_bytes, portal_at, real_packages, rows
 from tests.routes import serve_routes, static
 

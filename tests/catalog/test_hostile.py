@@ -24,12 +24,13 @@ from catalog.doctor import examine
 from catalog.errors import CatalogError, HarvestError, SuspiciousHarvestError
 from catalog.harvest import HarvestLimitError, HarvestLimits, harvest_portal
 from catalog.lake import ABANDONED, Lake, PortalBusyError, lock_holder
-from catalog.portals import base as portals_base
-from catalog.portals import portal_settings, rdf_input
-from catalog.portals.ckan import CkanClient
-from catalog.portals.dcat import DcatClient
-from catalog.portals.rdf_input import UnsafeDocumentError
+from catalog.sources import base as portals_base
+from catalog.sources import portal_settings
+from catalog.sources.dcat import rdf_input
 from catalog.sample.recorded import multiplied
+from catalog.sources.ckan.client import CkanClient
+from catalog.sources.dcat.client import DcatClient
+from catalog.sources.dcat.rdf_input import UnsafeDocumentError
 from catalog.views import query
 from tests.conftest import FAST, REPO, portal_at, published_files, real_packages
 from tests.hostile import (

@@ -18,11 +18,11 @@ from catalog.harvest import harvest_portal
 from catalog.lake import Lake
 from catalog.sample.recorded import multiplied
 from catalog.sample.server import InMemoryCatalogue, organizations_of, serve_portal
-from tests.catalog.portals.test_arcgis import hub_item, hub_search
-from tests.catalog.portals.test_dcat import GEO2FRANCE_PAGES, UDATA, paged_catalogue
-from tests.catalog.portals.test_dkan import dkan_routes, real_and_copies
-from tests.catalog.portals.test_opendatasoft import ods_api, ods_record
-from tests.catalog.portals.test_socrata import discovery_api, socrata_result
+from tests.catalog.sources.test_arcgis import hub_item, hub_search
+from tests.catalog.sources.test_dcat import GEO2FRANCE_PAGES, UDATA, paged_catalogue
+from tests.catalog.sources.test_dkan import dkan_routes, real_and_copies
+from tests.catalog.sources.test_opendatasoft import ods_api, ods_record
+from tests.catalog.sources.test_socrata import discovery_api, socrata_result
 from tests.conftest import (
     FAST,
     FIXTURE_PORTALS,

@@ -22,14 +22,14 @@ from dagster import DagsterInstance, materialize
 from catalog.errors import HarvestError, RegistryError
 from catalog.harvest import harvest_portal
 from catalog.lake import Lake
-from catalog.portals import portal_settings
+from catalog.sources import portal_settings
 from catalog.registry import Portal, get_portal
 from pipelines.assets.harvest import catalog_tables
 from pipelines.resources import HttpResource
-from tests.catalog.portals.test_arcgis import hub_item, hub_search
-from tests.catalog.portals.test_dkan import dkan_routes, real_and_copies
-from tests.catalog.portals.test_opendatasoft import ods_api, ods_record
-from tests.catalog.portals.test_socrata import discovery_api, socrata_result
+from tests.catalog.sources.test_arcgis import hub_item, hub_search
+from tests.catalog.sources.test_dkan import dkan_routes, real_and_copies
+from tests.catalog.sources.test_opendatasoft import ods_api, ods_record
+from tests.catalog.sources.test_socrata import discovery_api, socrata_result
 from tests.conftest import FAST, REPO, portal_at, real_packages
 from tests.hostile import echoing
 from tests.pipelines.test_harvest_assets import harvest_resources

@@ -10,7 +10,7 @@ from pipelines.assets.harvest import catalog_tables
 from pipelines.assets.liveness import portal_checks
 from pipelines.assets.views import catalog_views
 from pipelines.resources import HttpResource, LakeResource, PortalsResource, default_resources
-from tests.catalog.portals.test_dkan import dkan_routes, real_and_copies
+from tests.catalog.sources.test_dkan import dkan_routes, real_and_copies
 from tests.conftest import real_packages
 from tests.routes import serve_routes
 

@@ -11,9 +11,9 @@ import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from catalog.normalise.ckan import HarvestContext, normalise_dataset, normalise_publisher
 from catalog.normalise.values import json_text, loads_lenient
 from catalog.schemas import DATASETS, DISTRIBUTIONS, PUBLISHERS
+from catalog.sources.ckan.mapping import HarvestContext, normalise_dataset, normalise_publisher
 
 CONTEXT = HarvestContext("hostile", "h1", "https://portal.example", datetime(2026, 1, 1, tzinfo=UTC))
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from catalog.normalise.ckan import HarvestContext, normalise_dataset, normalise_publisher
+from catalog.sources.ckan.mapping import HarvestContext, normalise_dataset, normalise_publisher
 from tests.conftest import birmingham_packages, data_gov_uk_packages, load_fixture, real_packages
 
 CONTEXT = HarvestContext("test-portal", "h1", "https://portal.example", datetime(2026, 1, 1, tzinfo=UTC))

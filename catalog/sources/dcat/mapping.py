@@ -1,6 +1,6 @@
 """DCAT / DCAT-AP / GeoDCAT-AP datasets read from RDF -> rows.
 
-The RDF adapter hands each `dcat:Dataset` over as a JSON record (see `catalog.portals.dcat.Describer`):
+The RDF adapter hands each `dcat:Dataset` over as a JSON record (see `catalog.sources.dcat.client.Describer`):
 `{"@id": IRI or "_:name", "@type": [...], "dct:title": [value, ...], ...}` where a value is a string,
 `{"@value", "@language"}` for a tagged literal, `{"@id"}` for a plain IRI, or a nested record for a node
 described in the same graph (a distribution, a publisher, a contact point). Predicates use the usual
@@ -16,10 +16,14 @@ Multilingual literals: the untagged value wins, then English, then the first giv
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
+
+from rdflib import RDF, BNode, Graph, Literal
+from rdflib.term import Node
 
 from catalog.normalise.rows import (
     HarvestContext,
@@ -318,3 +322,103 @@ def _nodes(record: Mapping[str, Any] | None, keys: str | Keys) -> list[Mapping[s
 def _node(record: Mapping[str, Any] | None, keys: str | Keys) -> Mapping[str, Any] | None:
     nodes = _nodes(record, keys)
     return nodes[0] if nodes else None
+
+
+# How a dataset's node becomes the JSON record the harvest stores and the mapping above reads.
+PREFIXES = {
+    "http://purl.org/dc/terms/": "dct",
+    "http://www.w3.org/ns/dcat#": "dcat",
+    "http://xmlns.com/foaf/0.1/": "foaf",
+    "http://www.w3.org/2006/vcard/ns#": "vcard",
+    "http://www.w3.org/ns/adms#": "adms",
+    "http://www.w3.org/2002/07/owl#": "owl",
+    "http://www.w3.org/2004/02/skos/core#": "skos",
+    "http://www.w3.org/2000/01/rdf-schema#": "rdfs",
+    "http://www.w3.org/1999/02/22-rdf-syntax-ns#": "rdf",
+    "http://spdx.org/rdf/terms#": "spdx",
+    "http://schema.org/": "schema",
+    "http://www.w3.org/ns/locn#": "locn",
+    "http://creativecommons.org/ns#": "cc",
+    "http://www.w3.org/ns/prov#": "prov",
+}
+MAX_DEPTH = 4
+"""How deep nested nodes are described (dataset > distribution > checksum > ...)."""
+
+
+class Describer:
+    """Describes nodes of one graph as JSON, naming blank nodes by their content.
+
+    rdflib labels blank nodes afresh on every parse, so a label must never reach a record: a blank node
+    is named by a digest of what the graph says about it (its predicates and objects, other blank nodes
+    by their own names), refined a few rounds as in Weisfeiler-Lehman colour refinement. Nodes with the
+    same content get the same name, and then their descriptions are the same too, so the record text,
+    its order and its hash depend on the graph alone.
+    """
+
+    REFINEMENT_ROUNDS = 6
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self._names: dict[BNode, str] | None = None
+
+    def describe(self, node: Node, depth: int = 0, path: frozenset[Node] = frozenset()) -> dict[str, Any]:
+        """A node and everything the graph says about it, as JSON (nested nodes to MAX_DEPTH, no cycles)."""
+        record: dict[str, Any] = {"@id": self.node_id(node)}
+        for predicate, value in sorted(self.graph.predicate_objects(node), key=self._pair_key):
+            key = "@type" if predicate == RDF.type else _compact(str(predicate))
+            record.setdefault(key, []).append(self._value(value, depth, path | {node}))
+        return record
+
+    def node_id(self, node: Node) -> str:
+        return f"_:{self._blank_names()[node]}" if isinstance(node, BNode) else str(node)
+
+    def _value(self, value: Node, depth: int, path: frozenset[Node]) -> Any:
+        if isinstance(value, Literal):
+            return {"@value": str(value), "@language": value.language} if value.language else str(value)
+        described = (value, None, None) in self.graph and value not in path and depth < MAX_DEPTH
+        if described:
+            return self.describe(value, depth + 1, path)
+        return {"@id": self.node_id(value)}
+
+    def _pair_key(self, pair: tuple[Node, Node]) -> tuple[str, str]:
+        return str(pair[0]), self._term_key(pair[1])
+
+    def _term_key(self, term: Node) -> str:
+        """A total, label-free order of objects: literals by form, language and datatype."""
+        if isinstance(term, BNode):
+            return f"_:{self._blank_names()[term]}"
+        if isinstance(term, Literal):
+            return f'"{term}"@{term.language or ""}^^{term.datatype or ""}'
+        return str(term)
+
+    def _blank_names(self) -> dict[BNode, str]:
+        if self._names is None:
+            blanks = {node for node in self.graph.all_nodes() if isinstance(node, BNode)}
+            names = dict.fromkeys(blanks, "")
+            for _ in range(self.REFINEMENT_ROUNDS):
+                refined = {node: self._signature(node, names) for node in blanks}
+                if len(set(refined.values())) == len(set(names.values())) and all(names.values()):
+                    break
+                names = refined
+            self._names = names
+        return self._names
+
+    def _signature(self, node: BNode, names: dict[BNode, str]) -> str:
+        def key(term: Node) -> str:
+            return f"_:{names[term]}" if isinstance(term, BNode) else self._plain_key(term)
+
+        facts = sorted(f"{predicate} {key(value)}" for predicate, value in self.graph.predicate_objects(node))
+        return hashlib.blake2b("\n".join(facts).encode(), digest_size=8).hexdigest()
+
+    @staticmethod
+    def _plain_key(term: Node) -> str:
+        if isinstance(term, Literal):
+            return f'"{term}"@{term.language or ""}^^{term.datatype or ""}'
+        return str(term)
+
+
+def _compact(iri: str) -> str:
+    for namespace, prefix in PREFIXES.items():
+        if iri.startswith(namespace):
+            return f"{prefix}:{iri[len(namespace) :]}"
+    return iri

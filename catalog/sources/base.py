@@ -1,19 +1,26 @@
-"""The small interface every portal adapter implements.
+"""What every portal software provides: a client behind one small interface, a mapping, probes.
 
 Like dagster's example `HNClient`, one abstract client stands in front of the live API clients, so
-the harvest loop, the Dagster assets and the tests never care which software a portal runs.
+the harvest loop, the Dagster assets and the tests never care which software a portal runs. A
+`Source` descriptor gathers one software's client, mapping and detection probes; `catalog.sources`
+lists the descriptors.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from catalog.errors import HarvestError
-from catalog.http import PortalSession, TrafficCounter
+from catalog.http import HttpSettings, PortalSession, TrafficCounter
+from catalog.normalise.rows import HarvestContext, NormalisedDataset
+
+if TYPE_CHECKING:
+    from catalog.registry import Portal
 
 PAGE_BYTES_PER_ROW = 48 * 1024
 PAGE_BYTES_FLOOR = 8 * 2**20
@@ -84,3 +91,51 @@ class PortalClient(ABC):
     def close(self) -> None:
         """Release the HTTP connections."""
         self.session.close()
+
+
+PublisherRow = tuple[dict[str, Any], list[str]]
+
+
+@dataclass(frozen=True)
+class Normaliser:
+    """How one software's raw dataset and publisher records become rows (pure functions: they never raise)."""
+
+    dataset: Callable[[Mapping[str, Any], HarvestContext, str | None], NormalisedDataset]
+    publisher: Callable[[Mapping[str, Any], HarvestContext, str | None], PublisherRow]
+
+
+Check = Callable[[Any, bytes, str], str | None]
+"""(parsed JSON or None, the answer's first bytes, its content type) -> a detail when it is this software's."""
+
+
+@dataclass(frozen=True)
+class DetectionProbe:
+    """One cheap request that tells a software apart: a path under a portal's base URL (`{host}` is its host
+    name) or, for a document, the URL itself (`path` empty), and a test of the answer."""
+
+    path: str
+    check: Check
+    accept: str | None = None
+
+    def url(self, base: str) -> str:
+        return base + self.path.format(host=urlsplit(base).hostname or "")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One portal software: everything the harvester knows about it, in one place."""
+
+    name: str
+    client: Callable[[Portal, HttpSettings], PortalClient]
+    normaliser: Normaliser
+    probes: tuple[DetectionProbe, ...]
+    document: bool = False
+    """Read from one document at a URL (a data.json, a catalog.ttl) rather than through an API under a site:
+    a user may name the document itself, and detection's endpoint is the document's URL."""
+    defers_to: tuple[str, ...] = ()
+    """Softwares whose answer makes probing this one pointless (a CKAN's API is also CKAN-compatible)."""
+
+
+def endpoint(portal: Portal, usual_path: str) -> str:
+    """The registry's explicit catalogue endpoint, else the software's usual one under the portal's URL."""
+    return portal.api_url or portal.url.rstrip("/") + usual_path

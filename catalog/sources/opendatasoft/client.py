@@ -1,7 +1,7 @@
 """OpenDataSoft adapter: the Explore API v2.1 catalogue (https://help.opendatasoft.com/apis/ods-explore-v2/).
 
 API: `GET {site}/api/explore/v2.1/catalog/datasets?limit=N&offset=K` answers
-`{"total_count": N, "results": [...]}`; each result is described in `catalog.normalise.opendatasoft`.
+`{"total_count": N, "results": [...]}`; each result is described in `catalog.sources.opendatasoft.mapping`.
 
 Paging: `limit` (at most 100) and `offset`, but `offset + limit` may not pass 10,000. A larger
 catalogue is read whole from `/api/explore/v2.1/catalog/exports/json` (a JSON array of the same
@@ -24,8 +24,8 @@ import ijson
 
 from catalog.errors import HarvestError
 from catalog.http import FetchError, HttpSettings, PortalSession
-from catalog.portals.base import DatasetPage, PortalClient, page_budget
-from catalog.portals.jsonapi import JsonApi
+from catalog.sources.base import DatasetPage, PortalClient, page_budget
+from catalog.sources.jsonapi import JsonApi
 
 PAGE_SIZE = 100
 OFFSET_LIMIT = 10_000

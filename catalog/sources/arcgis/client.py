@@ -23,9 +23,9 @@ from urllib.parse import urljoin, urlsplit
 
 from catalog.errors import HarvestError
 from catalog.http import HttpSettings
-from catalog.portals.base import DatasetPage, PortalClient, page_budget
-from catalog.portals.datajson import DataJsonClient
-from catalog.portals.jsonapi import JsonApi
+from catalog.sources.base import DatasetPage, PortalClient, page_budget
+from catalog.sources.datajson.client import DataJsonClient
+from catalog.sources.jsonapi import JsonApi
 
 FEED_PATH = "/api/feed/dcat-us/1.1.json"
 SEARCH_PATH = "/api/search/v1/collections/dataset/items"

@@ -27,7 +27,6 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from catalog.normalise.dcat_rdf import clean_email
 from catalog.normalise.rows import (
     HarvestContext,
     NormalisedDataset,
@@ -42,6 +41,7 @@ from catalog.normalise.rows import (
     text_list,
 )
 from catalog.normalise.values import Warnings, integer, text, timestamp
+from catalog.sources.dcat.mapping import clean_email
 
 LANGUAGES = ("en", "en-US", "en-us")
 VALUE_KEYS = ("@value", "@id", "prefLabel", "skos:prefLabel", "notation", "label", "name", "url")

@@ -1,7 +1,7 @@
 """Socrata adapter: the Discovery API (https://dev.socrata.com/docs/other/discovery).
 
 API: `GET {site}/api/catalog/v1?domains={host}&search_context={host}&only=dataset&limit=N` answers
-`{"results": [...], "resultSetSize": N}`; each result is described in `catalog.normalise.socrata`.
+`{"results": [...], "resultSetSize": N}`; each result is described in `catalog.sources.socrata.mapping`.
 The same API is also served for every domain at api.us.socrata.com / api.eu.socrata.com; the
 registry's `api_url` may point there.
 
@@ -22,8 +22,8 @@ from urllib.parse import urlsplit
 
 from catalog.errors import HarvestError
 from catalog.http import HttpSettings, PortalSession
-from catalog.portals.base import DatasetPage, PortalClient, page_budget
-from catalog.portals.jsonapi import JsonApi
+from catalog.sources.base import DatasetPage, PortalClient, page_budget
+from catalog.sources.jsonapi import JsonApi
 
 PAGE_SIZE = 1000
 CATALOG_PATH = "/api/catalog/v1"

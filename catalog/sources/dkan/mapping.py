@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from catalog.normalise import ckan
 from catalog.normalise.rows import HarvestContext, NormalisedDataset
 from catalog.normalise.values import Warnings, text
+from catalog.sources.ckan import mapping as ckan
 
 
 def normalise_dataset(record: Mapping[str, Any], context: HarvestContext, raw: str | None = None) -> NormalisedDataset:

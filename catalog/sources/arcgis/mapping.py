@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from catalog.normalise import dcat_us
 from catalog.normalise.rows import (
     HarvestContext,
     NormalisedDataset,
@@ -28,6 +27,7 @@ from catalog.normalise.rows import (
     text_list,
 )
 from catalog.normalise.values import Warnings, text
+from catalog.sources.datajson import mapping as dcat_us
 
 # Item type -> (canonical format label, media type) of its URL.
 ITEM_FORMATS = {

@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from catalog.portals.dkan import DkanClient
+from catalog.sources.dkan.client import DkanClient
 from tests.conftest import FAST, load_fixture, rows
 from tests.routes import Answer, serve_routes
 

@@ -22,8 +22,8 @@ from typing import Any
 
 from catalog.errors import HarvestError
 from catalog.http import HttpSettings
-from catalog.portals.base import DatasetPage, page_budget
-from catalog.portals.ckan import CkanClient
+from catalog.sources.base import DatasetPage, page_budget
+from catalog.sources.ckan.client import CkanClient
 
 PAGE_SIZE = 100
 API_PATHS = ("api/3/action/", "api/action/")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from catalog.errors import HarvestError
-from catalog.portals.datajson import DataJsonClient
+from catalog.sources.datajson.client import DataJsonClient
 from tests.conftest import FAST, cassette_body, fixture_bytes, rows
 from tests.routes import serve_routes, static
 

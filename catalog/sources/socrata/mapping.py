@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from catalog.normalise.dcat_rdf import clean_email
 from catalog.normalise.rows import (
     HarvestContext,
     NormalisedDataset,
@@ -27,6 +26,7 @@ from catalog.normalise.rows import (
     text_list,
 )
 from catalog.normalise.values import Warnings, json_text, text, unique, valid_utf8
+from catalog.sources.dcat.mapping import clean_email
 
 # (title, format, media type, URL template) for the exports every tabular Socrata dataset has.
 EXPORTS = (

@@ -10,8 +10,8 @@ import pytest
 
 from catalog.errors import HarvestError
 from catalog.http import USER_AGENT
-from catalog.portals.ckan import CkanClient
 from catalog.sample.recorded import multiplied
+from catalog.sources.ckan.client import CkanClient
 from tests.conftest import FAST, load_fixture, real_packages
 
 

@@ -17,13 +17,12 @@ labels rdflib makes up on each parse, so the same graph always gives the same re
 content hash, whichever serialisation it came in. Literals keep their lexical form as written.
 
 Limits: none documented by the standards; we parse at most `MAX_DOCUMENT_BYTES` a document and never
-let rdflib fetch anything (see `catalog.portals.rdf_input`). Incremental: impossible (no standard
+let rdflib fetch anything (see `catalog.sources.dcat.rdf_input`). Incremental: impossible (no standard
 filter); every harvest is full. Publishers: those the datasets name.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterator
 from datetime import datetime
@@ -32,14 +31,13 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import rdflib
 from defusedxml import ElementTree as SafeElementTree
-from rdflib import RDF, BNode, Graph, Literal, Namespace
-from rdflib.term import Node
+from rdflib import RDF, Graph, Literal, Namespace
 
 from catalog.errors import HarvestError
 from catalog.http import FetchError, HttpSettings, PortalSession, retry_transient
-from catalog.normalise.dcat_rdf import dataset_identifier
-from catalog.portals.base import DatasetPage, PortalClient
-from catalog.portals.rdf_input import (
+from catalog.sources.base import DatasetPage, PortalClient
+from catalog.sources.dcat.mapping import Describer, dataset_identifier
+from catalog.sources.dcat.rdf_input import (
     MAX_CONTEXT_BYTES,
     MAX_DOCUMENT_BYTES,
     ContextResolver,
@@ -68,29 +66,13 @@ FORMATS = {
     "application/n-triples": "nt",
 }
 SUFFIXES = {".ttl": "turtle", ".n3": "n3", ".rdf": "xml", ".xml": "xml", ".jsonld": "json-ld", ".nt": "nt"}
-PREFIXES = {
-    "http://purl.org/dc/terms/": "dct",
-    "http://www.w3.org/ns/dcat#": "dcat",
-    "http://xmlns.com/foaf/0.1/": "foaf",
-    "http://www.w3.org/2006/vcard/ns#": "vcard",
-    "http://www.w3.org/ns/adms#": "adms",
-    "http://www.w3.org/2002/07/owl#": "owl",
-    "http://www.w3.org/2004/02/skos/core#": "skos",
-    "http://www.w3.org/2000/01/rdf-schema#": "rdfs",
-    "http://www.w3.org/1999/02/22-rdf-syntax-ns#": "rdf",
-    "http://spdx.org/rdf/terms#": "spdx",
-    "http://schema.org/": "schema",
-    "http://www.w3.org/ns/locn#": "locn",
-    "http://creativecommons.org/ns#": "cc",
-    "http://www.w3.org/ns/prov#": "prov",
-}
 # rdflib logs a traceback for every typed literal it cannot convert (`"2019"^^xsd:date`); we keep
 # lexical forms and judge dates ourselves, so those conversions do not matter here. For the same
 # reason literals are not normalised (`...Z` would become `...+00:00`): `modified_text` is the source's.
 logging.getLogger("rdflib.term").setLevel(logging.ERROR)
 rdflib.NORMALIZE_LITERALS = False
-MAX_DEPTH = 4
-"""How deep nested nodes are described (dataset > distribution > checksum > ...)."""
+USUAL_PATH = "/catalog.ttl"
+"""Where a site usually serves its DCAT catalogue (ckanext-dcat, many others)."""
 CONTEXT_ACCEPT = "application/ld+json, application/json;q=0.9"
 
 
@@ -164,7 +146,7 @@ class _Page:
 def parse_page(url: str, content_type: str, body: bytes, host: str, resolver: ContextResolver) -> _Page:
     """One catalogue page: its graph, the total it announces and the next page's URL (Hydra or CSW).
 
-    The document is made safe first (`catalog.portals.rdf_input`): no DTD entities, no context that
+    The document is made safe first (`catalog.sources.dcat.rdf_input`): no DTD entities, no context that
     rdflib would fetch itself."""
     rdf_format = _rdf_format(url, content_type, body)
     documents, total, next_url = [body], None, None
@@ -237,82 +219,3 @@ def _hydra_paging(graph: Graph, url: str) -> tuple[int | None, str | None]:
     following = next(graph.objects(None, HYDRA.next), None) or next(graph.objects(None, HYDRA.nextPage), None)
     count = int(total) if isinstance(total, Literal) and str(total).isdigit() else None
     return count, urljoin(url, str(following)) if following is not None else None
-
-
-class Describer:
-    """Describes nodes of one graph as JSON, naming blank nodes by their content.
-
-    rdflib labels blank nodes afresh on every parse, so a label must never reach a record: a blank node
-    is named by a digest of what the graph says about it (its predicates and objects, other blank nodes
-    by their own names), refined a few rounds as in Weisfeiler-Lehman colour refinement. Nodes with the
-    same content get the same name, and then their descriptions are the same too, so the record text,
-    its order and its hash depend on the graph alone.
-    """
-
-    REFINEMENT_ROUNDS = 6
-
-    def __init__(self, graph: Graph) -> None:
-        self.graph = graph
-        self._names: dict[BNode, str] | None = None
-
-    def describe(self, node: Node, depth: int = 0, path: frozenset[Node] = frozenset()) -> dict[str, Any]:
-        """A node and everything the graph says about it, as JSON (nested nodes to MAX_DEPTH, no cycles)."""
-        record: dict[str, Any] = {"@id": self.node_id(node)}
-        for predicate, value in sorted(self.graph.predicate_objects(node), key=self._pair_key):
-            key = "@type" if predicate == RDF.type else _compact(str(predicate))
-            record.setdefault(key, []).append(self._value(value, depth, path | {node}))
-        return record
-
-    def node_id(self, node: Node) -> str:
-        return f"_:{self._blank_names()[node]}" if isinstance(node, BNode) else str(node)
-
-    def _value(self, value: Node, depth: int, path: frozenset[Node]) -> Any:
-        if isinstance(value, Literal):
-            return {"@value": str(value), "@language": value.language} if value.language else str(value)
-        described = (value, None, None) in self.graph and value not in path and depth < MAX_DEPTH
-        if described:
-            return self.describe(value, depth + 1, path)
-        return {"@id": self.node_id(value)}
-
-    def _pair_key(self, pair: tuple[Node, Node]) -> tuple[str, str]:
-        return str(pair[0]), self._term_key(pair[1])
-
-    def _term_key(self, term: Node) -> str:
-        """A total, label-free order of objects: literals by form, language and datatype."""
-        if isinstance(term, BNode):
-            return f"_:{self._blank_names()[term]}"
-        if isinstance(term, Literal):
-            return f'"{term}"@{term.language or ""}^^{term.datatype or ""}'
-        return str(term)
-
-    def _blank_names(self) -> dict[BNode, str]:
-        if self._names is None:
-            blanks = {node for node in self.graph.all_nodes() if isinstance(node, BNode)}
-            names = dict.fromkeys(blanks, "")
-            for _ in range(self.REFINEMENT_ROUNDS):
-                refined = {node: self._signature(node, names) for node in blanks}
-                if len(set(refined.values())) == len(set(names.values())) and all(names.values()):
-                    break
-                names = refined
-            self._names = names
-        return self._names
-
-    def _signature(self, node: BNode, names: dict[BNode, str]) -> str:
-        def key(term: Node) -> str:
-            return f"_:{names[term]}" if isinstance(term, BNode) else self._plain_key(term)
-
-        facts = sorted(f"{predicate} {key(value)}" for predicate, value in self.graph.predicate_objects(node))
-        return hashlib.blake2b("\n".join(facts).encode(), digest_size=8).hexdigest()
-
-    @staticmethod
-    def _plain_key(term: Node) -> str:
-        if isinstance(term, Literal):
-            return f'"{term}"@{term.language or ""}^^{term.datatype or ""}'
-        return str(term)
-
-
-def _compact(iri: str) -> str:
-    for namespace, prefix in PREFIXES.items():
-        if iri.startswith(namespace):
-            return f"{prefix}:{iri[len(namespace) :]}"
-    return iri

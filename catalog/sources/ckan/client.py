@@ -32,8 +32,8 @@ from ckanapi import RemoteCKAN
 
 from catalog.errors import HarvestError
 from catalog.http import Fetched, FetchError, HttpSettings, PortalSession, retry_transient
-from catalog.portals.base import DatasetPage, PortalClient, page_budget
-from catalog.portals.jsonapi import parse_json
+from catalog.sources.base import DatasetPage, PortalClient, page_budget
+from catalog.sources.jsonapi import parse_json
 
 MAX_ROWS = 1000
 MIN_ROWS = 10

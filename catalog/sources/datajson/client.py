@@ -26,10 +26,12 @@ import ijson
 
 from catalog.errors import HarvestError
 from catalog.http import FetchError, HttpSettings, PortalSession, StreamedBody
-from catalog.normalise.dcat_us import dataset_identifier
 from catalog.normalise.values import json_from_events
-from catalog.portals.base import DatasetPage, PortalClient
+from catalog.sources.base import DatasetPage, PortalClient
+from catalog.sources.datajson.mapping import dataset_identifier
 
+USUAL_PATH = "/data.json"
+"""Where Project Open Data (and DKAN, Socrata, ArcGIS Hub) put the catalogue document."""
 PAGE_SIZE = 500
 
 
