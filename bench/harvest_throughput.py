@@ -1,28 +1,54 @@
-"""Harvest throughput, memory and incremental cost against a local CKAN portal with N realistic datasets.
+"""Harvest throughput, CPU and all-process memory against a local CKAN portal, beside a baseline revision.
 
-    python bench/harvest_throughput.py [--sizes 20000 100000 300000] [--dump-max 100000]
+    python bench/harvest_throughput.py [--sizes 20000 100000 300000] [--record-scale 1] [--baseline REV]
+                                       [--rate-cost-at 20000] [--dump-max 100000]
 
 Each dataset is one of the 15 real CKAN records in the fixtures (8.7 KB of JSON on average) with a
-fresh id, name and creation time. The portal runs in its own process, and the harvest runs as the
-real `catalog harvest` command in another, so its peak RSS is its own. For each N it prints:
+fresh id, name and creation time. `--record-scale K` gives each record K times its resources (fresh
+ids) and repeats its notes until its JSON is about K times its usual size; the mean record size is
+printed. The portal runs in its own process. Each harvest is the real `catalog harvest URL --software
+ckan --rate 0` command in a process of its own (started through bench/harvest_child.py, which imports
+`catalog` from the checkout under test and prints which file it imported). Engines: `current` is this
+working tree; with `--baseline REV`, `baseline` is REV checked out with `git worktree add` in a
+temporary folder (removed at the end), run against the same portal in the same invocation.
 
-- the full harvest: wall time, datasets/s, requests, MB received, peak RSS, lake size;
-- the same pages downloaded with plain GETs (no parsing), and the harvest's ratio to that;
+For each N (and engine) it prints:
+
+- the floor: the whole catalogue downloaded once with plain GETs in pages of the CKAN maximum (1,000
+  rows, the harvester's sort), nothing parsed; shared by every engine at that N;
+- the full harvest: wall time (process start to exit: start-up and the database refresh after the
+  harvest included), its ratio to the floor, datasets/s, the run record's own duration (`run_record_s`,
+  its started_at to finished_at), requests, MB received, lake size;
+- CPU seconds, user + system, of the harvest process and every process it starts (this process is their
+  subreaper, so orphans are reaped and counted too), in all and per 100k datasets;
+- peak RSS of all the harvest's processes together: VmRSS from /proc/<pid>/status of the harvest and its
+  descendants, summed every 20 ms; the largest of those sums, or the largest single process's ru_maxrss
+  if that is higher (a peak between two samples); the largest single process is printed too;
 - `ckanapi search datasets` and `ckanapi dump datasets --all -p 2` on the same portal, and ratios
   (dump makes one request per dataset, so it is skipped above --dump-max);
+- at N = --rate-cost-at: the same full harvest with the default rate limit (no `--rate 0`), its wall
+  time against `--rate 0`, and the seconds the harvest process spent waiting in the rate limiter;
 - an incremental harvest after 1 % of datasets changed: requests, bytes and their share of the full run.
 
-Figures, not assertions: timings on shared machines are noisy.
+It ends with one markdown table. Figures, not assertions: timings on shared machines are noisy.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
+import json
 import os
+import resource
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,15 +57,22 @@ import orjson
 import requests
 
 from catalog.lake import Lake
-from catalog.portals.ckan import MAX_ROWS, SEARCH_SORT
-from catalog.sample.recorded import real_packages
 from catalog.sample.server import organizations_of, serve_portal
+from catalog.sources.ckan.client import MAX_ROWS, SEARCH_SORT
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # the recorded records are test material, read from the fixtures
+
+from tests.recorded import real_packages  # noqa: E402
+
+HARVEST_CHILD = Path(__file__).with_name("harvest_child.py")
 DEFAULT_FIXTURES = REPO.parent / "shared" / "fixtures"
 EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 CKANAPI = str(Path(sys.executable).with_name("ckanapi"))  # its console script, beside this Python
 CHANGED_EVERY = 100  # 1 % of datasets change between the full and the incremental run
+MEMORY_POLL_S = 0.02
+PR_SET_CHILD_SUBREAPER = 36  # from <linux/prctl.h>
+LEFTOVER_GRACE_S = 30.0  # how long processes a harvest leaves behind may take to end before they are killed
 
 
 class TemplatedCatalogue:
@@ -48,12 +81,12 @@ class TemplatedCatalogue:
     After `mutate()`, every 100th dataset has a new title and a current metadata_modified.
     """
 
-    def __init__(self, records: list[dict[str, Any]], size: int) -> None:
+    def __init__(self, records: list[dict[str, Any]], size: int, record_scale: int = 1) -> None:
         self.size = size
         self.mutated_at: str | None = None
         self.organizations = organizations_of(records)
         self.templates = []
-        for record in records:
+        for record in (scaled(record, record_scale) for record in records):
             template = dict(record, id="@@ID@@", name="@@NAME@@", metadata_created="@@CREATED@@")
             template["title"] = f"@@TITLE@@{record.get('title') or ''}"
             template["metadata_modified"] = "@@MODIFIED@@"
@@ -62,6 +95,10 @@ class TemplatedCatalogue:
                 for position, resource in enumerate(record.get("resources") or [])
             ]
             self.templates.append(orjson.dumps(template))
+
+    def mean_record_bytes(self) -> float:
+        """Mean size of the records as served (the catalogue cycles through the templates)."""
+        return sum(len(self.package(index)) for index in range(len(self.templates))) / len(self.templates)
 
     def mutate(self) -> None:
         self.mutated_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
@@ -101,15 +138,31 @@ class TemplatedCatalogue:
         return [f"dataset-{i}" for i in range(self.size)]
 
 
+def scaled(record: dict[str, Any], scale: int) -> dict[str, Any]:
+    """The record with `scale` times its resources and its notes repeated until its JSON is about `scale`
+    times its usual size: the weight of a heavier portal's records, in the shape of real ones."""
+    if scale == 1:
+        return record
+    bigger = dict(record, resources=(record.get("resources") or []) * scale)
+    shortfall = scale * len(orjson.dumps(record)) - len(orjson.dumps(bigger))
+    if shortfall <= 0:
+        return bigger
+    paragraph = record.get("notes") or record.get("title") or "No description."
+    notes_bytes = len(orjson.dumps(record.get("notes") or "")) - 2 + shortfall
+    paragraph_bytes = len(orjson.dumps(paragraph + "\n\n")) - 2
+    return dict(bigger, notes="\n\n".join([paragraph] * max(1, round(notes_bytes / paragraph_bytes))))
+
+
 def _id(index: int) -> str:
     return f"00000000-0000-4000-8000-{index:012d}"
 
 
-def serve(size: int, fixtures: Path) -> None:
-    """Child process: serve the catalogue and print its URL; `mutate` on stdin changes 1 %; EOF stops."""
-    catalogue = TemplatedCatalogue(real_packages(fixtures), size)
+def serve(size: int, record_scale: int, fixtures: Path) -> None:
+    """Child process: serve the catalogue and print its URL and mean record size; `mutate` on stdin changes
+    1 %; EOF stops."""
+    catalogue = TemplatedCatalogue(real_packages(fixtures), size, record_scale)
     with serve_portal(catalogue) as portal:
-        print(portal.url, flush=True)
+        print(portal.url, round(catalogue.mean_record_bytes()), flush=True)
         for line in sys.stdin:
             if line.strip() == "mutate":
                 catalogue.mutate()
@@ -126,24 +179,196 @@ def raw_transfer(url: str, size: int) -> float:
     return time.perf_counter() - started
 
 
-def timed_process(command: list[str]) -> tuple[float, int]:
-    """Seconds and peak RSS (bytes) of a command in its own process."""
+# --- measuring a process and everything it starts --------------------------------------------------
+
+
+def adopt_orphans() -> None:
+    """Become the subreaper of every process started from here: a worker its harvest leaves behind is
+    re-parented to us, not to init, so its memory is still polled and its CPU time reaped and counted."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER) failed")
+
+
+def _parent(pid: int) -> int | None:
+    """A process's parent id from /proc (None once it is gone). The name in parentheses may hold spaces."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _resident_bytes(pid: int) -> int:
+    """VmRSS of a live process; 0 for one that is gone or a zombie (which has none)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_bytes().splitlines():
+            if line.startswith(b"VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+class ProcessTreeMemory:
+    """Polls the summed VmRSS of a process and all its descendants in a thread, keeping the largest sum.
+
+    A process joins the tree when first seen with a parent in it and stays until it ends, so a descendant
+    re-parented to the subreaper still counts. /proc/<pid>/task/*/children needs CONFIG_PROC_CHILDREN,
+    which not every kernel has, so parents are read from /proc/<pid>/stat, once per new process.
+    """
+
+    def __init__(self, root: int) -> None:
+        self.members = {root}
+        self.parents: dict[int, int | None] = {}
+        self.peak_bytes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, name="rss-poll", daemon=True)
+
+    def __enter__(self) -> ProcessTreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            self.peak_bytes = max(self.peak_bytes, self.sample())
+            self._stop.wait(MEMORY_POLL_S)
+
+    def sample(self) -> int:
+        """The tree's summed VmRSS now, after taking in the processes started since the last sample."""
+        alive = _pids()
+        for gone in self.parents.keys() - alive:
+            del self.parents[gone]
+        self.members &= alive
+        new = alive - self.parents.keys()
+        self.parents.update((pid, _parent(pid)) for pid in new)
+        while joining := {pid for pid in new - self.members if self.parents[pid] in self.members}:
+            self.members |= joining
+        return sum(_resident_bytes(pid) for pid in self.members)
+
+
+@dataclass
+class Measured:
+    wall_s: float
+    cpu_s: float
+    peak_rss_bytes: int
+    """All processes together: the largest summed sample, or the largest single process if higher."""
+    largest_process_rss_bytes: int
+    left_behind: int
+    """Processes still running when the command's own process ended (killed after LEFTOVER_GRACE_S)."""
+    outlived_s: float
+    """How long after the command's own process the last of them ended."""
+
+
+class CommandError(Exception):
+    pass
+
+
+def _pids() -> set[int]:
+    return {int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()}
+
+
+def _our_children() -> set[int]:
+    me = os.getpid()
+    return {pid for pid in _pids() if _parent(pid) == me}
+
+
+def _reap_left_behind(ours_before: set[int]) -> tuple[int, float]:
+    """Wait for the processes a command left running (re-parented to us) to end, killing those still running
+    after the grace period, so their CPU time is counted too. How many there were, and how many seconds the
+    last one outlived the command by."""
+    started = time.monotonic()
+    seen: set[int] = set()
+    while left := _our_children() - ours_before:
+        seen |= left
+        for pid in left:
+            if time.monotonic() > started + LEFTOVER_GRACE_S:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+        time.sleep(0.01)
+    return len(seen), time.monotonic() - started if seen else 0.0
+
+
+def run_measured(command: list[str], cwd: Path = REPO) -> Measured:
+    """Run a command to its end, with the wall time, CPU time and peak memory of it and all it starts."""
     # ckanapi's dump workers start `ckanapi` by name: put this Python's scripts first on PATH
     environment = os.environ | {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    children_before = _our_children()
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.TemporaryFile() as errors:  # a file, not a pipe: ckanapi logs a line per dataset
         started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors, env=environment)
-        _, status, usage = os.wait4(process.pid, 0)
-        elapsed = time.perf_counter() - started
+        process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=errors, env=environment)
+        with ProcessTreeMemory(process.pid) as memory:
+            _, status, usage = os.wait4(process.pid, 0)
+        wall_s = time.perf_counter() - started
+        left_behind, outlived_s = _reap_left_behind(children_before)
+        cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if status != 0:
             errors.seek(0)
-            raise SystemExit(f"{command[:4]} failed: {errors.read().decode()[-2000:]}")
-    return elapsed, usage.ru_maxrss * 1024
+            said = errors.read().decode(errors="replace").strip()[-2000:]
+            raise CommandError(f"exit {os.waitstatus_to_exitcode(status)}: {said}")
+    return Measured(
+        wall_s=wall_s,
+        cpu_s=(cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime),
+        peak_rss_bytes=max(memory.peak_bytes, usage.ru_maxrss * 1024),
+        largest_process_rss_bytes=usage.ru_maxrss * 1024,
+        left_behind=left_behind,
+        outlived_s=outlived_s,
+    )
 
 
-def harvest_command(url: str, lake: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "catalog.cli", "harvest", url, "--portal", "bench", "--lake", str(lake),
-            "--rate", "0", *extra]  # fmt: skip
+# --- the engines under test ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Engine:
+    name: str
+    label: str
+    checkout: Path
+
+
+@contextlib.contextmanager
+def engines(baseline: str | None) -> Iterator[list[Engine]]:
+    """The current working tree, after the baseline revision checked out in a temporary worktree if asked."""
+    current = Engine("current", "current (working tree)", REPO)
+    if baseline is None:
+        yield [current]
+        return
+    revision = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", f"{baseline}^{{commit}}"],
+                              check=True, capture_output=True, text=True).stdout.strip()  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="bench-baseline-") as folder:
+        worktree = Path(folder) / revision
+        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", "--quiet", str(worktree), revision],
+                       check=True)  # fmt: skip
+        try:
+            yield [Engine("baseline", f"baseline ({revision})", worktree), current]
+        finally:
+            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(worktree)], check=True)
+
+
+def harvest(engine: Engine, url: str, lake: Path, *, full: bool, rate_limited: bool = False) -> dict[str, Any]:
+    """One `catalog harvest` of `engine`, measured, with what bench/harvest_child.py reports about it."""
+    with tempfile.TemporaryDirectory(prefix="bench-child-") as folder:
+        report = Path(folder) / "report.json"
+        command = [sys.executable, str(HARVEST_CHILD), str(engine.checkout), str(report), "harvest", url,
+                   "--portal", "bench", "--software", "ckan", "--lake", str(lake)]  # fmt: skip
+        command += ["--full"] if full else []
+        command += [] if rate_limited else ["--rate", "0"]
+        measured = run_measured(command, cwd=engine.checkout)
+        child = json.loads(report.read_text())
+    imported = Path(child["catalog_file"]).resolve()
+    if not imported.is_relative_to(engine.checkout.resolve()):
+        raise CommandError(f"{engine.name} imported catalog from {imported}, not from {engine.checkout}")
+    if measured.left_behind:
+        print(f"  {engine.name}: {measured.left_behind} process(es) outlived the harvest, the last by "
+              f"{measured.outlived_s:.2f} s{' (killed)' if measured.outlived_s > LEFTOVER_GRACE_S else ''}",
+              flush=True)  # fmt: skip
+    return {"measured": measured, "catalog_file": str(imported), **child}
 
 
 def folder_size(path: Path) -> int:
@@ -154,79 +379,176 @@ def last_run(lake: Path) -> dict[str, Any]:
     return max(Lake(lake).runs("bench"), key=lambda run: run["started_at"])
 
 
-def measure(size: int, fixtures: Path, dump_max: int) -> dict[str, Any]:
+def measure(size: int, record_scale: int, under_test: list[Engine], args: argparse.Namespace) -> list[dict[str, Any]]:
+    """One row per engine at one size, from full, rate-limited and incremental harvests of one portal."""
     server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", str(size), "--fixtures", str(fixtures)],
+        [sys.executable, __file__, "--serve", str(size), "--record-scale", str(record_scale),
+         "--fixtures", str(args.fixtures)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
-    )
+    )  # fmt: skip
     assert server.stdin and server.stdout
     try:
-        url = server.stdout.readline().strip()
-        result: dict[str, Any] = {"datasets": size, "raw_transfer_s": raw_transfer(url, size)}
+        url, record_bytes = server.stdout.readline().split()
+        print(f"{size:,} datasets, record scale {record_scale} (mean record {int(record_bytes) / 1000:.1f} KB)",
+              flush=True)  # fmt: skip
+        shared = {"datasets": size, "record_scale": record_scale, "raw_transfer_s": raw_transfer(url, size)}
+        rows = {engine.name: {"engine": engine.label, **shared} for engine in under_test}
         with tempfile.TemporaryDirectory(prefix="bench-") as folder:
             work = Path(folder)
-            wall, rss = timed_process(harvest_command(url, work / "lake", "--full"))
-            full = last_run(work / "lake")
-            assert full["status"] == "complete" and full["added"] == size, full
-            result |= {
-                "wall_s": wall,
-                "datasets_per_s": size / wall,
-                "requests": full["requests"],
-                "mb_received": full["bytes_received"] / 1e6,
-                "peak_rss_mb": rss / 2**20,
-                "lake_mb": folder_size(work / "lake") / 2**20,
-                "ratio_to_raw": wall / result["raw_transfer_s"],
-            }
-            search_s, _ = timed_process([CKANAPI, "search", "datasets", "q=*:*",
-                                         "-O", str(work / "search.jsonl"), "-g", "-r", url])  # fmt: skip
-            result |= {"ckanapi_search_s": search_s, "ratio_to_ckanapi_search": wall / search_s}
-            if size <= dump_max:
-                dump_s, _ = timed_process([CKANAPI, "dump", "datasets", "--all", "-p", "2",
-                                           "-O", str(work / "dump.jsonl"), "-g", "-r", url])  # fmt: skip
-                result |= {"ckanapi_dump_s": dump_s, "ratio_to_ckanapi_dump": wall / dump_s}
+            for engine in under_test:
+                _full_harvest(engine, url, work / engine.name, rows[engine.name])
+            search_s = run_measured([CKANAPI, "search", "datasets", "q=*:*",
+                                     "-O", str(work / "search.jsonl"), "-g", "-r", url]).wall_s  # fmt: skip
+            dump_s = None
+            if size <= args.dump_max:
+                dump_s = run_measured([CKANAPI, "dump", "datasets", "--all", "-p", "2",
+                                       "-O", str(work / "dump.jsonl"), "-g", "-r", url]).wall_s  # fmt: skip
+            for row in rows.values():
+                row |= {"ckanapi_search_s": search_s, "ckanapi_dump_s": dump_s}
+                if "wall_s" in row:
+                    row["ratio_to_ckanapi_search"] = row["wall_s"] / search_s
+                    row["ratio_to_ckanapi_dump"] = dump_s and row["wall_s"] / dump_s
+            if size == args.rate_cost_at:
+                for engine in under_test:
+                    _rate_limited_harvest(engine, url, work / f"{engine.name}-rate", rows[engine.name])
             server.stdin.write("mutate\n")
             server.stdin.flush()
             server.stdout.readline()
-            wall, _ = timed_process(harvest_command(url, work / "lake"))
-            incremental = last_run(work / "lake")
-            assert incremental["mode"] == "incremental" and incremental["modified"] == size // CHANGED_EVERY
-            result |= {
-                "incr_wall_s": wall,
-                "incr_requests": incremental["requests"],
-                "incr_mb": incremental["bytes_received"] / 1e6,
-                "incr_share_of_full_bytes": incremental["bytes_received"] / full["bytes_received"],
-            }
-        return result
+            for engine in under_test:
+                _incremental_harvest(engine, url, work / engine.name, rows[engine.name])
+        return list(rows.values())
     finally:
         server.stdin.close()
         server.wait(timeout=60)
 
 
-COLUMNS = ["datasets", "wall_s", "datasets_per_s", "requests", "mb_received", "peak_rss_mb", "lake_mb",
-           "raw_transfer_s", "ratio_to_raw", "ckanapi_search_s", "ratio_to_ckanapi_search", "ckanapi_dump_s",
-           "ratio_to_ckanapi_dump", "incr_wall_s", "incr_requests", "incr_mb", "incr_share_of_full_bytes"]  # fmt: skip
+def _full_harvest(engine: Engine, url: str, lake: Path, row: dict[str, Any]) -> None:
+    try:
+        result = harvest(engine, url, lake, full=True)
+        full = last_run(lake)
+        if full["status"] != "complete" or full["added"] != row["datasets"]:
+            raise CommandError(f"full harvest ended {full['status']} with {full['added']:,} added")
+    except CommandError as failure:
+        row["failed"] = str(failure)
+        print(f"  {engine.name}: FAILED: {failure}", flush=True)
+        return
+    measured: Measured = result["measured"]
+    print(f"  {engine.name} imports {result['catalog_file']}", flush=True)
+    row |= {
+        "wall_s": measured.wall_s,
+        "datasets_per_s": row["datasets"] / measured.wall_s,
+        "ratio_to_raw": measured.wall_s / row["raw_transfer_s"],
+        "cpu_s": measured.cpu_s,
+        "cpu_s_per_100k": measured.cpu_s / row["datasets"] * 100_000,
+        "peak_rss_mb": measured.peak_rss_bytes / 2**20,
+        "largest_process_rss_mb": measured.largest_process_rss_bytes / 2**20,
+        "run_record_s": (full["finished_at"] - full["started_at"]).total_seconds(),
+        "requests": full["requests"],
+        "mb_received": full["bytes_received"] / 1e6,
+        "full_bytes": full["bytes_received"],
+        "lake_mb": folder_size(lake) / 2**20,
+    }
 
 
-def main() -> None:
+def _rate_limited_harvest(engine: Engine, url: str, lake: Path, row: dict[str, Any]) -> None:
+    if "failed" in row:
+        return
+    try:
+        result = harvest(engine, url, lake, full=True, rate_limited=True)
+    except CommandError as failure:
+        row["failed"] = f"with the default rate: {failure}"
+        return
+    wall_s = result["measured"].wall_s
+    row |= {
+        "default_rate_wall_s": wall_s,
+        "default_rate_extra_s": wall_s - row["wall_s"],
+        "default_rate_requests": last_run(lake)["requests"],
+        "limiter_wait_s": result["limiter_wait_s"] if result["limiter_calls"] else None,
+        "limiter_calls": result["limiter_calls"],
+    }
+
+
+def _incremental_harvest(engine: Engine, url: str, lake: Path, row: dict[str, Any]) -> None:
+    if "failed" in row:
+        return
+    try:
+        wall_s = harvest(engine, url, lake, full=False)["measured"].wall_s
+        incremental = last_run(lake)
+        if incremental["mode"] != "incremental" or incremental["modified"] != row["datasets"] // CHANGED_EVERY:
+            raise CommandError(f"incremental run: {incremental['mode']}, {incremental['modified']:,} modified")
+    except CommandError as failure:
+        row["failed"] = f"incremental: {failure}"
+        return
+    row |= {
+        "incr_wall_s": wall_s,
+        "incr_requests": incremental["requests"],
+        "incr_mb": incremental["bytes_received"] / 1e6,
+        "incr_share_of_full_bytes": incremental["bytes_received"] / row["full_bytes"],
+    }
+
+
+# --- printing ----------------------------------------------------------------------------------------
+
+COLUMNS = ["datasets", "record_scale", "wall_s", "run_record_s", "datasets_per_s", "requests", "mb_received", "lake_mb",
+           "raw_transfer_s", "ratio_to_raw", "cpu_s", "cpu_s_per_100k", "peak_rss_mb", "largest_process_rss_mb",
+           "ckanapi_search_s", "ratio_to_ckanapi_search", "ckanapi_dump_s", "ratio_to_ckanapi_dump",
+           "default_rate_wall_s", "default_rate_extra_s", "default_rate_requests", "limiter_wait_s",
+           "limiter_calls", "incr_wall_s", "incr_requests", "incr_mb", "incr_share_of_full_bytes"]  # fmt: skip
+TABLE = [("size", "datasets", "{:,}"), ("record scale", "record_scale", "{}"), ("engine", "engine", "{}"),
+         ("wall s", "wall_s", "{:.1f}"), ("transfer s", "raw_transfer_s", "{:.1f}"),
+         ("ratio", "ratio_to_raw", "{:.2f}"), ("CPU s", "cpu_s", "{:.1f}"),
+         ("CPU s per 100k", "cpu_s_per_100k", "{:.1f}"), ("peak RSS MB (all processes)", "peak_rss_mb", "{:.0f}"),
+         ("datasets/s", "datasets_per_s", "{:,.0f}")]  # fmt: skip
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3f}" if value < 1 else f"{value:,.1f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def print_figures(rows: list[dict[str, Any]]) -> None:
+    print(f"\n{'':>26}  " + "  ".join(f"{row['engine'].split()[0]:>12}" for row in rows))
+    for column in COLUMNS:
+        print(f"{column:>26}  " + "  ".join(f"{_cell(row.get(column)):>12}" for row in rows))
+    print("ratio_* = catalog harvest wall time / the other's; incr_* = incremental run after 1 % changed;")
+    print("default_rate_* = the full harvest without --rate 0; limiter_wait_s = time in the limiter's acquire;")
+    print("run_record_s = the run record's finished_at - started_at (no start-up, no database refresh after)")
+    for row in rows:
+        if "failed" in row:
+            print(f"{row['datasets']:,} x{row['record_scale']} {row['engine']} FAILED: {row['failed']}")
+    print("\n| " + " | ".join(title for title, _, _ in TABLE) + " |")
+    print("|" + "---|" * len(TABLE))
+    for row in rows:
+        cells = ["-" if row.get(key) is None else form.format(row[key]) for _, key, form in TABLE]
+        print("| " + " | ".join(cells) + " |", flush=True)
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 100_000, 300_000])
+    parser.add_argument("--record-scale", type=int, default=1, help="records K times their usual size")
+    parser.add_argument("--baseline", metavar="REV", help="also run this revision's harvest, from a git worktree")
+    parser.add_argument("--rate-cost-at", type=int, default=20_000, help="N at which to time the default rate too")
     parser.add_argument("--dump-max", type=int, default=100_000, help="largest N to run ckanapi dump on")
     parser.add_argument("--fixtures", type=Path, default=DEFAULT_FIXTURES)
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.record_scale < 1:
+        parser.error("--record-scale must be 1 or more")
     if args.serve is not None:
-        serve(args.serve, args.fixtures)
-        return
-    results = [measure(size, args.fixtures, args.dump_max) for size in args.sizes]
-    for column in COLUMNS:
-        values = [r.get(column) for r in results]
-        cells = [("-" if v is None else f"{v:.3f}" if isinstance(v, float) and v < 1 else
-                  f"{v:,.1f}" if isinstance(v, float) else f"{v:,}") for v in values]  # fmt: skip
-        print(f"{column:>26}  " + "  ".join(f"{cell:>12}" for cell in cells), flush=True)
-    print("ratio_* = catalog harvest wall time / the other's; incr_* = incremental run after 1 % changed")
+        serve(args.serve, args.record_scale, args.fixtures)
+        return 0
+    adopt_orphans()
+    with engines(args.baseline) as under_test:
+        rows = [row for size in args.sizes for row in measure(size, args.record_scale, under_test, args)]
+    print_figures(rows)
+    return 1 if any("failed" in row for row in rows) else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -7,7 +7,9 @@ after the 63 pre-2025 provinces; per portal a full harvest and an incremental on
 of datasets and deleted 1 %), with every table's real schema, then times the coverage, current-state
 and Vietnam views (median of 3, after one warm-up), then the current snapshots: all of them built, and
 a refresh with nothing changed. `raw` holds short JSON here: views that do not select it never read it
-(Parquet is columnar), and a 9 KB `raw` would make the lake 9 GB. Figures, not assertions.
+(Parquet is columnar), and a 9 KB `raw` would make the lake 9 GB. The canonical licence and formats (and
+their flags) are worked out by the harvest's own functions, so the coverage views have them to group.
+Figures, not assertions.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from pathlib import Path
 import duckdb
 
 from catalog.lake import Lake, new_harvest_id
+from catalog.normalise.formats import canonical_format
+from catalog.normalise.licences import canonical_licence
 from catalog.registry import load_registry
 from catalog.snapshots import refresh_snapshots
 from catalog.vietnam import former_units
@@ -44,6 +48,29 @@ PORTAL_IDS = [portal.id for portal in load_registry().values() if portal.country
 """The lake's portals are Vietnam's registered ones (their provinces place them) and its publishers are
 provincial departments of the 63 pre-2025 provinces, so the Vietnam views have all their work to do."""
 PROVINCES = "[" + ", ".join(sql_literal(unit.name) for unit in former_units().values()) + "]"
+LICENCE_IDS = ["cc-by", "odc-by", "notspecified", None]
+FORMATS = ["CSV", "XLSX", "PDF", "JSON", "SHP"]
+
+
+def sql_list(values: list[object]) -> str:
+    """A DuckDB list literal of strings, booleans and nulls."""
+    shown = ("NULL" if v is None else str(v).lower() if isinstance(v, bool) else sql_literal(str(v)) for v in values)
+    return "[" + ", ".join(shown) + "]"
+
+
+LICENCES = [canonical_licence(licence_id, None, None) for licence_id in LICENCE_IDS]
+KNOWN_FORMATS = [canonical_format(name, None, None) for name in FORMATS]
+DERIVED = {
+    "license_ids": sql_list(LICENCE_IDS),
+    "license_keys": sql_list([licence.key for licence in LICENCES]),
+    "license_open": sql_list([licence.is_open for licence in LICENCES]),
+    "formats": sql_list(FORMATS),
+    "format_keys": sql_list([known.key for known in KNOWN_FORMATS]),
+    "format_media_types": sql_list([known.media_type for known in KNOWN_FORMATS]),
+    "machine_readable": sql_list([known.machine_readable for known in KNOWN_FORMATS]),
+    "open_format": sql_list([known.open_format for known in KNOWN_FORMATS]),
+}
+"""What the harvest derives from the declared licence and formats, by the harvest's own functions."""
 
 DATASETS_SQL = """
 SELECT
@@ -60,8 +87,9 @@ SELECT
     NULL::VARCHAR AS contact_name, NULL::VARCHAR AS contact_email,
     TIMESTAMPTZ '2019-01-01 00:00:00+00' + to_seconds(i) AS issued,
     TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_seconds(i) AS modified,
-    ['cc-by', 'odc-by', 'notspecified', NULL][1 + i % 4] AS license_id,
+    {license_ids}[1 + i % 4] AS license_id,
     NULL::VARCHAR AS license_title, NULL::VARCHAR AS license_url,
+    {license_keys}[1 + i % 4] AS license_key, {license_open}[1 + i % 4] AS license_open,
     ['tag-a', 'tag-b'] AS keywords, ['theme-' || (i % 12)::VARCHAR] AS themes,
     NULL::VARCHAR AS version, 'active' AS state,
     5::INTEGER AS num_distributions,
@@ -76,10 +104,12 @@ DISTRIBUTIONS_SQL = """
 SELECT
     d.portal_id, d.harvest_id, d.dataset_id, printf('%s-r%d', d.dataset_id, k) AS distribution_id,
     k::INTEGER AS position, printf('File %d', k) AS title, NULL::VARCHAR AS description,
-    ['CSV', 'XLSX', 'PDF', 'JSON', 'SHP'][1 + k] AS format, NULL::VARCHAR AS media_type,
+    {formats}[1 + k] AS format, NULL::VARCHAR AS media_type,
     printf('https://portal/files/%s/%d', d.dataset_id, k) AS access_url, NULL::VARCHAR AS download_url,
     1000::BIGINT AS byte_size, NULL::VARCHAR AS checksum,
-    d.issued, d.modified, d.license_id
+    d.issued, d.modified, d.license_id,
+    {format_keys}[1 + k] AS format_key, {format_media_types}[1 + k] AS format_media_type,
+    {machine_readable}[1 + k] AS machine_readable, {open_format}[1 + k] AS open_format
 FROM read_parquet({datasets}) AS d, range(5) AS r(k)
 WHERE d.change <> 'deleted'
 """
@@ -105,10 +135,10 @@ def build(lake: Lake, datasets: int, portals: int) -> None:
             query = DATASETS_SQL.format(
                 portal=sql_literal(portal), harvest=sql_literal(harvest_id), change=change, where=where,
                 harvested_at=f"TIMESTAMPTZ {sql_literal(at.isoformat())}", start=0, stop=per_portal,
-                provinces=PROVINCES,
+                provinces=PROVINCES, **DERIVED,
             )  # fmt: skip
             connection.execute(f"COPY ({query}) TO {sql_literal(str(folder / 'datasets.parquet'))} (FORMAT parquet)")
-            distributions = DISTRIBUTIONS_SQL.format(datasets=sql_literal(str(folder / "datasets.parquet")))
+            distributions = DISTRIBUTIONS_SQL.format(datasets=sql_literal(str(folder / "datasets.parquet")), **DERIVED)
             connection.execute(
                 f"COPY ({distributions}) TO {sql_literal(str(folder / 'distributions.parquet'))} (FORMAT parquet)"
             )

@@ -40,15 +40,15 @@ from catalog import __version__
 from catalog.detect import base_of, detect, is_document_url
 from catalog.doctor import examine, repair
 from catalog.errors import CatalogError, LakeError, SuspiciousHarvestError
-from catalog.harvest import HarvestLimits, harvest_portal, record_failure
+from catalog.harvest import HarvestLimits, Parallelism, harvest_portal, record_failure
 from catalog.http import HttpSettings
+from catalog.ids import validate_portal_id
 from catalog.lake import Lake, resolve_lake, use_compact_memory_pool
 from catalog.links import DEFAULT_BUDGET, DEFAULT_MINUTES, LinkCheckSettings, check_links
 from catalog.liveness import MAX_WORKERS, check_portals
-from catalog.output import FORMATS, render
+from catalog.output import OUTPUT_FORMATS, render
 from catalog.redaction import RedactingFilter
-from catalog.registry import Portal, get_portal, load_registry, validate_portal_id
-from catalog.report import write_report
+from catalog.registry import Portal, get_portal, load_registry
 from catalog.sample.catalogue import generate
 from catalog.sample.server import InMemoryCatalogue, serve_portal
 from catalog.snapshots import EXPORT_FORMATS, export, refresh_or_warn
@@ -193,6 +193,7 @@ def cmd_harvest(args: argparse.Namespace) -> int:
         limits=limits,
         allow_mass_deletion=args.allow_mass_deletion,
         wait=args.wait,
+        parallelism=Parallelism(workers=args.normalise_workers),
     )
     refresh_database(lake)
     if lake.current_names():  # a lake with snapshots keeps them current (the report and Dagster make them)
@@ -341,6 +342,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    # matplotlib (30 MB) is loaded by the one command that draws, not by every harvest's process
+    from catalog.report import write_report  # noqa: PLC0415
+
     lake = _readable_lake(args)
     refresh_or_warn(lake)  # what its downloads page offers first; without them (a read-only lake) it still is written
     report = write_report(lake, Path(args.out).expanduser() if args.out else None)
@@ -386,7 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--lake", help="lake root (default: $CATALOG_LAKE, else ./lake)")
 
     def format_options(command: argparse.ArgumentParser) -> None:
-        command.add_argument("--format", choices=FORMATS, default="table")
+        command.add_argument("--format", choices=OUTPUT_FORMATS, default="table")
         command.add_argument("--wide", action="store_true", help="a table shows whole values, wider than the terminal")
 
     harvest = commands.add_parser("harvest", help="harvest a portal's catalogue into the lake")
@@ -421,10 +425,16 @@ def build_parser() -> argparse.ArgumentParser:
     harvest.add_argument(
         "--allow-mass-deletion",
         action="store_true",
-        help=f"accept deleting more than the portal's share ({limits.max_deletion_share:.0%}) of its datasets",
+        help=f"accept deleting more than the portal's share ({limits.max_deletion_share:.0%}%) of its datasets",
     )
     harvest.add_argument(
         "--wait", type=NON_NEGATIVE, default=0, help="s to wait for another harvest of the portal to end (0)"
+    )
+    harvest.add_argument(
+        "--normalise-workers",
+        type=COUNT,
+        default=Parallelism.workers,
+        help="processes that normalise a large portal's records, 0: the harvest's own (%(default)s)",
     )
     lake_option(harvest)
     harvest.set_defaults(handler=cmd_harvest)

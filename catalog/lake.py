@@ -48,8 +48,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from catalog.errors import LakeError
+from catalog.ids import validate_portal_id
 from catalog.redaction import redact
-from catalog.registry import validate_portal_id
 from catalog.schemas import HARVEST_RUNS, LINK_CHECKS, PORTAL_CHECKS
 
 PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "compression_level": 3}

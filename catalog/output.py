@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-FORMATS = ("table", "csv", "json", "jsonl")
+OUTPUT_FORMATS = ("table", "csv", "json", "jsonl")
 MIN_COLUMN = 8
 """A column shrunk to fit the terminal keeps at least this many characters."""
 
@@ -71,7 +71,7 @@ def _fit(widths: list[int], total: int) -> list[int]:
 
 
 def render(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str, width: int | None = None) -> str:
-    """Rows as text in one of FORMATS. A table fits in `width` columns when given (cells cut with `…`);
+    """Rows as text in one of OUTPUT_FORMATS. A table fits in `width` columns when given (cells cut with `…`);
     without it, and in every other format, every value is whole."""
     if fmt in ("json", "jsonl"):
         records = [dict(zip(columns, (_plain(v) for v in row), strict=True)) for row in rows]
@@ -99,4 +99,4 @@ def render(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str, widt
         out += [line(row) for row in cells]
         out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
         return "\n".join(out) + "\n"
-    raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(OUTPUT_FORMATS)}")

@@ -16,10 +16,10 @@ from urllib.parse import urlsplit
 
 from catalog import vietnam
 from catalog.errors import RegistryError
+from catalog.ids import validate_portal_id
 from catalog.sources import SOFTWARE
 
 REGISTRY_FILE = Path(__file__).with_name("portals.toml")
-PORTAL_ID_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 # The 26 pilot cities of the ASEAN Smart Cities Network (ASEAN Secretariat, 2018), by country.
 ASCN_PILOT_CITIES = {
     "BN": ("Bandar Seri Begawan",),
@@ -34,13 +34,6 @@ ASCN_PILOT_CITIES = {
     "VN": ("Da Nang", "Hanoi", "Ho Chi Minh City"),
 }
 CADENCES = frozenset({"daily", "weekly", "manual"})
-
-
-def validate_portal_id(portal_id: str) -> str:
-    """Return `portal_id` if it is a slug (`[a-z0-9-]+`), else raise: it becomes a path and a partition key."""
-    if not isinstance(portal_id, str) or not PORTAL_ID_PATTERN.fullmatch(portal_id):
-        raise RegistryError(f"invalid portal id {portal_id!r}: use lowercase letters, digits and single hyphens")
-    return portal_id
 
 
 @dataclass(frozen=True)

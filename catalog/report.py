@@ -11,6 +11,7 @@ relative to the report so the report folder can be served together with the lake
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import textwrap
@@ -20,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import matplotlib as mpl
 import matplotlib.colors as mcolors
 import pyarrow.parquet as pq
@@ -28,7 +30,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from catalog import __version__
 from catalog.lake import Lake, location_keys
 from catalog.snapshots import MANIFEST, current_manifests
-from catalog.views import DATABASE_FILE, LAKE_TABLES, connect
+from catalog.views import DATABASE_FILE, LAKE_TABLES, connect, named_query
 
 mpl.use("Agg")
 mpl.rcParams.update({"svg.fonttype": "none", "font.size": 9, "axes.spines.top": False, "axes.spines.right": False})
@@ -70,8 +72,9 @@ class Report:
     datasets: int
 
 
-def _rows(connection: Any, sql: str, *parameters: object) -> list[dict[str, Any]]:
-    cursor = connection.execute(sql, list(parameters))
+def _rows(connection: Any, name: str, *parameters: object) -> list[dict[str, Any]]:
+    """The rows of the named query (`sql/queries/report/<name>.sql`), as dicts."""
+    cursor = connection.execute(named_query(f"report/{name}"), list(parameters))
     columns = [column[0] for column in cursor.description]
     return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
@@ -274,8 +277,9 @@ def parquet_files(lake: Lake, out: Path) -> list[ParquetFile]:
     return files
 
 
-def write_report(lake: Lake, out: Path | None = None) -> Report:
-    """Write the report to `out` (default `<lake>/report`) and return what was written."""
+def write_report(lake: Lake, out: Path | None = None, connection: duckdb.DuckDBPyConnection | None = None) -> Report:
+    """Write the report to `out` (default `<lake>/report`) and return what was written. Every page is read
+    on one connection with the views: `connection` when given (a caller asking more of it), else its own."""
     out = (out or lake.root / "report").resolve()
     (out / "portals").mkdir(parents=True, exist_ok=True)
     environment = Environment(loader=PackageLoader("catalog", "templates"), autoescape=select_autoescape())
@@ -285,16 +289,14 @@ def write_report(lake: Lake, out: Path | None = None) -> Report:
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     common: dict[str, Any] = {"generated": generated, "version": __version__}
     pages = []
-    with connect(lake) as connection:
-        common["max_points"] = connection.execute("SELECT any_value(max_points) FROM dataset_quality").fetchone()[0]
-        portals = _rows(connection, "SELECT * FROM coverage_by_portal")
-        quality = {row["portal_id"]: row for row in _rows(connection, "SELECT * FROM quality_by_portal")}
-        freshness = _rows(
-            connection,
-            "SELECT portal_id, count(*) FILTER (WHERE update_interval_days IS NOT NULL) AS with_schedule,"
-            " count(*) FILTER (WHERE overdue) AS overdue FROM freshness GROUP BY 1 ORDER BY 1",
-        )
-        matrix = _rows(connection, "SELECT portal_id, category, datasets FROM theme_coverage")
+    with contextlib.ExitStack() as stack:
+        if connection is None:
+            connection = stack.enter_context(contextlib.closing(connect(lake)))
+        common["max_points"] = connection.execute(named_query("report/max_points")).fetchone()[0]
+        portals = _rows(connection, "portals")
+        quality = {row["portal_id"]: row for row in _rows(connection, "quality_by_portal")}
+        freshness = _rows(connection, "freshness_by_portal")
+        matrix = _rows(connection, "theme_matrix")
         overview = {
             "portals": portals,
             "quality": quality,
@@ -344,20 +346,13 @@ def _overview_charts(portals: list[dict], quality: list[dict], matrix: list[dict
 
 
 def _portal_context(connection: Any, portal_id: str) -> dict[str, Any]:
-    publishers = _rows(connection, "SELECT * FROM coverage_by_publisher WHERE portal_id = ? LIMIT ?", portal_id, TOP_N)
-    formats = _rows(connection, "SELECT * FROM coverage_by_format WHERE portal_id = ?", portal_id)
-    licences = _rows(connection, "SELECT * FROM coverage_by_license WHERE portal_id = ?", portal_id)
-    themes = _rows(connection, "SELECT * FROM theme_coverage WHERE portal_id = ?", portal_id)
-    freshness = _rows(connection, "SELECT * FROM freshness_by_publisher WHERE portal_id = ? LIMIT ?", portal_id, TOP_N)
-    ratings = _rows(
-        connection,
-        "SELECT publisher_name, count(*) AS datasets,"
-        + ", ".join(f" count(*) FILTER (WHERE rating = '{r}') AS {r}" for r in RATINGS)
-        + " FROM dataset_quality WHERE portal_id = ? GROUP BY 1 ORDER BY datasets DESC LIMIT ?",
-        portal_id,
-        TOP_N,
-    )
-    links = _rows(connection, "SELECT * FROM broken_links_by_portal WHERE portal_id = ?", portal_id)
+    publishers = _rows(connection, "portal_publishers", portal_id, TOP_N)
+    formats = _rows(connection, "portal_formats", portal_id)
+    licences = _rows(connection, "portal_licences", portal_id)
+    themes = _rows(connection, "portal_themes", portal_id)
+    freshness = _rows(connection, "portal_freshness", portal_id, TOP_N)
+    ratings = _rows(connection, "portal_ratings", portal_id, TOP_N)
+    links = _rows(connection, "portal_links", portal_id)
     charts = {}
     if publishers:
         names = [row["publisher_name"] for row in publishers]
@@ -392,43 +387,26 @@ def _portal_context(connection: Any, portal_id: str) -> dict[str, Any]:
 def _vietnam_context(connection: Any) -> dict[str, Any]:
     """The Vietnam page: the 34 current units on a tile map and in a table, the catalogues with no
     province, how publishers were placed, and the ASEAN Smart Cities Network's pilot cities."""
-    units = _rows(
-        connection,
-        "SELECT c.*, u.tile_row, u.tile_col FROM vn_province_coverage AS c"
-        " JOIN vn_units AS u USING (code) ORDER BY c.gso_code",
-    )
-    placement = _rows(
-        connection,
-        "SELECT placed_by, count(*) AS publishers, sum(datasets) AS datasets"
-        " FROM vn_publisher_province GROUP BY placed_by ORDER BY datasets DESC",
-    )
-    unplaced = _rows(
-        connection,
-        "SELECT portal_id, publisher_name, datasets, rule FROM vn_publisher_province"
-        " WHERE unit_code IS NULL ORDER BY datasets DESC, publisher_name LIMIT ?",
-        TOP_N,
-    )
+    units = _rows(connection, "vn_units")
+    placement = _rows(connection, "vn_placement")
+    unplaced = _rows(connection, "vn_unplaced", TOP_N)
     return {
         "units": units,
         "maps": {
             "datasets": tile_map_chart(units, "datasets", "datasets (log scale; grey: none)"),
             "open": tile_map_chart(units, "share_open_licensed", "share open-licensed (grey: no datasets)", share=True),
         },
-        "national": _rows(connection, "SELECT * FROM vn_portals WHERE scope <> 'provincial'"),
+        "national": _rows(connection, "vn_national_portals"),
         "placement": placement,
         "unplaced": unplaced,
-        "ascn": _rows(connection, "SELECT * FROM ascn_pilot_city_portals"),
+        "ascn": _rows(connection, "ascn_pilot_cities"),
     }
 
 
 def _links_context(connection: Any) -> dict[str, Any]:
     """The links page: dead links per portal and per publisher, and files not served as declared."""
-    portals = _rows(connection, "SELECT * FROM broken_links_by_portal")
-    publishers = _rows(
-        connection,
-        "SELECT * FROM broken_links_by_publisher WHERE broken > 0 ORDER BY broken DESC, share_broken DESC LIMIT ?",
-        TOP_N,
-    )
+    portals = _rows(connection, "links_by_portal")
+    publishers = _rows(connection, "links_by_publisher", TOP_N)
     charts = {}
     if any(row["checked"] for row in portals):
         charts["portals"] = link_health_chart(portals, "portal_id")
@@ -439,17 +417,8 @@ def _links_context(connection: Any) -> dict[str, Any]:
         "portals": portals,
         "publishers": publishers,
         "charts": charts,
-        "mismatches": _rows(
-            connection,
-            "SELECT portal_id, declared_format_key AS declared, served_format AS served, count(*) AS distributions"
-            " FROM format_mismatch GROUP BY ALL ORDER BY distributions DESC, portal_id",
-        ),
-        "broken": _rows(
-            connection,
-            "SELECT portal_id, publisher_name, url, status, error, since FROM distribution_links"
-            " WHERE state = 'broken' GROUP BY ALL ORDER BY since, portal_id, url LIMIT ?",
-            TOP_N * 4,
-        ),
+        "mismatches": _rows(connection, "format_mismatches"),
+        "broken": _rows(connection, "broken_links", TOP_N * 4),
     }
 
 

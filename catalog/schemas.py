@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from catalog import runs
+
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 TEXT_LIST = pa.list_(pa.string())
 
@@ -21,15 +23,6 @@ def _schema(*fields: tuple[str, pa.DataType]) -> pa.Schema:
     keys = {"portal_id", "harvest_id"}
     return pa.schema([pa.field(name, kind, nullable=name not in keys) for name, kind in fields])
 
-
-RAW_DATASETS = _schema(
-    ("portal_id", pa.string()),
-    ("harvest_id", pa.string()),
-    ("dataset_id", pa.string()),
-    ("change", pa.string()),
-    ("content_hash", pa.string()),
-    ("raw", pa.string()),
-)
 
 LISTED_IDS = _schema(
     ("portal_id", pa.string()),
@@ -118,32 +111,8 @@ PUBLISHERS = _schema(
     ("raw", pa.string()),
 )
 
-HARVEST_RUNS = _schema(
-    ("portal_id", pa.string()),
-    ("harvest_id", pa.string()),
-    ("base_url", pa.string()),
-    ("software", pa.string()),
-    ("status", pa.string()),
-    ("mode", pa.string()),
-    ("since", TIMESTAMP),
-    ("started_at", TIMESTAMP),
-    ("finished_at", TIMESTAMP),
-    ("datasets", pa.int64()),
-    ("distributions", pa.int64()),
-    ("publishers", pa.int64()),
-    ("added", pa.int64()),
-    ("modified", pa.int64()),
-    ("deleted", pa.int64()),
-    ("listed", pa.int64()),
-    ("source_count", pa.int64()),
-    ("duplicates_dropped", pa.int64()),
-    ("requests", pa.int64()),
-    ("bytes_received", pa.int64()),
-    ("warning_count", pa.int64()),
-    ("warnings", TEXT_LIST),
-    ("notes", TEXT_LIST),
-    ("error", pa.string()),
-)
+HARVEST_RUNS = runs.HARVEST_RUNS
+"""Derived from `catalog.runs.HarvestRun`, the record a harvest keeps."""
 
 PORTAL_CHECKS = pa.schema(
     [

@@ -17,6 +17,9 @@ aside and swapped in whole (`Lake.publish_build`). `catalog export` writes the s
 of portals into a folder of the user's, in Parquet, CSV or JSON lines.
 
 The portal's own JSON (`raw`) is left out: `catalog sql "SELECT raw FROM datasets"` still has it.
+
+Each table is copied by a statement built here from `SNAPSHOT_TABLES` (its columns, sort key, portals and
+file format); the one fixed query, which harvests a snapshot reflects, is `sql/queries/snapshots/`'s.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ import pyarrow.parquet as pq
 from catalog import __version__
 from catalog.errors import CatalogError, LakeError
 from catalog.lake import Lake, location_keys
-from catalog.views import connect, reference_views, sql_literal, view_definitions
+from catalog.views import connect, named_query, reference_views, sql_literal, view_definitions
 
 log = logging.getLogger(__name__)
 
@@ -111,10 +114,7 @@ def views_version() -> str:
 
 def current_harvests(connection: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
     """Each harvested portal's latest complete harvest: its id and when it finished."""
-    cursor = connection.execute(
-        "SELECT portal_id, harvest_id, finished_at, mode FROM latest_harvests"
-        " JOIN harvest_runs USING (portal_id, harvest_id) ORDER BY portal_id"
-    )
+    cursor = connection.execute(named_query("snapshots/current_harvests"))
     return {
         portal_id: {"portal_id": portal_id, "harvest_id": harvest_id, "finished_at": finished.isoformat(), "mode": mode}
         for portal_id, harvest_id, finished, mode in cursor.fetchall()

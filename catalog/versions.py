@@ -53,7 +53,7 @@ def previous_state(lake: Lake, portal_id: str) -> pa.Table:
         connection.close()
 
 
-def classify(batch: pa.Table, previous: pa.Table) -> pa.Table:
+def changed_datasets(batch: pa.Table, previous: pa.Table) -> pa.Table:
     """The batch's datasets that are new ('added') or changed ('modified'); unchanged ones are dropped."""
     position = pc.index_in(batch["dataset_id"], value_set=previous["dataset_id"])
     known = pc.is_valid(position)

@@ -1,19 +1,26 @@
 """DuckDB over the lake: base views over the Parquet files, then the views in `sql/`.
 
-`lake_<table>` views read every harvest's files (created here, since they name the lake's paths);
-everything else is plain SQL in `sql/*.sql`, one view per file, created in dependency order. The
-same function serves `catalog sql` (in memory), `catalog duckdb` (a database file for other tools)
-and the Dagster views asset.
+Every statement a reader looks for is under `sql/`: the views (`sql/*.sql`, one per file, created after
+the views each reads, as DuckDB's own parser finds them) and the queries the code asks of them
+(`sql/queries/<area>/<name>.sql`, loaded by `named_query`). Two kinds of statement are generated here
+instead, because they are built from what only Python knows: the `lake_<table>` views, which list the
+lake's files and fill in the columns older files lack (from `catalog.schemas`), and the reference data
+views, whose rows come from the registry, Vietnam's units and the category list. So, for the same reason,
+is `catalog/versions.py`'s PREVIOUS_STATE (a harvest's read of its portal's own files, by their list), and
+so are the statements `catalog/snapshots.py` builds from its table list. The same views serve `catalog
+sql` (in memory), `catalog duckdb` (a database file for other tools) and the Dagster assets.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
@@ -187,20 +194,128 @@ def view_definitions() -> dict[str, str]:
     return {path.stem: path.read_text(encoding="utf-8") for path in sorted(sql_dir().glob("*.sql"))}
 
 
-def creation_order(definitions: dict[str, str]) -> list[str]:
-    """View names ordered so each comes after the views its SQL mentions."""
-    graph = {
-        name: {other for other in definitions if other != name and re.search(rf"\b{other}\b", _strip_comments(sql))}
-        for name, sql in definitions.items()
-    }
+QUERIES_FOLDER = "queries"
+
+
+@cache
+def named_query(name: str) -> str:
+    """The query in `sql/queries/<name>.sql`: what the code asks of the views, kept beside them so that every
+    statement a reader looks for is under `sql/`."""
+    path = sql_dir() / QUERIES_FOLDER / f"{name}.sql"
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise LakeError(f"no query {name!r}: {path} does not exist") from None
+
+
+@dataclass(frozen=True)
+class Definition:
+    """What one `sql/<name>.sql` file defines, as DuckDB's own tokenizer reads its statement."""
+
+    kind: str
+    """'VIEW', or 'MACRO' for a table macro (`datasets_as_of`)."""
+    query: str
+    """The SELECT the view or macro stands for."""
+
+
+def parse_definition(name: str, sql: str) -> Definition:
+    """The file's one statement, which must be `CREATE OR REPLACE VIEW <name> AS <select>` or
+    `CREATE OR REPLACE MACRO <name>(<parameters>) AS TABLE <select>`. Read from DuckDB's tokens, so that a
+    comment is never taken for SQL."""
+    expected = f"expected CREATE OR REPLACE VIEW {name} AS SELECT ... (or MACRO {name}(...) AS TABLE SELECT ...)"
+    text = sql.encode()  # the tokenizer's offsets count bytes
+    starts = [start for start, kind in duckdb.tokenize(sql) if kind != duckdb.token_type.comment]
+    words = [text[start:end].decode().strip() for start, end in zip(starts, [*starts[1:], len(text)], strict=True)]
+    if ";" in words[:-1]:
+        raise LakeError(f"sql/{name}.sql: one statement per file")
+    upper = [word.upper() for word in words]
+    if upper[:4] == ["CREATE", "OR", "REPLACE", "VIEW"] and words[4:5] == [name]:
+        kind, position, header = "VIEW", 5, ["AS"]
+    elif upper[:4] == ["CREATE", "OR", "REPLACE", "MACRO"] and words[4:6] == [name, "("]:
+        kind, position, header, depth = "MACRO", 5, ["AS", "TABLE"], 1
+        while depth and position + 1 < len(words):  # past the parameters' closing parenthesis
+            position += 1
+            depth += {"(": 1, ")": -1}.get(words[position], 0)
+        position += 1
+    else:
+        raise LakeError(f"sql/{name}.sql: {expected}")
+    body = position + len(header)
+    if upper[position:body] != header or body >= len(words):
+        raise LakeError(f"sql/{name}.sql: {expected}")
+    return Definition(kind, text[starts[body] :].decode())
+
+
+def references(
+    parser: duckdb.DuckDBPyConnection, name: str, definition: Definition, macros: Collection[str]
+) -> set[str]:
+    """The relations a definition's SELECT reads, from DuckDB's own parse of it (`json_serialize_sql`): the
+    tables and views it names, less the CTEs in scope where it names them, and the `macros` it calls.
+    Aliases, column names, string literals and comments are not references, whatever they say."""
+    (serialised,) = parser.execute("SELECT json_serialize_sql(?)", [definition.query]).fetchone()
+    parsed = json.loads(serialised)
+    if parsed["error"]:
+        raise LakeError(f"sql/{name}.sql: {parsed['error_message']}")
+    found: set[str] = set()
+    _collect_references(parsed["statements"][0]["node"], frozenset(), frozenset(macros), found, name)
+    return found
+
+
+def _collect_references(node: object, ctes: frozenset[str], macros: frozenset[str], found: set[str], name: str) -> None:
+    """Walk a serialised query tree. A CTE is in scope in the query that defines it and in the CTEs after it,
+    and a recursive one in itself; not in its own body otherwise, where its name means the relation outside."""
+    if isinstance(node, list):
+        for item in node:
+            _collect_references(item, ctes, macros, found, name)
+        return
+    if not isinstance(node, dict):
+        return
+    if node.get("type") == "RECURSIVE_CTE_NODE":
+        ctes |= {node["cte_name"].lower()}
+    for entry in (node.get("cte_map") or {}).get("map", []):
+        _collect_references(entry["value"], ctes, macros, found, name)
+        ctes |= {entry["key"].lower()}
+    if node.get("type") == "BASE_TABLE":
+        if node["schema_name"] or node["catalog_name"]:
+            qualified = ".".join(node["qualified_name"]["path"])
+            raise LakeError(f"sql/{name}.sql: reads {qualified}: a view reads the others by their bare names")
+        if (table := node["table_name"].lower()) not in ctes:
+            found.add(table)
+    elif node.get("class") == "FUNCTION" and not node.get("schema") and node["function_name"].lower() in macros:
+        found.add(node["function_name"].lower())
+    for key, value in node.items():
+        if key != "cte_map":
+            _collect_references(value, ctes, macros, found, name)
+
+
+@cache
+def _references_by_name(definitions: tuple[tuple[str, str], ...]) -> dict[str, frozenset[str]]:
+    """What each definition reads (kept: every connection of a process orders the same files)."""
+    parsed = {name: parse_definition(name, sql) for name, sql in definitions}
+    macros = frozenset(name for name, definition in parsed.items() if definition.kind == "MACRO")
+    with duckdb.connect() as parser:  # parses only: reads no file
+        return {name: frozenset(references(parser, name, definition, macros)) for name, definition in parsed.items()}
+
+
+def base_view_names() -> list[str]:
+    """The views created in Python before the `sql/` ones: the lake's tables and the reference data."""
+    return [f"lake_{table}" for table in LAKE_TABLES] + list(reference_views())
+
+
+def creation_order(definitions: dict[str, str], given: Collection[str] | None = None) -> list[str]:
+    """The `sql/` views and macros ordered so each comes after those it reads. `given` (default: the lake's
+    and the reference data's views) exist already; reading any other relation is an error naming the file,
+    and so is a cycle."""
+    given = set(base_view_names() if given is None else given)
+    graph = {}
+    for name, read in _references_by_name(tuple(sorted(definitions.items()))).items():
+        if unknown := sorted(read - given - definitions.keys()):
+            raise LakeError(f"sql/{name}.sql: reads {', '.join(unknown)}, neither a view in sql/ nor one of the lake")
+        graph[name] = read - given
     try:
         return list(TopologicalSorter(graph).static_order())
     except CycleError as exc:
-        raise LakeError(f"sql/: views depend on each other in a cycle: {exc.args[1]}") from exc
-
-
-def _strip_comments(sql: str) -> str:
-    return re.sub(r"--[^\n]*", "", sql)
+        cycle = " -> ".join(f"{name}.sql" for name in reversed(exc.args[1]))
+        raise LakeError(f"sql/: views read each other in a cycle (each reads the next): {cycle}") from exc
 
 
 def create_views(connection: duckdb.DuckDBPyConnection, lake: Lake) -> list[str]:
@@ -218,7 +333,7 @@ def create_views(connection: duckdb.DuckDBPyConnection, lake: Lake) -> list[str]
             connection.execute(definitions[name])
         except duckdb.Error as exc:
             raise LakeError(f"sql/{name}.sql: {exc}") from exc
-    return [f"lake_{table}" for table in LAKE_TABLES] + [*reference_views(), *order]
+    return [*base_view_names(), *order]
 
 
 def connect(lake: Lake, database: str | Path = ":memory:") -> duckdb.DuckDBPyConnection:

@@ -22,7 +22,7 @@ from catalog.lake import LAKE_ENV, Lake, resolve_lake
 from catalog.output import render
 from catalog.sample.catalogue import generate
 from catalog.sample.server import InMemoryCatalogue, serve_portal
-from catalog.views import query
+from catalog.views import named_query, query
 from pipelines.definitions import defs
 
 SAMPLE_PORTAL = "vn-sample"
@@ -30,26 +30,11 @@ SAMPLE_PORT = 8765
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 SAMPLE_LINKS = {"links": {"config": {"allow_private": True, "per_host_rate": 0}}}
 """The sample's files are on our own loopback server: private addresses allowed, and no rate to keep."""
-LINKS_SQL = """
-SELECT links, checked, broken, share_broken, datasets_with_broken_links,
-    (SELECT count(*) FROM format_mismatch WHERE portal_id = ?) AS served_not_as_declared
-FROM broken_links_by_portal WHERE portal_id = ?
-"""
-SUMMARY_SQL = """
-SELECT publisher_name AS publisher, datasets, distributions, array_to_string(formats, ', ') AS formats
-FROM coverage_by_publisher WHERE portal_id = ? ORDER BY datasets DESC, publisher
-"""
-LICENCE_SQL = """
-SELECT license AS licence, is_open, datasets, share_of_datasets FROM coverage_by_license WHERE portal_id = ?
-"""
-PROVINCES_SQL = """
-SELECT name AS province, array_to_string([f.name FOR f IN former_units], ', ') AS "covers (before 2025)",
-    datasets, publishers, share_open_licensed
-FROM vn_province_coverage WHERE datasets > 0 ORDER BY datasets DESC, name
-"""
-THEMES_SQL = """
-SELECT category, datasets FROM theme_coverage WHERE portal_id = ? AND covered ORDER BY datasets DESC, category
-"""
+LINKS_SQL = named_query("demo/links")
+SUMMARY_SQL = named_query("demo/coverage_by_publisher")
+LICENCE_SQL = named_query("demo/licences")
+PROVINCES_SQL = named_query("demo/provinces")
+THEMES_SQL = named_query("demo/themes")
 
 
 def sample_port() -> int:

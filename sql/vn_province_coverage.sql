@@ -35,7 +35,8 @@ attributed AS (
     JOIN vn_publisher_province AS m
         ON m.portal_id = d.portal_id AND m.publisher_id IS NOT DISTINCT FROM d.publisher_id
     JOIN vn_registered_portals AS p ON p.portal_id = d.portal_id
-    JOIN dataset_formats AS f ON f.portal_id = d.portal_id AND f.dataset_id = d.dataset_id
+    LEFT JOIN dataset_version_formats AS f
+        ON f.portal_id = d.portal_id AND f.dataset_id = d.dataset_id AND f.harvest_id = d.harvest_id
     LEFT JOIN freshness AS fresh ON fresh.portal_id = d.portal_id AND fresh.dataset_id = d.dataset_id
     WHERE m.unit_code IS NOT NULL
 ),

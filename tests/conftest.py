@@ -23,10 +23,10 @@ from catalog.http import HttpSettings
 from catalog.lake import Lake
 from catalog.liveness import check_portals
 from catalog.registry import Portal, get_portal
-from catalog.sample import recorded
 from catalog.sample.catalogue import generate, organization, slugify
 from catalog.sample.server import InMemoryCatalogue, PortalOptions, RunningPortal, organizations_of, serve_portal
 from catalog.views import query
+from tests import recorded
 from tests.routes import Responder, serve_routes, static
 
 REPO = Path(__file__).resolve().parents[1]

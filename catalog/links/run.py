@@ -26,7 +26,7 @@ from catalog.errors import LakeError
 from catalog.lake import Lake, new_harvest_id
 from catalog.links.hosts import Hosts
 from catalog.links.probe import LinkCheckSettings, LinkProber
-from catalog.views import connect
+from catalog.views import connect, named_query
 
 DEFAULT_BUDGET = 20_000
 """URLs per run: at the default 1 request/s per host, a day's runs cover a large portal in days."""
@@ -37,8 +37,6 @@ PROGRESS_EVERY_S = 30.0
 MAX_ACTIVE_HOSTS = 4_096
 """Hosts being worked on at once; the rest wait their turn (memory stays flat with many hosts)."""
 log = logging.getLogger(__name__)
-
-QUEUE_SQL = "SELECT url FROM link_queue {where} ORDER BY last_checked_at ASC NULLS FIRST, url LIMIT ?"
 
 
 @dataclass
@@ -78,12 +76,11 @@ def due_urls(lake: Lake, budget: int, portals: Iterable[str] = ()) -> list[str]:
     portals = list(portals)
     with contextlib.closing(connect(lake)) as connection:
         if portals:
-            harvested = {row[0] for row in connection.execute("SELECT DISTINCT portal_id FROM harvest_runs").fetchall()}
+            harvested = {row[0] for row in connection.execute(named_query("links/harvested_portals")).fetchall()}
             if unknown := sorted(set(portals) - harvested):
                 raise LakeError(f"{lake.uri} holds no harvest of {', '.join(unknown)}")
-        where = "WHERE list_has_any(portal_ids, ?::VARCHAR[])" if portals else ""
-        parameters: list[object] = [portals, budget] if portals else [budget]
-        return [url for (url,) in connection.execute(QUEUE_SQL.format(where=where), parameters).fetchall()]
+        due = connection.execute(named_query("links/due_urls"), [portals or None, budget])
+        return [url for (url,) in due.fetchall()]
 
 
 def host_key(url: str) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 
@@ -134,6 +135,10 @@ ALIASES: dict[str, str] = {
     "geotiff": "TIFF",
 }
 EXTENSION = re.compile(r"\.([a-z0-9]{2,7})$")
+REMEMBERED_SPELLINGS = 4096
+REMEMBERED_LENGTH = 200
+"""Declared formats up to this length are remembered: a portal writes the same few hundred spellings on
+every distribution. Longer text is rare, and not kept, so that hostile records cannot fill memory."""
 IRI_TAILS = (
     "http://publications.europa.eu/resource/authority/file-type/",
     "http://www.iana.org/assignments/media-types/",
@@ -149,13 +154,21 @@ def _spelling(text: str) -> str:
     return value
 
 
+def _declared_format(declared: str) -> FormatInfo | None:
+    key = ALIASES.get(_spelling(declared))
+    return FORMATS[key] if key else None
+
+
+_remembered_format = lru_cache(maxsize=REMEMBERED_SPELLINGS)(_declared_format)
+
+
 def canonical_format(fmt: str | None, media_type: str | None, url: str | None) -> FormatInfo | None:
     """The canonical format of a distribution from its declared format, media type or URL extension."""
     for declared in (fmt, media_type):
         if declared:
-            key = ALIASES.get(_spelling(declared))
-            if key:
-                return FORMATS[key]
+            known = _remembered_format(declared) if len(declared) <= REMEMBERED_LENGTH else _declared_format(declared)
+            if known is not None:
+                return known
     if url:
         match = EXTENSION.search(urlsplit(url).path.lower())
         key = ALIASES.get(match.group(1)) if match else None

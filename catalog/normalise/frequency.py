@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # label -> interval in days (None: no schedule to be late against)
 INTERVALS: dict[str, float | None] = {
@@ -81,19 +82,48 @@ SPELLINGS: dict[str, str] = {
     "unknown": "unknown",
     "other": "unknown",
 }
+REMEMBERED_SPELLINGS = 1024
+REMEMBERED_LENGTH = 200
+"""Declared frequencies up to this length are remembered: a portal writes the same few on every record.
+Longer text is rare, and not kept, so that hostile records cannot fill memory through the cache."""
 DURATION = re.compile(
     r"^(?:r\d*/)?p(?:(\d+)y)?(?:(\d+)m)?(?:(\d+)w)?(?:(\d+)d)?(?:t(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?)?$"
 )
 
 
+class _WithoutMarks(dict[int, int | None]):
+    """A `str.translate` table dropping combining marks (category Mn), filled as characters are met, so
+    a character is looked up in the Unicode database once rather than at every use. It remembers at
+    most `REMEMBERED` characters: a record made of every code point cannot grow it without bound."""
+
+    REMEMBERED = 1 << 16
+
+    def __missing__(self, code: int) -> int | None:
+        kept = None if unicodedata.category(chr(code)) == "Mn" else code
+        if len(self) < self.REMEMBERED:
+            self[code] = kept
+        return kept
+
+
+_WITHOUT_MARKS = _WithoutMarks()
+
+
 def fold(text: str) -> str:
     """Lower case without diacritics (Vietnamese đ included), for matching free text."""
-    decomposed = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
-    return "".join(char for char in decomposed if unicodedata.category(char) != "Mn")
+    lowered = text.lower()
+    if lowered.isascii():  # nothing to decompose, no marks: most titles and keywords
+        return lowered
+    return unicodedata.normalize("NFD", lowered.replace("đ", "d")).translate(_WITHOUT_MARKS)
 
 
 def update_frequency(declared: str | None) -> tuple[str | None, float | None]:
     """(label, interval in days) for a declared frequency; (None, None) when nothing is declared."""
+    if type(declared) is str and len(declared) <= REMEMBERED_LENGTH:
+        return _remembered_frequency(declared)
+    return _frequency_of(declared)
+
+
+def _frequency_of(declared: str | None) -> tuple[str | None, float | None]:
     if not declared or not declared.strip():
         return None, None
     text = fold(declared.strip()).rstrip("/").rsplit("/", 1)[-1] if "://" in declared else fold(declared.strip())
@@ -106,6 +136,9 @@ def update_frequency(declared: str | None) -> tuple[str | None, float | None]:
         interval = years * 365.25 + months * 30.4375 + weeks * 7 + days + hours / 24 + minutes / 1440 + seconds / 86400
         return _nearest_label(interval), interval
     return "unknown", None
+
+
+_remembered_frequency = lru_cache(maxsize=REMEMBERED_SPELLINGS)(_frequency_of)
 
 
 def _nearest_label(interval: float) -> str:

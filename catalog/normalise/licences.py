@@ -25,10 +25,15 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 VOCABULARY_FILE = Path(__file__).with_name("licence_vocabulary.csv")
+REMEMBERED_STATEMENTS = 1024
+REMEMBERED_LENGTH = 1000
+"""Statements up to this length are remembered: a portal states the same few licences on thousands of
+records, some as a paragraph (data.gov.uk's 352-character `licence`). Longer text is not kept, so that
+hostile records cannot fill memory through the cache."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +131,13 @@ def _creative_commons(text: str) -> Licence | None:
 
 def canonical_licence(license_id: str | None, license_url: str | None, license_title: str | None) -> Licence:
     """The canonical licence for what a dataset states; `not-stated` when it states nothing."""
+    statement = (license_id, license_url, license_title)
+    if all(value is None or (type(value) is str and len(value) <= REMEMBERED_LENGTH) for value in statement):
+        return _remembered_licence(*statement)
+    return _licence_of(*statement)
+
+
+def _licence_of(license_id: str | None, license_url: str | None, license_title: str | None) -> Licence:
     stated = [value for value in (license_id, license_url, license_title) if value and value.strip()]
     if not stated:
         return NOT_STATED
@@ -141,3 +153,6 @@ def canonical_licence(license_id: str | None, license_url: str | None, license_t
             if pattern.search(lowered):
                 return licence
     return UNRECOGNISED
+
+
+_remembered_licence = lru_cache(maxsize=REMEMBERED_STATEMENTS)(_licence_of)

@@ -16,12 +16,17 @@ from typing import Any
 from catalog.normalise.formats import canonical_format
 from catalog.normalise.frequency import update_frequency
 from catalog.normalise.licences import canonical_licence
-from catalog.normalise.themes import classify
-from catalog.normalise.values import Warnings, integer, json_text, text, timestamp, unique, valid_utf8
+from catalog.normalise.themes import categories_of
+from catalog.normalise.values import Warnings, integer, json_bytes, json_text, text, timestamp, unique, valid_utf8
 from catalog.schemas import DATASETS, DISTRIBUTIONS, PUBLISHERS
 
 # Keys whose values change without anyone editing the dataset (view and download counters).
 VOLATILE_KEYS = ("tracking_summary", "page_views", "download_count")
+_NEVER_MAPPINGS = frozenset({str, int, float, bool, list, type(None)})
+"""Exact types of parsed JSON values that cannot be a Mapping: skips the slow ABC check for them."""
+# Every column, empty, in schema order: copied for each row rather than asking the schema for its names.
+_EMPTY_DATASET: dict[str, Any] = dict.fromkeys(DATASETS.names)
+_EMPTY_DISTRIBUTION: dict[str, Any] = dict.fromkeys(DISTRIBUTIONS.names)
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,7 @@ class NormalisedDataset:
 
 def new_dataset_row(context: HarvestContext) -> dict[str, Any]:
     """A dataset row with every column present and empty."""
-    row: dict[str, Any] = dict.fromkeys(DATASETS.names)
+    row = _EMPTY_DATASET.copy()
     row.update(portal_id=context.portal_id, harvest_id=context.harvest_id, keywords=[], themes=[], extras={})
     return row
 
@@ -63,7 +68,7 @@ def finish_dataset(
     licence = canonical_licence(row["license_id"], row["license_url"], row["license_title"])
     row["license_key"], row["license_open"] = licence.key, licence.is_open
     row["update_frequency"], row["update_interval_days"] = update_frequency(row["frequency"])
-    row["categories"] = classify(row["title"], row["keywords"], row["themes"])
+    row["categories"] = categories_of(row["title"], row["keywords"], row["themes"])
     for distribution in distributions:
         known = canonical_format(distribution["format"], distribution["media_type"], distribution["access_url"])
         if known is None and distribution["download_url"]:
@@ -103,32 +108,33 @@ def content_hash(record: Mapping[str, Any], raw: str) -> str:
     """A digest of what the portal says about a dataset, ignoring counters that change without an edit.
 
     Counters sit at the top (CKAN's `tracking_summary`) or one level down (Socrata's `resource`).
+    Lakes hold these digests: a change to what is hashed would report every dataset as modified.
     """
     steady = _without_counters(record)
-    if steady is not None:
-        raw = json_text(steady)
-    return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
+    return hashlib.blake2b(raw.encode() if steady is None else json_bytes(steady), digest_size=16).hexdigest()
 
 
 def _without_counters(record: Mapping[str, Any]) -> dict[str, Any] | None:
     """The record without VOLATILE_KEYS, or None when it has none (the common case: hash the raw text)."""
-    steady: dict[str, Any] = {}
-    found = False
-    for key, value in record.items():
-        if key in VOLATILE_KEYS:
-            found = True
-            continue
-        if isinstance(value, Mapping) and any(inner in value for inner in VOLATILE_KEYS):
-            steady[key] = {inner: item for inner, item in value.items() if inner not in VOLATILE_KEYS}
-            found = True
-        else:
-            steady[key] = value
-    return steady if found else None
+    counted = {
+        key
+        for key, value in record.items()
+        if type(value) not in _NEVER_MAPPINGS
+        and isinstance(value, Mapping)
+        and any(inner in value for inner in VOLATILE_KEYS)
+    }
+    if not counted and all(key not in record for key in VOLATILE_KEYS):
+        return None
+    return {
+        key: {inner: item for inner, item in value.items() if inner not in VOLATILE_KEYS} if key in counted else value
+        for key, value in record.items()
+        if key not in VOLATILE_KEYS
+    }
 
 
 def new_distribution_row(dataset: Mapping[str, Any], position: int) -> dict[str, Any]:
     """A distribution row of `dataset`, every column present; the licence defaults to the dataset's."""
-    row: dict[str, Any] = dict.fromkeys(DISTRIBUTIONS.names)
+    row = _EMPTY_DISTRIBUTION.copy()
     row.update(
         portal_id=dataset["portal_id"],
         harvest_id=dataset["harvest_id"],

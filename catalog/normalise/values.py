@@ -60,6 +60,9 @@ def valid_utf8(value: str) -> str:
 
 def text(value: Any, field: str, warnings: Warnings) -> str | None:
     """A stripped string, or None for missing/empty; numbers and booleans become their text."""
+    if type(value) is str:  # the common case, on the hot path: a plain string, most often ASCII
+        stripped = value.strip()
+        return (stripped if stripped.isascii() else valid_utf8(stripped)) or None
     if value is None:
         return None
     if isinstance(value, str):
@@ -169,7 +172,20 @@ def json_text(value: Any) -> str:
     try:
         return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
     except orjson.JSONEncodeError:
-        pass
+        return _standard_json_text(value)
+
+
+def json_bytes(value: Any) -> bytes:
+    """`json_text(value)` encoded as UTF-8, without decoding orjson's bytes only to encode them again."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+    except orjson.JSONEncodeError:
+        return _standard_json_text(value).encode()
+
+
+def _standard_json_text(value: Any) -> str:
+    """What orjson refuses (nesting past 254 levels, lone surrogates, integers past 64 bits), as the
+    standard library writes it."""
     try:
         return json.dumps(value, separators=(",", ":"), default=_json_default)
     except RecursionError:

@@ -64,7 +64,7 @@ GROUPS = {
 }
 
 # (format, mimetype, file extension); "" is a real-world empty format.
-FORMATS = [
+SAMPLE_FORMATS = [
     ("CSV", "text/csv", "csv"),
     ("XLSX", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
     ("JSON", "application/json", "json"),
@@ -133,7 +133,7 @@ def generate(
         name = f"{slugify(title)}-{index}"
         resources = []
         for position in range(rng.choice([0, 1, 1, 2, 2, 3, 4])):
-            fmt, mimetype, extension = rng.choices(FORMATS, FORMAT_WEIGHTS)[0]
+            fmt, mimetype, extension = rng.choices(SAMPLE_FORMATS, FORMAT_WEIGHTS)[0]
             resource_id = str(uuid.uuid5(NAMESPACE, f"resource:{package_id}:{position}"))
             resources.append(
                 {

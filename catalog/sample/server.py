@@ -164,6 +164,9 @@ class PortalOptions:
     """Called with `start` before each package_search is answered: mutate the catalogue mid-run."""
     organization_paging: bool = True
     """False: organization_list ignores limit/offset and returns everything, as CKAN before 2.9 does."""
+    organizations_max: int | None = None
+    """The most organizations one organization_list answers whatever its `limit` (CKAN 2.9+ with
+    `all_fields`: `ckan.group_and_organization_list_all_fields_max`, 25 by default)."""
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -312,7 +315,8 @@ class _CkanServer(ThreadingHTTPServer):
         page = organizations = self.catalogue.organizations
         if self.options.organization_paging:
             offset = int(params.get("offset", 0))
-            page = organizations[offset : offset + int(params.get("limit", len(organizations) or 1))]
+            limit = int(params.get("limit", len(organizations) or 1))
+            page = organizations[offset : offset + min(limit, self.options.organizations_max or limit)]
         if params.get("all_fields", "").lower() not in ("true", "1"):
             page = [org["name"] for org in page]
         return 200, _envelope(orjson.dumps(page), "organization_list")

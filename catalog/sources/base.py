@@ -3,27 +3,40 @@
 Like dagster's example `HNClient`, one abstract client stands in front of the live API clients, so
 the harvest loop, the Dagster assets and the tests never care which software a portal runs. A
 `Source` descriptor gathers one software's client, mapping and detection probes; `catalog.sources`
-lists the descriptors.
+lists the descriptors. What the clients share lives here once: their HTTP session and traffic
+counter, the translation of transport failures into one-line `HarvestError`s, the notes that travel
+with a page; the pagers are in `catalog.sources.pagers`.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-from catalog.errors import HarvestError
-from catalog.http import HttpSettings, PortalSession, TrafficCounter
+from catalog.http import FetchError, HttpSettings, PortalSession, retry_transient
 from catalog.normalise.rows import HarvestContext, NormalisedDataset
 
 if TYPE_CHECKING:
     from catalog.registry import Portal
 
+T = TypeVar("T")
 PAGE_BYTES_PER_ROW = 48 * 1024
 PAGE_BYTES_FLOOR = 8 * 2**20
+PAGE_TARGET_BYTES = 4 * 2**20
+"""What a page should weigh where the API lets us choose its rows: parsed, a page takes several times
+its size in memory, and a harvest holds a few pages at once. Real records weigh 2 to 30 KB (150 to
+2,000 rows a page); records ten times that heavy get a tenth of the rows."""
+
+
+def rows_for_bytes(records: int, page_bytes: int, target: int = PAGE_TARGET_BYTES) -> int:
+    """How many rows of records like these (`records` of them took `page_bytes`) make a page of `target`
+    bytes; at least one."""
+    return max(1, target * records // max(page_bytes, 1))
 
 
 def page_budget(rows: int) -> int:
@@ -41,19 +54,35 @@ class DatasetPage:
     """How many datasets the portal said the whole catalogue holds, when it says."""
     notes: list[str] = field(default_factory=list)
     """Things worth recording about this page (e.g. the portal capped the page size)."""
+    next_url: str | None = None
+    """Where the portal's answer says the next page is (a `rel=next` link, `hydra:next`), for a `LinkPager`."""
+    one_document: bool = False
+    """Cut from one document read once (a data.json, an export): offsets cannot shift under this read, so
+    a count short of the portal's calls for no catch-up pass."""
 
 
 class PortalClient(ABC):
-    """Reads a portal's catalogue: its datasets page by page, its publishers, one dataset by id."""
+    """Reads a portal's catalogue: its datasets page by page, and its publishers.
+
+    Every harvest through a plain `PortalClient` is a full one: changes are told apart by content hash.
+    An `IncrementalClient` can also read only what changed.
+    """
 
     software: str
-    host: str
-    session: PortalSession
-    traffic: TrafficCounter
-    incremental: bool = False
-    """True when `iter_dataset_pages(since)` really filters; otherwise every harvest is a full one."""
-    single_document: bool = False
-    """True when the catalogue is read as one document (data.json): offsets cannot shift under a read."""
+
+    def __init__(
+        self,
+        url: str,
+        *other_homes: str | None,
+        settings: HttpSettings | None = None,
+        api_key_header: str = "Authorization",
+    ) -> None:
+        """`url`: where the catalogue is read; its host names this client in errors. `other_homes`: the
+        portal's other URLs (its site beside its API). The hosts of all of them may be on a private
+        address (`PortalSession`), and only they are sent the API key, in `api_key_header`."""
+        self.session = PortalSession(settings, home=[url, *other_homes], api_key_header=api_key_header)
+        self.traffic = self.session.traffic
+        self.host = urlsplit(url).netloc
 
     def record_id(self, record: dict[str, Any]) -> str | None:
         """The portal's own identifier of a raw dataset record (CKAN: `id`, falling back to `name`)."""
@@ -64,13 +93,9 @@ class PortalClient(ABC):
     def iter_dataset_pages(self, since: datetime | None = None) -> Iterator[DatasetPage]:
         """Every dataset of the catalogue, a page at a time, in a stable order.
 
-        With `since`, only datasets modified at or after it, where the portal can filter so; a client
-        that cannot returns everything, and the harvest tells changes apart by content hash.
+        `since` (only datasets modified at or after it) is given to an `IncrementalClient` only; any
+        other client is always asked for everything.
         """
-
-    def iter_dataset_ids(self) -> Iterator[DatasetPage] | None:
-        """Every dataset id, cheaply (records hold only `id`), to notice deletions; None if impossible."""
-        return None
 
     def iter_publishers(self) -> Iterator[dict[str, Any]]:
         """Every publisher (CKAN organisation) the portal lists, as raw records.
@@ -79,18 +104,56 @@ class PortalClient(ABC):
         """
         return iter(())
 
-    def fetch_dataset(self, dataset_id: str) -> dict[str, Any]:
-        """One dataset's raw record. By default found by reading the catalogue (a document has no
-        per-dataset endpoint); APIs that have one override this."""
-        for page in self.iter_dataset_pages():
-            for record in page.records:
-                if self.record_id(record) == dataset_id:
-                    return record
-        raise HarvestError(self.host, f"the catalogue has no dataset {dataset_id!r}")
-
     def close(self) -> None:
         """Release the HTTP connections."""
         self.session.close()
+
+
+class IncrementalClient(PortalClient):
+    """A client whose portal can filter datasets by modification time, list every id cheaply and serve one
+    dataset by id: an incremental harvest reads what changed since its watermark, notices deletions in the
+    listing, and fetches one by one what the listing has but the lake lacks."""
+
+    @abstractmethod
+    def iter_dataset_ids(self) -> Iterator[DatasetPage]:
+        """Every dataset id, cheaply (records hold only `id`), to notice deletions."""
+
+    @abstractmethod
+    def fetch_dataset(self, dataset_id: str) -> dict[str, Any]:
+        """One dataset's raw record, by id."""
+
+
+class PageNotes:
+    """Notes gathered while answers are read (a repaired encoding, a capped page), handed on with the page
+    they concern."""
+
+    notes: list[str]
+
+    def take_notes(self) -> list[str]:
+        """The notes gathered since the last call."""
+        notes, self.notes = self.notes, []
+        return notes
+
+
+@contextmanager
+def harvest_errors(where: str, what: str) -> Iterator[None]:
+    """Turns a transport's `FetchError` into the one-line `HarvestError` a user sees: at `where` (a host),
+    naming `what` was asked. Its cause is already redacted (`catalog.http.FetchError`)."""
+    try:
+        yield
+    except FetchError as failure:
+        raise failure.harvest_error(where, what) from None
+
+
+def retried(settings: HttpSettings, where: str, what: str, attempt: Callable[[], T]) -> T:
+    """`attempt()`, its `FetchError`s as `HarvestError`s (`harvest_errors`), tried again while it fails in a
+    way worth retrying at once (an HTML page at status 200, a truncated body: `retry_transient`)."""
+
+    def once() -> T:
+        with harvest_errors(where, what):
+            return attempt()
+
+    return retry_transient(settings, once)
 
 
 PublisherRow = tuple[dict[str, Any], list[str]]

@@ -10,8 +10,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from catalog.http import Fetched, FetchError, PortalSession, retry_transient
+from catalog.http import Fetched, FetchError, PortalSession
 from catalog.normalise.values import loads_lenient
+from catalog.sources.base import PageNotes, retried
 
 
 def parse_json(what: str, fetched: Fetched, notes: list[str]) -> Any:
@@ -37,7 +38,7 @@ def parse_json(what: str, fetched: Fetched, notes: list[str]) -> Any:
     return value
 
 
-class JsonApi:
+class JsonApi(PageNotes):
     """GETs JSON documents from one portal through the shared HTTP session."""
 
     def __init__(self, session: PortalSession, host: str | None = None) -> None:
@@ -56,21 +57,12 @@ class JsonApi:
         """The parsed JSON at `url`; a status of 400 or more is an error even with a JSON body.
         `max_bytes` bounds the answer (a page's memory budget, see `page_budget`)."""
         what = what or urlsplit(url).path
-        return retry_transient(self.session.settings, lambda: self._get_once(url, params, what, max_bytes))
+        where = self.host or urlsplit(url).netloc
+        return retried(self.session.settings, where, what, lambda: self._get_once(url, params, what, max_bytes))
 
     def _get_once(self, url: str, params: Mapping[str, Any] | None, what: str, max_bytes: int | None) -> Any:
-        host = self.host or urlsplit(url).netloc
-        try:
-            fetched = self.session.get(url, params, max_bytes=max_bytes)
-            value = parse_json(what, fetched, self.notes)
-            status = fetched.status
-            if status >= 400:
-                raise FetchError(f"{what}: HTTP {status}", overloaded=status >= 500, status=status)
-        except FetchError as failure:
-            raise failure.harvest_error(host, what) from None
+        fetched = self.session.get(url, params, max_bytes=max_bytes)
+        value = parse_json(what, fetched, self.notes)
+        if fetched.status >= 400:
+            raise FetchError(f"{what}: HTTP {fetched.status}", overloaded=fetched.status >= 500, status=fetched.status)
         return value
-
-    def take_notes(self) -> list[str]:
-        """Notes gathered since the last call (for the page being yielded)."""
-        notes, self.notes = self.notes, []
-        return notes

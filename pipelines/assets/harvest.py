@@ -38,15 +38,12 @@ from catalog.integrity import (
     unique_keys,
 )
 from catalog.lake import PortalBusyError
-from catalog.views import query
+from catalog.views import named_query, query
 from pipelines.metadata import markdown_table, run_metadata
 from pipelines.partitions import portal_partitions
 from pipelines.resources import HttpResource, LakeResource, PortalsResource
 
-TOP_PUBLISHERS_SQL = """
-SELECT publisher_name AS publisher, datasets, distributions, array_to_string(formats, ', ') AS formats
-FROM coverage_by_publisher WHERE portal_id = ? ORDER BY datasets DESC LIMIT 10
-"""
+TOP_PUBLISHERS_SQL = named_query("dagster/top_publishers")
 
 TRANSIENT_RETRIES = 3
 TRANSIENT_WAIT_S = 60

@@ -9,20 +9,11 @@ import contextlib
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from catalog.links import check_links
-from catalog.views import connect
+from catalog.views import connect, named_query
 from pipelines.automation import AFTER_UPSTREAM_UPDATES
 from pipelines.metadata import markdown_table
 from pipelines.partitions import portal_partitions
 from pipelines.resources import LakeResource, LinkCheckResource
-
-BROKEN_SQL = """
-SELECT links, checked, broken, share_broken, datasets_with_broken_links
-FROM broken_links_by_portal WHERE portal_id = ?
-"""
-PUBLISHERS_SQL = """
-SELECT publisher_name AS publisher, links, checked, broken, share_broken
-FROM broken_links_by_publisher WHERE portal_id = ? AND broken > 0 ORDER BY broken DESC LIMIT 10
-"""
 
 
 @asset(
@@ -41,9 +32,9 @@ def link_checks(context: AssetExecutionContext, lake: LakeResource, links: LinkC
     )
     context.log.info("%d links checked, %d deferred: %s", run.checked, run.deferred, dict(run.outcomes))
     with contextlib.closing(connect(the_lake)) as connection:
-        found = connection.execute(BROKEN_SQL, [context.partition_key]).fetchall()
+        found = connection.execute(named_query("dagster/broken_links"), [context.partition_key]).fetchall()
         [(total, checked, broken, share, datasets)] = found or [(0, 0, 0, None, 0)]
-        cursor = connection.execute(PUBLISHERS_SQL, [context.partition_key])
+        cursor = connection.execute(named_query("dagster/broken_links_by_publisher"), [context.partition_key])
         columns, publishers = [column[0] for column in cursor.description], cursor.fetchall()
     return MaterializeResult(
         metadata={

@@ -1,19 +1,13 @@
 """The static HTML coverage report and downloads page, for people who would rather look than query."""
 
+import contextlib
+
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from catalog.report import write_report
-from catalog.views import query
+from catalog.views import connect, named_query
 from pipelines.automation import AFTER_UPSTREAM_UPDATES
 from pipelines.resources import LakeResource
-
-TOTALS_SQL = """
-SELECT count(*) AS datasets,
-       round(avg(CASE WHEN license_open THEN 1 ELSE 0 END), 3) AS share_open_licensed,
-       (SELECT round(avg(points), 1) FROM dataset_quality) AS avg_quality_points,
-       (SELECT count(*) FILTER (WHERE overdue) FROM freshness) AS overdue
-FROM datasets
-"""
 
 
 @asset(
@@ -24,11 +18,11 @@ FROM datasets
 )
 def coverage_report(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
     """`<lake>/report/`: an overview, a page per portal, and a downloads page offering the current
-    snapshots first, then every harvest's files."""
+    snapshots first, then every harvest's files. The totals recorded come from the report's own connection."""
     the_lake = lake.lake()
-    report = write_report(the_lake)
-    _, rows = query(the_lake, TOTALS_SQL)
-    datasets, share_open, avg_points, overdue = rows[0]
+    with contextlib.closing(connect(the_lake)) as connection:
+        report = write_report(the_lake, connection=connection)
+        datasets, share_open, avg_points, overdue = connection.execute(named_query("dagster/report_totals")).fetchone()
     context.log.info("report written to %s", report.out)
     return MaterializeResult(
         metadata={

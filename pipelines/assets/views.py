@@ -1,18 +1,12 @@
 """The DuckDB database file holding the views over the lake, for the duckdb CLI, notebooks and BI tools."""
 
+import duckdb
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from catalog.views import DATABASE_FILE, query, write_database
+from catalog.views import DATABASE_FILE, named_query, write_database
 from pipelines.automation import AFTER_UPSTREAM_UPDATES
 from pipelines.metadata import markdown_table
 from pipelines.resources import LakeResource
-
-SUMMARY_SQL = """
-SELECT portal_id, count(*) AS datasets, sum(num_distributions) AS distributions,
-       count(DISTINCT publisher_id) AS publishers
-FROM datasets GROUP BY portal_id ORDER BY datasets DESC
-"""
-PROVINCES_SQL = "SELECT count(*) FILTER (WHERE datasets > 0), count(*) FROM vn_province_coverage"
 
 
 @asset(
@@ -23,12 +17,15 @@ PROVINCES_SQL = "SELECT count(*) FILTER (WHERE datasets > 0), count(*) FROM vn_p
 )
 def catalog_views(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
     """`<lake>/catalog.duckdb`: every view in sql/ over every harvest and check, for use on this machine
-    (its views name the lake's files by absolute path; `current/all/catalog.duckdb` is the portable one)."""
+    (its views name the lake's files by absolute path; `current/all/catalog.duckdb` is the portable one).
+    Its summary is read back from the file just written, whose views need not be built again."""
     the_lake = lake.lake()
     path = the_lake.root / DATABASE_FILE
     views = write_database(the_lake, path)
-    columns, rows = query(the_lake, SUMMARY_SQL)
-    [(publishing, units)] = query(the_lake, PROVINCES_SQL)[1]
+    with duckdb.connect(str(path), read_only=True) as database:
+        cursor = database.execute(named_query("dagster/datasets_by_portal"))
+        columns, rows = [column[0] for column in cursor.description], cursor.fetchall()
+        publishing, units = database.execute(named_query("dagster/provinces_publishing")).fetchone()
     return MaterializeResult(
         metadata={
             "path": MetadataValue.path(str(path)),

@@ -10,7 +10,7 @@ import socket
 import duckdb
 import pytest
 
-from catalog.cli import _one_site, main
+from catalog.cli import _one_site, build_parser, main
 from tests.conftest import real_packages
 from tests.routes import serve_routes, static
 
@@ -166,3 +166,14 @@ def test_a_failed_detection_is_recorded_and_its_hint_fits_the_cause(lake, capsys
     runs = {run["portal_id"]: run for portal in ("nowhere", "blog") for run in lake.runs(portal)}
     assert {portal: run["status"] for portal, run in runs.items()} == {"nowhere": "failed", "blog": "failed"}
     assert runs["nowhere"]["error"].startswith("detection: ")
+
+
+def test_every_command_explains_itself(capsys) -> None:
+    """`--help` of every command renders (a `%` in a help text once broke `catalog harvest --help`)."""
+    commands = build_parser()._subparsers._group_actions[0].choices  # argparse keeps the commands there
+    for name in commands:
+        with pytest.raises(SystemExit) as exit_info:
+            main([name, "--help"])
+        assert exit_info.value.code == 0, name
+        assert f"usage: catalog {name}" in capsys.readouterr().out
+    assert {"harvest", "detect", "links", "sql", "report"} <= set(commands)

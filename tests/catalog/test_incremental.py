@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from catalog.harvest import harvest_portal, watermark
-from catalog.sample.recorded import multiplied
 from catalog.views import query
 from tests.conftest import FAST, portal_at, real_packages
+from tests.recorded import multiplied
 
 
 def now_ckan() -> str:

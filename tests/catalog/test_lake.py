@@ -9,7 +9,7 @@ import pytest
 
 from catalog.errors import LakeError, RegistryError
 from catalog.lake import Lake, TableWriter, new_harvest_id, resolve_lake
-from catalog.schemas import RAW_DATASETS
+from catalog.schemas import LISTED_IDS
 
 
 @pytest.mark.parametrize("harvest_id", ["../../etc", "20260101T000000000000Z-zzzz", "", "a/b"])
@@ -27,13 +27,13 @@ def test_portal_ids_that_could_escape_the_lake_are_rejected(lake) -> None:
 
 def test_staged_harvest_is_invisible_until_published(lake) -> None:
     staged = lake.stage("p", new_harvest_id())
-    with TableWriter(staged.table("raw_datasets"), RAW_DATASETS, rows_per_group=2) as writer:
+    with TableWriter(staged.table("listed_ids"), LISTED_IDS, rows_per_group=2) as writer:
         for index in range(5):  # a page at a time, as the harvest writes
-            writer.write([{"portal_id": "p", "harvest_id": staged.harvest_id, "dataset_id": str(index), "raw": "{}"}])
-    assert list(lake.table_files("raw_datasets")) == []
+            writer.write([{"portal_id": "p", "harvest_id": staged.harvest_id, "dataset_id": str(index)}])
+    assert list(lake.table_files("listed_ids")) == []
     published = lake.publish(staged)
-    assert [str(Path(path).parent) for path in lake.table_files("raw_datasets")] == [published]
-    metadata = pq.read_metadata(Path(published) / "raw_datasets.parquet")
+    assert [str(Path(path).parent) for path in lake.table_files("listed_ids")] == [published]
+    metadata = pq.read_metadata(Path(published) / "listed_ids.parquet")
     assert (metadata.num_rows, metadata.num_row_groups) == (5, 3)
     assert metadata.row_group(0).column(0).compression == "ZSTD"
     assert not (lake.root / "_staging" / "p").exists()

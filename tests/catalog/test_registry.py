@@ -9,8 +9,9 @@ import pytest
 import yaml
 
 from catalog.errors import RegistryError
+from catalog.ids import validate_portal_id
+from catalog.registry import load_registry, parse_registry
 from catalog.sources import client_for
-from catalog.registry import load_registry, parse_registry, validate_portal_id
 from tests.conftest import FAST, REPO, portal_at
 from tools.import_registry_seed import harvestable
 

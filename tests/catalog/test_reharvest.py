@@ -16,7 +16,6 @@ from rdflib import Graph
 
 from catalog.harvest import harvest_portal
 from catalog.lake import Lake
-from catalog.sample.recorded import multiplied
 from catalog.sample.server import InMemoryCatalogue, organizations_of, serve_portal
 from tests.catalog.sources.test_arcgis import hub_item, hub_search
 from tests.catalog.sources.test_dcat import GEO2FRANCE_PAGES, UDATA, paged_catalogue
@@ -34,6 +33,7 @@ from tests.conftest import (
     portal_at,
     rows,
 )
+from tests.recorded import multiplied
 from tests.routes import Responder, serve_routes, static
 
 RDF_FIXTURES = {

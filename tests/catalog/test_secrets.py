@@ -22,8 +22,8 @@ from dagster import DagsterInstance, materialize
 from catalog.errors import HarvestError, RegistryError
 from catalog.harvest import harvest_portal
 from catalog.lake import Lake
-from catalog.sources import portal_settings
 from catalog.registry import Portal, get_portal
+from catalog.sources import portal_settings
 from pipelines.assets.harvest import catalog_tables
 from pipelines.resources import HttpResource
 from tests.catalog.sources.test_arcgis import hub_item, hub_search

@@ -7,11 +7,21 @@ import threading
 import duckdb
 import pytest
 
-from catalog.errors import HarvestError
+from catalog.errors import HarvestError, LakeError
 from catalog.harvest import harvest_portal
 from catalog.lake import Lake
+from catalog.normalise.formats import FORMATS
 from catalog.registry import ASCN_PILOT_CITIES, load_registry
-from catalog.views import DATABASE_FILE, connect, creation_order, query, view_definitions, write_database
+from catalog.views import (
+    DATABASE_FILE,
+    QUERIES_FOLDER,
+    connect,
+    named_query,
+    query,
+    sql_dir,
+    view_definitions,
+    write_database,
+)
 from tests.conftest import FAST, portal_at, real_packages
 
 
@@ -84,9 +94,44 @@ def test_an_empty_lake_has_every_view_and_no_rows_but_its_reference_data(lake) -
         assert connection.execute(f"SELECT count(*) FROM {relation}").fetchone() == (expected,), name
 
 
-def test_views_are_created_after_what_they_read() -> None:
-    order = creation_order(view_definitions())
-    assert order.index("latest_harvests") < order.index("datasets") < order.index("coverage_by_publisher")
+def test_coverage_by_publisher_rolls_up_dataset_formats(harvested) -> None:
+    """coverage_by_publisher reads each version's distributions, not dataset_formats: both say the same."""
+    lake, _, _ = harvested
+    rolled_up = """
+        SELECT d.portal_id, d.publisher_id, count(*), CAST(sum(f.distributions) AS BIGINT),
+            list_sort(list_distinct(flatten(list(f.formats)))), round(avg(f.machine_readable::INT), 3)
+        FROM datasets AS d JOIN dataset_formats AS f USING (portal_id, dataset_id)
+        GROUP BY ALL ORDER BY ALL
+    """
+    _, expected = query(lake, rolled_up)
+    _, rows = query(
+        lake,
+        "SELECT portal_id, publisher_id, datasets, distributions, formats, share_machine_readable"
+        " FROM coverage_by_publisher ORDER BY ALL",
+    )
+    assert rows == expected
+    assert len(rows) == 6 and sum(row[3] for row in rows) == 61
+
+
+def test_no_canonical_format_has_the_comma_dataset_version_formats_joins_them_with() -> None:
+    assert [key for key in FORMATS if "," in key] == []
+
+
+def test_every_named_query_runs_over_the_views(harvested) -> None:
+    lake, _, _ = harvested
+    folder = sql_dir() / QUERIES_FOLDER
+    names = sorted(str(path.relative_to(folder).with_suffix("")) for path in folder.rglob("*.sql"))
+    assert len(names) >= 30 and "report/portal_publishers" in names
+    connection = connect(lake)
+    for name in names:
+        sql = named_query(name)
+        parameters = [None] * len(duckdb.extract_statements(sql)[0].named_parameters)
+        connection.execute(sql, parameters).fetchall()
+    portal_id = "test-portal"
+    found = connection.execute(named_query("report/portal_publishers"), [portal_id, 2]).fetchall()
+    assert [(row[2], row[3]) for row in found] == [("Birmingham City Council", 10), ("City of York Council", 1)]
+    with pytest.raises(LakeError, match="no query 'report/nothing'"):
+        named_query("report/nothing")
 
 
 def test_database_file_for_other_tools(harvested, tmp_path) -> None:

@@ -19,13 +19,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 from catalog.errors import HarvestError
 from catalog.http import HttpSettings
 from catalog.sources.base import DatasetPage, PortalClient, page_budget
-from catalog.sources.datajson.client import DataJsonClient
+from catalog.sources.datajson.client import read_document
+from catalog.sources.datajson.mapping import dataset_identifier
 from catalog.sources.jsonapi import JsonApi
+from catalog.sources.pagers import LinkPager
 
 FEED_PATH = "/api/feed/dcat-us/1.1.json"
 SEARCH_PATH = "/api/search/v1/collections/dataset/items"
@@ -41,53 +42,35 @@ class ArcGisHubClient(PortalClient):
         self, base_url: str, *, api_url: str | None = None, settings: HttpSettings | None = None, rows: int = PAGE_SIZE
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.feed = DataJsonClient(api_url or self.base_url + FEED_PATH, settings=settings, site=base_url)
-        self.session = self.feed.session
-        self.traffic = self.session.traffic
-        self.host = urlsplit(base_url).netloc
+        self.feed_url = api_url or self.base_url + FEED_PATH
+        super().__init__(base_url, self.feed_url, settings=settings)
         self.api = JsonApi(self.session, self.host)
         self.rows = rows
-        self.single_document = True
 
     def record_id(self, record: dict[str, Any]) -> str | None:
         if record.get("type") == "Feature":
             value = record.get("id")
             return value if isinstance(value, str) and value else None
-        return self.feed.record_id(record)
+        return dataset_identifier(record)
 
     def iter_dataset_pages(self, since: datetime | None = None) -> Iterator[DatasetPage]:
         try:
-            yield from self.feed.iter_dataset_pages()
+            yield from read_document(self.session, self.feed_url)
             return
         except HarvestError as exc:
             if "HTTP 404" not in exc.cause:
                 raise
-            note = "no DCAT-US feed (HTTP 404): read the Hub search API"
-        self.single_document = False
-        yield from self._search(note)
+        self.api.notes.append("no DCAT-US feed (HTTP 404): read the Hub search API")
+        pager = LinkPager(self.base_url + SEARCH_PATH, {"limit": self.rows, "startindex": 1})
+        yield from pager.pages(self._read_search_page)
 
-    def _search(self, note: str) -> Iterator[DatasetPage]:
-        url: str | None = self.base_url + SEARCH_PATH
-        params: dict[str, Any] | None = {"limit": self.rows, "startindex": 1}
-        seen: set[str] = set()
-        notes = [note]
-        while url is not None and url not in seen:
-            seen.add(url)
-            answer = self.api.get(url, params, max_bytes=page_budget(self.rows), what="search/v1 items")
-            if not isinstance(answer, dict) or not isinstance(answer.get("features"), list):
-                raise HarvestError(self.host, "search/v1 items: answer is not a FeatureCollection")
-            records = [feature for feature in answer["features"] if isinstance(feature, dict)]
-            matched = answer.get("numberMatched") if isinstance(answer.get("numberMatched"), int) else None
-            yield DatasetPage(records, matched, notes + self.api.take_notes())
-            notes = []
-            following = [
-                link for link in answer.get("links") or [] if isinstance(link, dict) and link.get("rel") == "next"
-            ]
-            url = urljoin(url, following[0]["href"]) if records and following and following[0].get("href") else None
-            params = None  # the next link carries its own query
-
-    def fetch_dataset(self, dataset_id: str) -> dict[str, Any]:
-        answer = self.api.get(f"{self.base_url}{SEARCH_PATH}/{dataset_id}", what=f"search/v1 item {dataset_id}")
-        if not isinstance(answer, dict):
-            raise HarvestError(self.host, f"search/v1 item {dataset_id}: answer is not an object")
-        return answer
+    def _read_search_page(self, url: str, params: dict[str, Any]) -> DatasetPage:
+        answer = self.api.get(url, params, max_bytes=page_budget(self.rows), what="search/v1 items")
+        if not isinstance(answer, dict) or not isinstance(answer.get("features"), list):
+            raise HarvestError(self.host, "search/v1 items: answer is not a FeatureCollection")
+        records = [feature for feature in answer["features"] if isinstance(feature, dict)]
+        matched = answer.get("numberMatched") if isinstance(answer.get("numberMatched"), int) else None
+        following = [link for link in answer.get("links") or [] if isinstance(link, dict) and link.get("rel") == "next"]
+        href = following[0].get("href") if following else None
+        next_url = href if isinstance(href, str) and href else None
+        return DatasetPage(records, matched, self.api.take_notes(), next_url=next_url)

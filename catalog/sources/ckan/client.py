@@ -7,12 +7,17 @@ Paging: `package_search` with `rows` up to 1000 (`ckan.search.rows_max`; many po
 after everything already read, so offsets neither skip nor repeat on insertion; ids seen twice
 (deletions or early insertions shift offsets) are dropped by the harvest loop, which then makes one
 catch-up pass for what the shift hid. A page shorter than asked while more remain means the portal
-capped `rows`: we adopt the cap. A page that times out, fails with 5xx (after the transport's
-retries) or passes its memory budget (`page_budget`: 48 KB a row, at least 8 MB) is asked again with
-half the rows, down to 10; after three good pages the size doubles back.
+capped `rows`: we adopt the cap. Pages are sized by bytes, not only rows: the first asks for 100
+rows, each next one for as many as make about 4 MB (`PAGE_TARGET_BYTES`) at the weight of the rows just
+read, within the cap, so a catalogue of heavy records (10,000 resources in one dataset) is read in
+pages as light as any other's. A page that times out, fails with 5xx (after the transport's retries)
+or passes its memory budget (`page_budget`: 48 KB a row, at least 8 MB) is asked again with half the
+rows, down to 10; after that failure the size grows back by doubling after three good pages.
 
-Publishers: `organization_list?all_fields=true` paged with `limit`/`offset` (CKAN >= 2.9); older CKAN
-ignores both and returns everything at once, which we notice as a repeated page.
+Publishers: `organization_list?all_fields=true` paged with `limit`/`offset` (CKAN >= 2.9) until a page
+brings nothing new: CKAN answers at most `ckan.group_and_organization_list_all_fields_max` (25 by
+default) whatever `limit` asks, so a short page is no end. Older CKAN ignores both and returns
+everything at once, which we notice as a repeated page.
 
 Limits: none documented beyond `rows_max`; rate, concurrency, timeouts and retries live in `catalog.http`.
 
@@ -31,18 +36,19 @@ from urllib.parse import urlsplit
 from ckanapi import RemoteCKAN
 
 from catalog.errors import HarvestError
-from catalog.http import Fetched, FetchError, HttpSettings, PortalSession, retry_transient
-from catalog.sources.base import DatasetPage, PortalClient, page_budget
+from catalog.http import Fetched, FetchError, HttpSettings, PortalSession
+from catalog.sources.base import DatasetPage, IncrementalClient, PageNotes, page_budget, retried, rows_for_bytes
 from catalog.sources.jsonapi import parse_json
 
 MAX_ROWS = 1000
+FIRST_PAGE_ROWS = 100
 MIN_ROWS = 10
 GROW_AFTER_PAGES = 3
 ORGANIZATION_PAGE = 100
 SEARCH_SORT = "metadata_created asc, id asc"
 
 
-class CkanActionApi(RemoteCKAN):
+class CkanActionApi(RemoteCKAN, PageNotes):
     """ckanapi's `RemoteCKAN` with one change: how a request is made and its response read.
 
     ckanapi decodes the body to text, parses it with `json`, sets no timeout by default, and on error
@@ -66,14 +72,13 @@ class CkanActionApi(RemoteCKAN):
     ) -> Any:
         """The action's `result`; `max_bytes` bounds the answer (a page's memory budget)."""
         url = f"{self.address.rstrip('/')}/{self.base_url}{action}"
-        return retry_transient(self.portal_session.settings, lambda: self._call_once(action, url, data_dict, max_bytes))
-
-    def _call_once(self, action: str, url: str, data_dict: dict[str, Any] | None, max_bytes: int | None) -> Any:
-        try:
-            fetched = self.portal_session.get(url, data_dict, max_bytes=max_bytes)
-            return read_action_response(action, fetched, self.notes)
-        except FetchError as failure:
-            raise failure.harvest_error(self.host, action) from None
+        session = self.portal_session
+        return retried(
+            session.settings,
+            self.host,
+            action,
+            lambda: read_action_response(action, session.get(url, data_dict, max_bytes=max_bytes), self.notes),
+        )
 
 
 def read_action_response(action: str, fetched: Fetched, notes: list[str]) -> Any:
@@ -95,11 +100,10 @@ def read_action_response(action: str, fetched: Fetched, notes: list[str]) -> Any
     return envelope.get("result")
 
 
-class CkanClient(PortalClient):
+class CkanClient(IncrementalClient):
     """Reads a CKAN portal through the Action API."""
 
     software = "ckan"
-    incremental = True
 
     def __init__(
         self,
@@ -109,10 +113,8 @@ class CkanClient(PortalClient):
         settings: HttpSettings | None = None,
         rows: int = MAX_ROWS,
     ) -> None:
-        self.session = PortalSession(settings, home=[base_url])
-        self.traffic = self.session.traffic
+        super().__init__(base_url, settings=settings)
         self.api = CkanActionApi(base_url, self.session)
-        self.host = self.api.host
         self.filter_query = filter_query
         self.rows = rows
 
@@ -127,13 +129,14 @@ class CkanClient(PortalClient):
 
     def _search(self, fq: str | None, fields: str | None) -> Iterator[DatasetPage]:
         """package_search pages, adapting to the portal's rows cap and to its failures under load."""
-        start, rows, ceiling, good_pages = 0, self.rows, self.rows, 0
+        start, rows, ceiling, good_pages, failed = 0, min(self.rows, FIRST_PAGE_ROWS), self.rows, 0, False
         while True:
             params: dict[str, Any] = {"q": "*:*", "sort": SEARCH_SORT, "rows": rows, "start": start}
             if fq:
                 params["fq"] = fq
             if fields:
                 params["fl"] = fields
+            received = self.traffic.bytes_received
             try:
                 result = self.api.call_action("package_search", params, max_bytes=page_budget(rows))
             except HarvestError as exc:
@@ -143,18 +146,21 @@ class CkanClient(PortalClient):
                 self.api.notes.append(
                     f"package_search failed with rows={rows} ({exc.cause}); retried with rows={smaller}"
                 )
-                rows, good_pages = smaller, 0
+                rows, good_pages, failed = smaller, 0, True
                 continue
             records, count = _search_page(self.host, result)
             if 0 < len(records) < rows and len(records) < count - start:
                 self.api.notes.append(f"portal capped rows at {len(records)} (asked {rows})")
                 ceiling = rows = len(records)
-            elif rows < ceiling:
-                good_pages += 1
-                if good_pages >= GROW_AFTER_PAGES:
-                    rows, good_pages = min(ceiling, rows * 2), 0
-            notes, self.api.notes = self.api.notes, []
-            yield DatasetPage(records=records, reported_count=count, notes=notes)
+            elif records:
+                fitting = min(ceiling, rows_for_bytes(len(records), self.traffic.bytes_received - received))
+                if not failed or fitting < rows:
+                    rows = fitting
+                else:
+                    good_pages += 1
+                    if good_pages >= GROW_AFTER_PAGES:
+                        rows, good_pages = min(fitting, rows * 2), 0
+            yield DatasetPage(records=records, reported_count=count, notes=self.api.take_notes())
             start += len(records)
             if not records or start >= count:
                 return
@@ -170,14 +176,12 @@ class CkanClient(PortalClient):
             fresh = [org for org in page if isinstance(org, dict) and org.get("id") not in seen]
             yield from fresh
             seen.update(org.get("id") for org in fresh)
-            if len(fresh) < ORGANIZATION_PAGE:
+            if not fresh:
                 return
             offset += len(page)
 
     def fetch_dataset(self, dataset_id: str) -> dict[str, Any]:
         result = self.api.call_action("package_show", {"id": dataset_id})
-        if isinstance(result, list) and len(result) == 1:  # DKAN's CKAN-compatible API wraps it in a list
-            result = result[0]
         if not isinstance(result, dict):
             raise HarvestError(self.host, f"package_show {dataset_id}: result is not an object")
         return result

@@ -142,10 +142,13 @@ def normalise_publisher(
     return row, list(warnings)
 
 
+EMPTY_VALUES = (None, "", [], {})
+
+
 def _first(record: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
     for key in keys:
         value = record.get(key)
-        if value not in (None, "", [], {}):
+        if value or value not in EMPTY_VALUES:  # a true value is never empty: compared only when false
             return value
     return None
 

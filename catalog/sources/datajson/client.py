@@ -27,7 +27,7 @@ import ijson
 from catalog.errors import HarvestError
 from catalog.http import FetchError, HttpSettings, PortalSession, StreamedBody
 from catalog.normalise.values import json_from_events
-from catalog.sources.base import DatasetPage, PortalClient
+from catalog.sources.base import DatasetPage, PortalClient, harvest_errors
 from catalog.sources.datajson.mapping import dataset_identifier
 
 USUAL_PATH = "/data.json"
@@ -39,46 +39,45 @@ class DataJsonClient(PortalClient):
     """Reads a DCAT-US catalogue document, streamed."""
 
     software = "datajson"
-    single_document = True
 
-    def __init__(
-        self, url: str, *, settings: HttpSettings | None = None, page_size: int = PAGE_SIZE, site: str | None = None
-    ) -> None:
+    def __init__(self, url: str, *, settings: HttpSettings | None = None, page_size: int = PAGE_SIZE) -> None:
+        super().__init__(url, settings=settings)
         self.url = url
-        self.session = PortalSession(settings, home=[url, site])
-        self.traffic = self.session.traffic
-        self.host = urlsplit(url).netloc
         self.page_size = page_size
 
     def record_id(self, record: dict[str, Any]) -> str | None:
         return dataset_identifier(record)
 
     def iter_dataset_pages(self, since: datetime | None = None) -> Iterator[DatasetPage]:
-        try:
-            with self.session.stream(self.url, accept="application/json") as body:
-                if body.status >= 400:
-                    status = body.status
-                    raise HarvestError(self.host, f"data.json: HTTP {status}", overloaded=status >= 500, status=status)
-                yield from self._pages(body)
-        except FetchError as failure:
-            raise failure.harvest_error(self.host, "data.json") from None
+        return read_document(self.session, self.url, self.page_size)
 
-    def _pages(self, body: StreamedBody) -> Iterator[DatasetPage]:
-        """Pages of the document's datasets, as the parser reaches them."""
-        page: list[dict[str, Any]] = []
-        head = body.read(64).lstrip()
-        if not head.startswith((b"{", b"[")):
-            raise HarvestError(self.host, f"data.json: HTTP {body.status}, not a JSON document (starts {head[:20]!r})")
-        try:
-            events = ijson.basic_parse(_Replayed(head, body), use_float=True)
-            for record in json_from_events(events, cut=_is_dataset):
-                page.append(record)
-                if len(page) >= self.page_size:
-                    yield DatasetPage(records=page, reported_count=None)
-                    page = []
-        except ijson.JSONError as exc:
-            raise HarvestError(self.host, f"data.json: not valid JSON ({exc})", transient=True) from None
-        yield DatasetPage(records=page, reported_count=None)
+
+def read_document(session: PortalSession, url: str, page_size: int = PAGE_SIZE) -> Iterator[DatasetPage]:
+    """The datasets of the data.json at `url`, a page at a time as the parser reaches them (ArcGIS Hub's
+    feed is read this way too, through the Hub client's session)."""
+    host = urlsplit(url).netloc
+    with harvest_errors(host, "data.json"), session.stream(url, accept="application/json") as body:
+        if body.status >= 400:
+            raise FetchError(f"HTTP {body.status}", overloaded=body.status >= 500, status=body.status)
+        yield from _pages(body, host, page_size)
+
+
+def _pages(body: StreamedBody, host: str, page_size: int) -> Iterator[DatasetPage]:
+    """Pages of the document's datasets, as the parser reaches them."""
+    page: list[dict[str, Any]] = []
+    head = body.read(64).lstrip()
+    if not head.startswith((b"{", b"[")):
+        raise HarvestError(host, f"data.json: HTTP {body.status}, not a JSON document (starts {head[:20]!r})")
+    try:
+        events = ijson.basic_parse(_Replayed(head, body), use_float=True)
+        for record in json_from_events(events, cut=_is_dataset):
+            page.append(record)
+            if len(page) >= page_size:
+                yield DatasetPage(records=page, reported_count=None, one_document=True)
+                page = []
+    except ijson.JSONError as exc:
+        raise HarvestError(host, f"data.json: not valid JSON ({exc})", transient=True) from None
+    yield DatasetPage(records=page, reported_count=None, one_document=True)
 
 
 DATASET_TYPES = frozenset({"Dataset", "dcat:Dataset", "http://www.w3.org/ns/dcat#Dataset"})

@@ -34,8 +34,8 @@ from defusedxml import ElementTree as SafeElementTree
 from rdflib import RDF, Graph, Literal, Namespace
 
 from catalog.errors import HarvestError
-from catalog.http import FetchError, HttpSettings, PortalSession, retry_transient
-from catalog.sources.base import DatasetPage, PortalClient
+from catalog.http import FetchError, HttpSettings
+from catalog.sources.base import DatasetPage, PortalClient, retried
 from catalog.sources.dcat.mapping import Describer, dataset_identifier
 from catalog.sources.dcat.rdf_input import (
     MAX_CONTEXT_BYTES,
@@ -44,6 +44,7 @@ from catalog.sources.dcat.rdf_input import (
     UnsafeDocumentError,
     refuse_xml_entities,
 )
+from catalog.sources.pagers import LinkPager
 
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
@@ -84,45 +85,37 @@ class DcatClient(PortalClient):
     def __init__(
         self, url: str, *, settings: HttpSettings | None = None, max_document_bytes: int = MAX_DOCUMENT_BYTES
     ) -> None:
+        super().__init__(url, settings=settings)
         self.url = url
-        self.session = PortalSession(settings, home=[url])
-        self.traffic = self.session.traffic
-        self.host = urlsplit(url).netloc
         self.max_document_bytes = max_document_bytes
 
     def record_id(self, record: dict[str, Any]) -> str | None:
         return dataset_identifier(record)
 
     def iter_dataset_pages(self, since: datetime | None = None) -> Iterator[DatasetPage]:
-        url: str | None = self.url
-        seen: set[str] = set()
-        while url is not None:
-            if url in seen:
-                note = f"page {url} was served before (a paging loop): stopped there"
-                yield DatasetPage(records=[], reported_count=None, notes=[note])
-                return
-            seen.add(url)
-            page = retry_transient(self.session.settings, lambda url=url: self._read_page(url))
-            describer = Describer(page.graph)
-            datasets = set(page.graph.subjects(RDF.type, DCAT.Dataset))
-            records = [describer.describe(node) for node in sorted(datasets, key=describer.node_id)]
-            yield DatasetPage(records=records, reported_count=page.total)
-            url = page.next_url
+        """Pages linked by Hydra or CSW; a page without datasets (a CSW page of services) does not end them."""
+        return LinkPager(self.url, stop_after_empty_page=False).pages(self._read_page)
 
-    def _read_page(self, url: str) -> _Page:
+    def _read_page(self, url: str, _params: dict[str, Any]) -> DatasetPage:
+        page = retried(self.session.settings, self.host, url, lambda: self._fetch_page(url))
+        describer = Describer(page.graph)
+        datasets = set(page.graph.subjects(RDF.type, DCAT.Dataset))
+        records = [describer.describe(node) for node in sorted(datasets, key=describer.node_id)]
+        return DatasetPage(records, page.total, next_url=page.next_url)
+
+    def _fetch_page(self, url: str) -> _Page:
         try:
             fetched = self.session.get(url, accept=ACCEPT, max_bytes=self.max_document_bytes)
         except FetchError as failure:
-            if failure.too_large:
-                cause = (
-                    f"RDF document larger than {self.max_document_bytes:,} bytes: parsing RDF takes about 45 times "
-                    "a document's size in memory (page the catalogue, or raise the cap if memory allows)"
-                )
-                raise HarvestError(self.host, f"{url}: {cause}", status=failure.status) from None
-            raise failure.harvest_error(self.host, url) from None
+            if not failure.too_large:
+                raise
+            cause = (
+                f"RDF document larger than {self.max_document_bytes:,} bytes: parsing RDF takes about 45 times "
+                "a document's size in memory (page the catalogue, or raise the cap if memory allows)"
+            )
+            raise FetchError(cause, status=failure.status) from None
         if fetched.status >= 400:
-            status = fetched.status
-            raise HarvestError(self.host, f"{url}: HTTP {status}", overloaded=status >= 500, status=status)
+            raise FetchError(f"HTTP {fetched.status}", overloaded=fetched.status >= 500, status=fetched.status)
         return parse_page(url, fetched.content_type, fetched.body, self.host, ContextResolver(self._fetch_context))
 
     def _fetch_context(self, url: str) -> bytes:

@@ -22,21 +22,24 @@ from typing import Any
 
 from catalog.errors import HarvestError
 from catalog.http import HttpSettings
-from catalog.sources.base import DatasetPage, page_budget
-from catalog.sources.ckan.client import CkanClient
+from catalog.sources.base import DatasetPage, PortalClient, page_budget
+from catalog.sources.ckan.client import CkanActionApi
+from catalog.sources.pagers import OffsetPager
 
 PAGE_SIZE = 100
 API_PATHS = ("api/3/action/", "api/action/")
+LISTING = "current_package_list_with_resources"
 
 
-class DkanClient(CkanClient):
-    """Reads a DKAN 7 portal through its CKAN-compatible actions."""
+class DkanClient(PortalClient):
+    """Reads a DKAN 7 portal through its CKAN-compatible actions (CKAN's envelope, read by `CkanActionApi`)."""
 
     software = "dkan"
-    incremental = False
 
     def __init__(self, base_url: str, *, settings: HttpSettings | None = None, rows: int = PAGE_SIZE) -> None:
-        super().__init__(base_url, settings=settings, rows=rows)
+        super().__init__(base_url, settings=settings)
+        self.api = CkanActionApi(base_url, self.session)
+        self.rows = rows
         self._api_path_found = False
 
     def _call(self, action: str, params: dict[str, Any] | None = None) -> Any:
@@ -59,36 +62,18 @@ class DkanClient(CkanClient):
     def iter_dataset_pages(self, since: datetime | None = None) -> Iterator[DatasetPage]:
         names = self._call("package_list")
         count = len(names) if isinstance(names, list) else None
-        offset, first_ids = 0, None
-        while True:
-            page = self._call("current_package_list_with_resources", {"limit": self.rows, "offset": offset})
-            if not isinstance(page, list):
-                raise HarvestError(self.host, "current_package_list_with_resources: result is not a list")
-            records = [record for record in page if isinstance(record, dict)]
-            ids = [record.get("id") for record in records]
-            if not records or (offset and ids == first_ids):
-                if records:
-                    self.api.notes.append("current_package_list_with_resources ignores offset: one page read")
-                    yield DatasetPage(records=[], reported_count=count, notes=self._take_notes())
-                return
-            first_ids = first_ids or ids
-            yield DatasetPage(records=records, reported_count=count, notes=self._take_notes())
-            offset += len(records)
+        pager = OffsetPager(LISTING, limit=self.rows, record_id=self.record_id)
+        yield from pager.pages(lambda action, params: self._listing_page(action, params, count))
 
-    def iter_dataset_ids(self) -> None:
-        return None
+    def _listing_page(self, action: str, params: dict[str, Any], count: int | None) -> DatasetPage:
+        page = self._call(action, params)
+        if not isinstance(page, list):
+            raise HarvestError(self.host, f"{action}: result is not a list")
+        records = [record for record in page if isinstance(record, dict)]
+        return DatasetPage(records, count, self.api.take_notes())
 
     def iter_publishers(self) -> Iterator[dict[str, Any]]:
         groups = self._call("group_list", {"all_fields": "true"})
         if not isinstance(groups, list):
             raise HarvestError(self.host, "group_list: result is not a list")
         yield from (group for group in groups if isinstance(group, dict))
-
-    def fetch_dataset(self, dataset_id: str) -> dict[str, Any]:
-        if not self._api_path_found:
-            self._call("site_read")
-        return super().fetch_dataset(dataset_id)
-
-    def _take_notes(self) -> list[str]:
-        notes, self.api.notes = self.api.notes, []
-        return notes

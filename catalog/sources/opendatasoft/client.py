@@ -18,14 +18,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import ijson
 
 from catalog.errors import HarvestError
-from catalog.http import FetchError, HttpSettings, PortalSession
-from catalog.sources.base import DatasetPage, PortalClient, page_budget
+from catalog.http import FetchError, HttpSettings
+from catalog.sources.base import DatasetPage, PortalClient, harvest_errors, page_budget
 from catalog.sources.jsonapi import JsonApi
+from catalog.sources.pagers import OffsetPager
 
 PAGE_SIZE = 100
 OFFSET_LIMIT = 10_000
@@ -39,10 +39,8 @@ class OpenDataSoftClient(PortalClient):
     software = "opendatasoft"
 
     def __init__(self, base_url: str, *, settings: HttpSettings | None = None, rows: int = PAGE_SIZE) -> None:
+        super().__init__(base_url, settings=settings)
         self.base_url = base_url.rstrip("/")
-        self.session = PortalSession(settings, home=[base_url])
-        self.traffic = self.session.traffic
-        self.host = urlsplit(base_url).netloc
         self.api = JsonApi(self.session, self.host)
         self.rows = rows
 
@@ -51,48 +49,49 @@ class OpenDataSoftClient(PortalClient):
         return value if isinstance(value, str) and value else None
 
     def iter_dataset_pages(self, since: datetime | None = None) -> Iterator[DatasetPage]:
-        offset = 0
-        while True:
-            params = {"limit": self.rows, "offset": offset, "order_by": "dataset_id"}
-            answer = self.api.get(
-                self.base_url + DATASETS_PATH, params, max_bytes=page_budget(self.rows), what="catalog/datasets"
-            )
-            if not isinstance(answer, dict) or not isinstance(answer.get("results"), list):
-                raise HarvestError(self.host, "catalog/datasets: answer has no list of results")
-            total = answer.get("total_count") if isinstance(answer.get("total_count"), int) else None
-            if offset == 0 and total is not None and total > OFFSET_LIMIT:
-                yield from self._export(total)
-                return
-            records = [record for record in answer["results"] if isinstance(record, dict)]
-            yield DatasetPage(records, total, self.api.take_notes())
-            offset += len(records)
-            if not records or (total is not None and offset >= total) or offset + self.rows > OFFSET_LIMIT:
-                return
+        pager = OffsetPager(
+            self.base_url + DATASETS_PATH,
+            {"order_by": "dataset_id"},
+            limit=self.rows,
+            record_id=self.record_id,
+            maximum_offset=OFFSET_LIMIT,
+            stop_at_count=True,
+        )
+        pages = pager.pages(self._read_page)
+        first = next(pages)
+        if first.reported_count is not None and first.reported_count > OFFSET_LIMIT:
+            yield from self._export(first.reported_count, first.notes)
+            return
+        yield first
+        yield from pages
 
-    def _export(self, total: int) -> Iterator[DatasetPage]:
-        """The whole catalogue from the exports endpoint, streamed, for catalogues past the offset limit."""
+    def _read_page(self, url: str, params: dict[str, Any]) -> DatasetPage:
+        answer = self.api.get(url, params, max_bytes=page_budget(self.rows), what="catalog/datasets")
+        if not isinstance(answer, dict) or not isinstance(answer.get("results"), list):
+            raise HarvestError(self.host, "catalog/datasets: answer has no list of results")
+        total = answer.get("total_count") if isinstance(answer.get("total_count"), int) else None
+        records = [record for record in answer["results"] if isinstance(record, dict)]
+        return DatasetPage(records, total, self.api.take_notes())
+
+    def _export(self, total: int, notes: list[str]) -> Iterator[DatasetPage]:
+        """The whole catalogue from the exports endpoint, streamed, for catalogues past the offset limit: one
+        document, so offsets cannot shift under the read."""
         note = f"{total} datasets exceed the {OFFSET_LIMIT}-record paging limit: read from catalog/exports/json"
-        notes = [note]
+        notes = [*notes, note]
         try:
-            with self.session.stream(self.base_url + EXPORT_PATH, accept="application/json") as body:
+            with (
+                harvest_errors(self.host, "catalog/exports/json"),
+                self.session.stream(self.base_url + EXPORT_PATH, accept="application/json") as body,
+            ):
                 if body.status >= 400:
-                    status = body.status
-                    raise HarvestError(self.host, f"catalog/exports/json: HTTP {status}", status=status)
+                    raise FetchError(f"HTTP {body.status}", status=body.status)
                 page: list[dict[str, Any]] = []
                 for record in ijson.items(body, "item", use_float=True):
                     if isinstance(record, dict):
                         page.append(record)
                     if len(page) >= PAGE_SIZE * 5:
-                        yield DatasetPage(page, total, notes)
+                        yield DatasetPage(page, total, notes, one_document=True)
                         page, notes = [], []
-                yield DatasetPage(page, total, notes)
-        except FetchError as failure:
-            raise failure.harvest_error(self.host, "catalog/exports/json") from None
+                yield DatasetPage(page, total, notes, one_document=True)
         except ijson.JSONError as exc:
             raise HarvestError(self.host, f"catalog/exports/json: not valid JSON ({exc})", transient=True) from None
-
-    def fetch_dataset(self, dataset_id: str) -> dict[str, Any]:
-        answer = self.api.get(f"{self.base_url}{DATASETS_PATH}/{dataset_id}", what=f"catalog/datasets/{dataset_id}")
-        if not isinstance(answer, dict):
-            raise HarvestError(self.host, f"catalog/datasets/{dataset_id}: answer is not an object")
-        return answer

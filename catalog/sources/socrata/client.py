@@ -21,9 +21,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from catalog.errors import HarvestError
-from catalog.http import HttpSettings, PortalSession
+from catalog.http import HttpSettings
 from catalog.sources.base import DatasetPage, PortalClient, page_budget
 from catalog.sources.jsonapi import JsonApi
+from catalog.sources.pagers import CursorPager
 
 PAGE_SIZE = 1000
 CATALOG_PATH = "/api/catalog/v1"
@@ -39,9 +40,7 @@ class SocrataClient(PortalClient):
     ) -> None:
         self.domain = urlsplit(base_url).hostname or ""
         self.url = api_url or base_url.rstrip("/") + CATALOG_PATH
-        self.session = PortalSession(settings, home=[base_url, self.url], api_key_header="X-App-Token")
-        self.traffic = self.session.traffic
-        self.host = urlsplit(self.url).netloc
+        super().__init__(self.url, base_url, settings=settings, api_key_header="X-App-Token")
         self.api = JsonApi(self.session, self.host)
         self.rows = rows
 
@@ -51,30 +50,14 @@ class SocrataClient(PortalClient):
         return value if isinstance(value, str) and value else None
 
     def iter_dataset_pages(self, since: datetime | None = None) -> Iterator[DatasetPage]:
-        scroll_id = None
-        while True:
-            params: dict[str, Any] = {
-                "domains": self.domain,
-                "search_context": self.domain,
-                "only": "dataset",
-                "limit": self.rows,
-            }
-            if scroll_id is not None:
-                params["scroll_id"] = scroll_id
-            answer = self.api.get(self.url, params, max_bytes=page_budget(self.rows), what="catalog/v1")
-            if not isinstance(answer, dict) or not isinstance(answer.get("results"), list):
-                raise HarvestError(self.host, "catalog/v1: answer has no list of results")
-            records = [record for record in answer["results"] if isinstance(record, dict)]
-            count = answer.get("resultSetSize")
-            yield DatasetPage(records, count if isinstance(count, int) else None, self.api.take_notes())
-            last = self.record_id(records[-1]) if records else None
-            if len(records) < self.rows or last is None or last == scroll_id:
-                return
-            scroll_id = last
+        params = {"domains": self.domain, "search_context": self.domain, "only": "dataset"}
+        pager = CursorPager(self.url, params, limit=self.rows, record_id=self.record_id, cursor_param="scroll_id")
+        return pager.pages(self._read_page)
 
-    def fetch_dataset(self, dataset_id: str) -> dict[str, Any]:
-        answer = self.api.get(self.url, {"ids": dataset_id, "domains": self.domain}, what="catalog/v1")
-        results = answer.get("results") if isinstance(answer, dict) else None
-        if not results or not isinstance(results[0], dict):
-            raise HarvestError(self.host, f"catalog/v1: no dataset {dataset_id!r}")
-        return results[0]
+    def _read_page(self, url: str, params: dict[str, Any]) -> DatasetPage:
+        answer = self.api.get(url, params, max_bytes=page_budget(self.rows), what="catalog/v1")
+        if not isinstance(answer, dict) or not isinstance(answer.get("results"), list):
+            raise HarvestError(self.host, "catalog/v1: answer has no list of results")
+        records = [record for record in answer["results"] if isinstance(record, dict)]
+        count = answer.get("resultSetSize")
+        return DatasetPage(records, count if isinstance(count, int) else None, self.api.take_notes())

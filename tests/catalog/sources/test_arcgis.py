@@ -76,3 +76,17 @@ def test_hub_feed_is_preferred(harvest_served) -> None:
     routes = {"/api/feed/dcat-us/1.1.json": static(feed)} | hub_search([hub_item(1)])
     run = harvest_served(routes, "arcgis")
     assert (run.datasets, run.distributions, run.requests) == (11, 11, 1)
+
+
+def test_only_the_search_api_calls_for_a_catch_up_pass(harvest_served) -> None:
+    """A dataset listed twice means offsets shifted under a paged read, but not under the feed, one document
+    read once: the harvest learns which from the pages themselves."""
+    feed = json.loads(fixture_bytes("dcat-us/us-federal-agencies/consumerfinance_data.json"))
+    feed["dataset"].append(feed["dataset"][0])
+    from_feed = harvest_served({"/api/feed/dcat-us/1.1.json": static(json.dumps(feed))}, "arcgis")
+    assert (from_feed.datasets, from_feed.duplicates_dropped, from_feed.requests) == (11, 1, 1)
+    assert not any("catch-up" in note for note in from_feed.notes)
+    searched = harvest_served(hub_search([hub_item(n) for n in range(150)] + [hub_item(5)]), "arcgis")
+    assert (searched.datasets, searched.duplicates_dropped) == (150, 1)
+    assert searched.requests == 6  # the feed's 404 and two pages, once more for the catch-up pass
+    assert "catch-up pass found 0 datasets the first pass missed" in searched.notes

@@ -10,9 +10,9 @@ import pytest
 
 from catalog.errors import HarvestError
 from catalog.http import USER_AGENT
-from catalog.sample.recorded import multiplied
 from catalog.sources.ckan.client import CkanClient
 from tests.conftest import FAST, load_fixture, real_packages
+from tests.recorded import multiplied
 
 
 def test_pages_follow_the_portal_cap_in_stable_order(serve) -> None:
@@ -56,7 +56,17 @@ def test_organisations_paged(serve) -> None:
     organizations = load_fixture("ckan/open.canada.ca/organization_list_all_fields.json")["result"]
     client = CkanClient(serve([], organizations).url, settings=FAST)
     assert [p["id"] for p in client.iter_publishers()] == [o["id"] for o in organizations]
-    assert client.traffic.requests == 4  # 100 + 100 + 100 + 37
+    assert client.traffic.requests == 5  # 100 + 100 + 100 + 37, and an empty page
+
+
+def test_organisations_past_ckans_cap_of_25_a_page(serve) -> None:
+    """CKAN 2.9+ answers at most 25 organisations with all_fields, whatever the limit asked."""
+    organizations = load_fixture("ckan/open.canada.ca/organization_list_all_fields.json")["result"]
+    portal = serve([], organizations)
+    portal.options.organizations_max = 25
+    client = CkanClient(portal.url, settings=FAST)
+    assert [p["id"] for p in client.iter_publishers()] == [o["id"] for o in organizations]
+    assert client.traffic.requests == 15  # 337 / 25 = 13.5 pages, and an empty page
 
 
 def test_one_dataset_by_id_or_name(serve) -> None:

@@ -8,9 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from catalog.errors import HarvestError
-from catalog.sources.datajson.client import DataJsonClient
-from tests.conftest import FAST, cassette_body, fixture_bytes, rows
-from tests.routes import serve_routes, static
+from tests.conftest import cassette_body, fixture_bytes, rows
+from tests.routes import static
 
 FEDERAL = "dcat-us/us-federal-agencies/{}_data.json"
 PHILLY = "dcat-us/opendataphilly/dcatus_with_none_data.json"
@@ -134,13 +133,3 @@ def test_a_large_document_streams_in_pages(harvest_served) -> None:
     datasets = [template | {"identifier": f"id-{n}"} for n in range(5000)]
     run = harvest_served({"/data.json": static(json.dumps({"dataset": datasets}))}, "datajson")
     assert (run.datasets, run.distributions, run.requests) == (5000, 5000, 1)
-
-
-def test_one_dataset_is_found_by_reading_the_document() -> None:
-    document = fixture_bytes(FEDERAL.format("consumerfinance"))
-    with serve_routes({"/data.json": static(document)}) as server:
-        client = DataJsonClient(server.base_url + "/data.json", settings=FAST)
-        assert client.fetch_dataset("hmda_lar")["landingPage"] == "https://www.consumerfinance.gov/hmda/"
-        with pytest.raises(HarvestError, match="the catalogue has no dataset 'nope'"):
-            client.fetch_dataset("nope")
-        client.close()

@@ -1,0 +1,93 @@
+"""The harvest's output: normalised batches classified against the portal's current state, and only
+what changed written, as new versions, to the staged `datasets` and `distributions`; then tombstones
+and publishers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from catalog.harvest.workers import NormalisedBatch
+from catalog.lake import StagedHarvest, TableWriter
+from catalog.normalise.rows import HarvestContext
+from catalog.normalise.values import loads_lenient
+from catalog.runs import HarvestRun
+from catalog.schemas import DATASETS, DISTRIBUTIONS, PUBLISHERS
+from catalog.sources.base import Normaliser
+from catalog.versions import changed_datasets
+
+ROWS_PER_GROUP = 5_000
+
+
+class ChangeWriter:
+    """Takes normalised batches in order: counts added and modified datasets on the run, writes their rows
+    (unchanged datasets and their distributions are dropped), and keeps the publishers records name."""
+
+    def __init__(self, staged: StagedHarvest, run: HarvestRun, previous: pa.Table) -> None:
+        self.run = run
+        self.previous = previous
+        self.datasets = TableWriter(staged.table("datasets"), DATASETS, rows_per_group=ROWS_PER_GROUP)
+        self.distributions = TableWriter(staged.table("distributions"), DISTRIBUTIONS, rows_per_group=ROWS_PER_GROUP)
+        self.publishers: dict[str, dict[str, Any]] = {}
+
+    def take(self, batch: NormalisedBatch) -> None:
+        self.run.warn(batch.warnings)
+        for publisher_id, record in batch.publishers.items():
+            self.publishers.setdefault(publisher_id, record)
+        changed = changed_datasets(batch.datasets, self.previous)
+        self.datasets.write_table(changed)
+        distributions = batch.distributions
+        of_changed = pc.is_in(distributions["dataset_id"], changed["dataset_id"])
+        self.distributions.write_table(distributions.filter(of_changed))
+        counts = {item["values"]: item["counts"] for item in pc.value_counts(changed["change"]).to_pylist()}
+        self.run.added += counts.get("added", 0)
+        self.run.modified += counts.get("modified", 0)
+
+    def delete(self, tombstones: pa.Table) -> None:
+        """A 'deleted' row for each dataset the portal no longer lists (`catalog.versions.tombstones`)."""
+        self.datasets.write_table(tombstones)
+
+    def close(self) -> None:
+        try:
+            self.datasets.close()
+        finally:
+            self.distributions.close()
+        self.run.distributions = self.distributions.rows_written
+
+    def __enter__(self) -> ChangeWriter:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def write_publishers(
+    staged: StagedHarvest,
+    context: HarvestContext,
+    normaliser: Normaliser,
+    named: dict[str, dict[str, Any]],
+    run: HarvestRun,
+    *,
+    restrict: bool,
+) -> int:
+    """Publishers the portal lists, plus any a dataset names that the list lacks.
+
+    For a filtered portal (one country of a shared CKAN) only publishers of harvested datasets count.
+    """
+    rows: dict[str, dict[str, Any]] = {}
+    for raw_text in pq.read_table(staged.table("raw_publishers"), columns=["raw"]).column(0).to_pylist():
+        row, warnings = normaliser.publisher(loads_lenient(raw_text)[0], context, raw_text)
+        run.warn(warnings)
+        if row["publisher_id"] and (not restrict or row["publisher_id"] in named):
+            rows.setdefault(row["publisher_id"], row)
+    for publisher_id, record in named.items():
+        if publisher_id not in rows:
+            row, warnings = normaliser.publisher(record, context, None)
+            run.warn(warnings)
+            rows[publisher_id] = row
+    with TableWriter(staged.table("publishers"), PUBLISHERS, rows_per_group=ROWS_PER_GROUP) as writer:
+        writer.write(rows.values())
+    return len(rows)

@@ -1,0 +1,168 @@
+"""Pagers: which page of a listing to ask for next, learnt from the page just read.
+
+In the style of dlt's paginators (`dlt.sources.helpers.rest_client.paginators`): a pager holds the
+next request (`url` and `params`, what dlt's `update_request` fills in), learns from each page as it
+comes (`update_state`) and says whether another follows (`has_next_page`); `pages` drives it to the
+end. Three kinds cover the APIs we read:
+- `OffsetPager`: `limit` and `offset` parameters (DKAN, OpenDataSoft), like dlt's `OffsetPaginator`;
+- `CursorPager`: the last record's id is the cursor of the next page (Socrata's `scroll_id`), like
+  dlt's `JSONResponseCursorPaginator`;
+- `LinkPager`: the answer says where the next page is (ArcGIS Hub's `rel=next` link, Hydra's
+  `hydra:next`, CSW's `nextRecord`), like dlt's `JSONLinkPaginator` and `HeaderLinkPaginator`.
+Each stops on an empty page (unless told that a listing may have empty pages midway), on a page served
+before (a site that ignores the paging parameters would loop), and where its API marks the end. CKAN's
+`package_search` is paged by `CkanClient._search`, whose page size follows the bytes and the load.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from catalog.sources.base import DatasetPage
+
+ReadPage = Callable[[str, dict[str, Any]], DatasetPage]
+"""(url, query parameters) -> the page there. A client's API wrapper may take an action's name for the url."""
+RecordId = Callable[[dict[str, Any]], str | None]
+
+
+class Pager(ABC):
+    """Where the next page of one listing is, and whether there is one."""
+
+    def __init__(
+        self, url: str, params: Mapping[str, Any] | None = None, *, stop_after_empty_page: bool = True
+    ) -> None:
+        self.url = url
+        self.params: dict[str, Any] = dict(params or {})
+        self.stop_after_empty_page = stop_after_empty_page
+        self.has_next_page = True
+        self.what = urlsplit(url).path or url
+        """How notes name the listing."""
+
+    def pages(self, read: ReadPage) -> Iterator[DatasetPage]:
+        """The pages `read` returns, each handed on as it is read, until this pager sees the end."""
+        while self.has_next_page:
+            page = read(self.url, dict(self.params))
+            self.update_state(page)
+            yield page
+
+    def update_state(self, page: DatasetPage) -> None:
+        """Learn from `page` where the next one is; `has_next_page` goes off where the listing ends."""
+        self.has_next_page = self._advance(page) and (bool(page.records) or not self.stop_after_empty_page)
+
+    @abstractmethod
+    def _advance(self, page: DatasetPage) -> bool:
+        """Point at the page after `page`; False when `page` shows there is none."""
+
+    def _drop_repeat(self, page: DatasetPage, parameter: str) -> bool:
+        """A page served again, whatever was asked: not handed on twice (its records would only be dropped
+        as duplicates, and call for a pointless catch-up pass). Always False: the listing ends here."""
+        page.records = []
+        page.notes.append(f"{self.what} ignores {parameter}: one page read")
+        return False
+
+
+class OffsetPager(Pager):
+    """`limit` records from `offset`, the offset moved on by what each page held.
+
+    Ends also where the records read reach the page's reported count (`stop_at_count`, where that count
+    is the listing's own), or where the next page would pass `maximum_offset` (OpenDataSoft refuses
+    offset + limit past 10,000). A page with the same records as the first is a site ignoring the offset.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        limit: int,
+        record_id: RecordId,
+        offset_param: str = "offset",
+        limit_param: str = "limit",
+        maximum_offset: int | None = None,
+        stop_at_count: bool = False,
+    ) -> None:
+        super().__init__(url, params)
+        self.limit = limit
+        self.record_id = record_id
+        self.offset_param = offset_param
+        self.maximum_offset = maximum_offset
+        self.stop_at_count = stop_at_count
+        self.offset = 0
+        self.first_ids: list[str | None] | None = None
+        self.params.update({limit_param: limit, offset_param: 0})
+
+    def _advance(self, page: DatasetPage) -> bool:
+        ids = [self.record_id(record) for record in page.records]
+        if self.first_ids is None:
+            self.first_ids = ids
+        elif page.records and ids == self.first_ids:
+            return self._drop_repeat(page, self.offset_param)
+        self.offset += len(page.records)
+        self.params[self.offset_param] = self.offset
+        counted = page.reported_count if self.stop_at_count else None
+        if counted is not None and self.offset >= counted:
+            return False
+        return self.maximum_offset is None or self.offset + self.limit <= self.maximum_offset
+
+
+class CursorPager(Pager):
+    """The page after the last record read: `cursor_param` is that record's id. Stable under insertions and
+    with no depth limit, where the API sorts by id.
+
+    Ends also on a page shorter than `limit` (the last one). A page that ends at the cursor it was asked
+    to start after is a site ignoring the cursor.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        limit: int,
+        record_id: RecordId,
+        cursor_param: str,
+        limit_param: str = "limit",
+    ) -> None:
+        super().__init__(url, params)
+        self.limit = limit
+        self.record_id = record_id
+        self.cursor_param = cursor_param
+        self.cursor: str | None = None
+        self.params[limit_param] = limit
+
+    def _advance(self, page: DatasetPage) -> bool:
+        last = self.record_id(page.records[-1]) if page.records else None
+        if last is not None and last == self.cursor:
+            return self._drop_repeat(page, self.cursor_param)
+        if len(page.records) < self.limit or last is None:
+            return False
+        self.cursor = self.params[self.cursor_param] = last
+        return True
+
+
+class LinkPager(Pager):
+    """The page the answer links to (`DatasetPage.next_url`, relative to the page's own URL). The first
+    request carries `params`; a link carries its own query.
+
+    Ends also on a page without a link, or one linking to a page read before (a paging loop), with a note.
+    """
+
+    def __init__(
+        self, url: str, params: Mapping[str, Any] | None = None, *, stop_after_empty_page: bool = True
+    ) -> None:
+        super().__init__(url, params, stop_after_empty_page=stop_after_empty_page)
+        self.seen: set[str] = set()
+
+    def _advance(self, page: DatasetPage) -> bool:
+        self.seen.add(self.url)
+        if page.next_url is None:
+            return False
+        following = urljoin(self.url, page.next_url)
+        if following in self.seen:
+            page.notes.append(f"page {following} was served before (a paging loop): stopped there")
+            return False
+        self.url, self.params = following, {}
+        return True

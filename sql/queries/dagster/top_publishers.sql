@@ -1,0 +1,6 @@
+-- The harvest asset's metadata: a portal's ten largest publishers. Parameter: portal id.
+SELECT publisher_name AS publisher, datasets, distributions, array_to_string(formats, ', ') AS formats
+FROM coverage_by_publisher
+WHERE portal_id = ?
+ORDER BY datasets DESC
+LIMIT 10

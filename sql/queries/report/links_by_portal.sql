@@ -1,0 +1,2 @@
+-- The links page: dead links per portal.
+SELECT * FROM broken_links_by_portal

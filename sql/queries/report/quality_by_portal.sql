@@ -1,0 +1,2 @@
+-- Each portal's metadata quality, for the overview and its own page.
+SELECT * FROM quality_by_portal

@@ -1,0 +1,95 @@
+"""Normalising in worker processes: the same rows as in one process, memory bounded per batch, and a
+failure stops the workers and publishes nothing."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from urllib.parse import parse_qs, urlsplit
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from catalog.errors import HarvestError
+from catalog.harvest import Parallelism, harvest_portal
+from catalog.harvest.workers import BATCH_BYTES, BATCH_RECORDS, batches
+from catalog.lake import Lake
+from tests.conftest import FAST, portal_at, real_packages
+from tests.recorded import multiplied
+
+IN_ONE_PROCESS = Parallelism(workers=0)
+ALWAYS_PARALLEL = Parallelism(workers=2, from_records=0, pending_batches=1)
+PER_HARVEST = {"harvest_id", "harvested_at"}
+
+
+def harvested_table(lake: Lake, run, table: str) -> pa.Table:
+    """A harvest's table without the columns that differ from one harvest to the next."""
+    data = pq.read_table(lake.harvest_path(run.portal_id, run.harvest_id) / f"{table}.parquet")
+    return data.drop_columns([name for name in data.column_names if name in PER_HARVEST])
+
+
+def test_workers_write_exactly_what_one_process_writes(serve, tmp_path) -> None:
+    packages = multiplied(real_packages(), 1_234)
+    portal = serve(packages)
+    runs = {}
+    for name, parallelism in (("one", IN_ONE_PROCESS), ("workers", ALWAYS_PARALLEL)):
+        lake = Lake(tmp_path / name)
+        runs[name] = (lake, harvest_portal(portal_at(portal.url), lake, settings=FAST, parallelism=parallelism))
+    for table in ("datasets", "distributions", "publishers"):
+        one, workers = (harvested_table(lake, run, table) for lake, run in runs.values())
+        assert one.num_rows > 0 and workers.equals(one), table
+    one, workers = (run for _, run in runs.values())
+    assert (workers.datasets, workers.distributions, workers.publishers) == (1_234, one.distributions, 6)
+    assert (workers.added, workers.warnings) == (one.added, one.warnings)
+
+
+def test_the_shipped_parallelism_starts_workers_past_two_thousand_records(serve, lake, caplog) -> None:
+    portal = serve(multiplied(real_packages(), 2_100))
+    with caplog.at_level(logging.INFO, logger="catalog.harvest.workers"):
+        run = harvest_portal(portal_at(portal.url), lake, settings=FAST)
+    assert (run.status, run.datasets) == ("complete", 2_100)
+    assert "test-portal: past 2,000 records, normalising in 2 worker processes" in caplog.messages
+    assert multiprocessing.active_children() == []
+
+
+def test_a_small_portal_starts_no_worker(serve, lake, caplog) -> None:
+    with caplog.at_level(logging.INFO, logger="catalog.harvest.workers"):
+        harvest_portal(portal_at(serve(real_packages()).url), lake, settings=FAST)
+    assert not [message for message in caplog.messages if "worker processes" in message]
+
+
+def test_a_failure_while_workers_run_stops_them_and_publishes_nothing(serve, lake) -> None:
+    portal = serve(multiplied(real_packages(), 900))
+    portal.options.intercept = lambda action, params: (
+        (404, b"gone", "text/plain") if action == "package_search" and int(params["start"]) >= 500 else None
+    )
+    with pytest.raises(HarvestError, match="package_search: HTTP 404"):
+        harvest_portal(portal_at(portal.url), lake, settings=FAST, parallelism=ALWAYS_PARALLEL)
+    assert multiprocessing.active_children() == []
+    assert lake.runs("test-portal")[0]["status"] == "failed"
+    assert list(lake.table_files("datasets")) == []
+
+
+def test_batches_hold_so_many_records_and_so_many_bytes() -> None:
+    light = ["x" * 100] * (2 * BATCH_RECORDS + 1)
+    assert [len(batch) for batch in batches(light)] == [BATCH_RECORDS, BATCH_RECORDS, 1]
+    heavy = ["x" * (BATCH_BYTES // 3)] * 7
+    assert [len(batch) for batch in batches(heavy)] == [3, 3, 1]
+    assert [len(batch) for batch in batches(["x" * 2 * BATCH_BYTES, "y"])] == [1, 1]  # one huge record alone
+
+
+def test_pages_are_sized_by_bytes_so_heavy_records_come_in_fewer_rows(serve, lake) -> None:
+    """Records ten times heavier (ten times the resources) are asked for in about a tenth of the rows."""
+    light = multiplied(real_packages(), 3_000)
+    heavy = [dict(record, resources=record["resources"] * 10) for record in light]
+    asked = {}
+    for name, packages in (("light", light), ("heavy", heavy)):
+        portal = serve(packages)
+        harvest_portal(portal_at(portal.url, portal_id=name), lake, settings=FAST, parallelism=IN_ONE_PROCESS)
+        asked[name] = [
+            int(parse_qs(urlsplit(path).query)["rows"][0]) for path, _ in portal.server.log if "package_search" in path
+        ]
+    assert asked["light"][0] == asked["heavy"][0] == 100  # the first page: nothing known yet
+    light_rows, heavy_rows = asked["light"][1], asked["heavy"][1]
+    assert 150 <= light_rows <= 1000 and 4 <= light_rows / heavy_rows <= 12
