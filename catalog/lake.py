@@ -119,39 +119,68 @@ def new_harvest_id(now: datetime | None = None) -> str:
     return f"{now.strftime('%Y%m%dT%H%M%S%fZ')}-{secrets.token_hex(2)}"
 
 
-class TableWriter:
-    """Streams rows into one Parquet file, a row group at a time, so memory stays flat."""
+GROUP_BYTES = 32 * 2**20
+"""The most a row group holds in memory before it is written (records ten times the usual size)."""
 
-    def __init__(self, path: Path, schema: pa.Schema, rows_per_group: int) -> None:
+
+class TableWriter:
+    """Streams rows into one Parquet file, a row group at a time, so memory stays flat.
+
+    Rows (dicts) and Arrow tables alike wait until `rows_per_group` rows or `group_bytes` of them are
+    waiting, then go out as one row group: small groups compress badly (each `raw` group is compressed
+    on its own), huge ones hold memory.
+    """
+
+    def __init__(self, path: Path, schema: pa.Schema, rows_per_group: int, group_bytes: int = GROUP_BYTES) -> None:
         self.path = path
         self.schema = schema
         self.rows_per_group = rows_per_group
+        self.group_bytes = group_bytes
         self.rows_written = 0
-        self._buffer: list[Mapping[str, Any]] = []
+        self._rows: list[Mapping[str, Any]] = []
+        self._tables: list[pa.Table] = []
+        self._waiting_rows = 0
+        self._waiting_bytes = 0
         # no min/max statistics for raw JSON: useless for pruning, and kept in memory per row group
         statistics = [name for name in schema.names if name != "raw"]
         self._writer = pq.ParquetWriter(path, schema, write_statistics=statistics, **PARQUET_OPTIONS)
 
     def write(self, rows: Iterable[Mapping[str, Any]]) -> None:
-        self._buffer.extend(rows)
-        if len(self._buffer) >= self.rows_per_group:
+        self._rows.extend(rows)
+        if len(self._rows) >= self.rows_per_group:
+            self._wait(self._rows_table())
             self._flush()
 
     def write_table(self, table: pa.Table) -> None:
-        """Write an Arrow table of this file's schema as it is (after anything buffered)."""
-        self._flush()
+        """Add an Arrow table of this file's schema (after any rows written before it)."""
+        if self._rows:
+            self._wait(self._rows_table())
         if table.num_rows:
-            self._writer.write_table(table.cast(self.schema))
-            self.rows_written += table.num_rows
+            self._wait(table.cast(self.schema))
+        if self._waiting_rows >= self.rows_per_group or self._waiting_bytes >= self.group_bytes:
+            self._flush()
+
+    def _rows_table(self) -> pa.Table:
+        table = pa.Table.from_pylist(self._rows, schema=self.schema)
+        self._rows = []
+        return table
+
+    def _wait(self, table: pa.Table) -> None:
+        self._tables.append(table)
+        self._waiting_rows += table.num_rows
+        self._waiting_bytes += table.nbytes
 
     def _flush(self) -> None:
-        if self._buffer:
-            self._writer.write_table(pa.Table.from_pylist(self._buffer, schema=self.schema))
-            self.rows_written += len(self._buffer)
-            self._buffer = []
+        if self._rows:
+            self._wait(self._rows_table())
+        if self._tables:
+            group = pa.concat_tables(self._tables)
+            self._writer.write_table(group, row_group_size=max(group.num_rows, 1))
+            self.rows_written += group.num_rows
+            self._tables, self._waiting_rows, self._waiting_bytes = [], 0, 0
 
     def close(self) -> None:
-        """Write what is buffered and the footer; an empty table still gets a file with its schema."""
+        """Write what is waiting and the footer; an empty table still gets a file with its schema."""
         self._flush()
         self._writer.close()
         fsync_path(self.path)

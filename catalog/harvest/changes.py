@@ -20,6 +20,8 @@ from catalog.sources.base import Normaliser
 from catalog.versions import changed_datasets
 
 ROWS_PER_GROUP = 5_000
+DATASETS_PER_GROUP = 500
+"""Dataset rows carry the record's raw JSON: groups as large as the one-process harvest wrote."""
 
 
 class ChangeWriter:
@@ -29,7 +31,7 @@ class ChangeWriter:
     def __init__(self, staged: StagedHarvest, run: HarvestRun, previous: pa.Table) -> None:
         self.run = run
         self.previous = previous
-        self.datasets = TableWriter(staged.table("datasets"), DATASETS, rows_per_group=ROWS_PER_GROUP)
+        self.datasets = TableWriter(staged.table("datasets"), DATASETS, rows_per_group=DATASETS_PER_GROUP)
         self.distributions = TableWriter(staged.table("distributions"), DISTRIBUTIONS, rows_per_group=ROWS_PER_GROUP)
         self.publishers: dict[str, dict[str, Any]] = {}
 

@@ -258,8 +258,11 @@ def test_a_run_stopped_half_way_keeps_what_it_checked(farm, serve, lake: Lake, t
         resource["url"] = farm.url(number % farm.hosts, f"/slow/200/ok/{number}.csv")
     assert main(["harvest", serve(packages).url, "--portal", "uk-farm", "--lake", str(lake.root)]) == 0
     command = [sys.executable, "-m", "catalog.cli", "links", "--allow-private", "--lake", str(lake.root)]
+    answered_before = len(farm.state.log)
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)  # 61 links, 4 hosts, 1/s: ~15 s
-    time.sleep(6)
+    deadline = time.monotonic() + 60  # half-way means after some answers, however slowly the process started
+    while sum(1 for request in farm.state.log[answered_before:] if request.ended) < 8 and time.monotonic() < deadline:
+        time.sleep(0.1)
     process.send_signal(signal.SIGTERM)
     assert process.wait(30) == 130
     assert "interrupted" in process.stderr.read()
