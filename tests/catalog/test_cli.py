@@ -30,7 +30,7 @@ def test_harvest_prints_one_summary_line(serve, lake, capsys) -> None:
     assert out.startswith(
         "uk-sample: full harvest 2"  # the harvest id starts with the year
     )
-    assert "15 datasets fetched; 15 added, 0 modified, 0 deleted; 61 distributions, 6 publishers; 2 requests in" in out
+    assert "15 datasets fetched; 15 added, 0 modified, 0 deleted; 61 distributions, 6 publishers; 3 requests in" in out
 
 
 def test_harvest_failure_is_one_line_and_leaves_the_lake(serve, harvested_lake, capsys) -> None:
