@@ -87,7 +87,7 @@ def running_dagster_dev(env: dict[str, str], log_path: Path) -> Iterator[str]:
     finally:
         os.killpg(process.pid, signal.SIGINT)
         try:
-            process.wait(timeout=30)
+            process.wait(timeout=90)  # a loaded machine: dagster dev removes its temporary home on the way out
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
         log.close()
