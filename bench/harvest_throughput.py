@@ -23,7 +23,9 @@ For each N (and engine) it prints:
   subreaper, so orphans are reaped and counted too), in all and per 100k datasets;
 - peak RSS of all the harvest's processes together: VmRSS from /proc/<pid>/status of the harvest and its
   descendants, summed every 20 ms; the largest of those sums, or the largest single process's ru_maxrss
-  if that is higher (a peak between two samples); the largest single process is printed too;
+  if that is higher (a peak between two samples); the largest single process is printed too; and the
+  same sum of PSS (/proc/<pid>/smaps_rollup), which counts the pages a forked worker shares with its
+  parent once in all, not once per process: what the processes occupy together;
 - `ckanapi search datasets` and `ckanapi dump datasets --all -p 2` on the same portal, and ratios
   (dump makes one request per dataset, so it is skipped above --dump-max);
 - at N = --rate-cost-at: the same full harvest with the default rate limit (no `--rate 0`), its wall
@@ -198,19 +200,28 @@ def _parent(pid: int) -> int | None:
         return None
 
 
-def _resident_bytes(pid: int) -> int:
-    """VmRSS of a live process; 0 for one that is gone or a zombie (which has none)."""
+def _resident_bytes(pid: int) -> tuple[int, int]:
+    """VmRSS and PSS of a live process; 0 for one that is gone or a zombie (which has none).
+
+    PSS counts a page shared by n processes as 1/n in each (a forked worker shares its parent's imports),
+    so PSS summed over processes is what they occupy together; VmRSS summed counts shared pages once per
+    process."""
+    resident = proportional = 0
     try:
         for line in Path(f"/proc/{pid}/status").read_bytes().splitlines():
             if line.startswith(b"VmRSS:"):
-                return int(line.split()[1]) * 1024
+                resident = int(line.split()[1]) * 1024
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_bytes().splitlines():
+            if line.startswith(b"Pss:"):
+                proportional = int(line.split()[1]) * 1024
     except OSError:
         pass
-    return 0
+    return resident, proportional
 
 
 class ProcessTreeMemory:
-    """Polls the summed VmRSS of a process and all its descendants in a thread, keeping the largest sum.
+    """Polls the summed VmRSS and PSS of a process and all its descendants in a thread, keeping the largest
+    sums.
 
     A process joins the tree when first seen with a parent in it and stays until it ends, so a descendant
     re-parented to the subreaper still counts. /proc/<pid>/task/*/children needs CONFIG_PROC_CHILDREN,
@@ -221,6 +232,7 @@ class ProcessTreeMemory:
         self.members = {root}
         self.parents: dict[int, int | None] = {}
         self.peak_bytes = 0
+        self.peak_pss_bytes = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, name="rss-poll", daemon=True)
 
@@ -234,11 +246,13 @@ class ProcessTreeMemory:
 
     def _poll(self) -> None:
         while not self._stop.is_set():
-            self.peak_bytes = max(self.peak_bytes, self.sample())
+            resident, proportional = self.sample()
+            self.peak_bytes = max(self.peak_bytes, resident)
+            self.peak_pss_bytes = max(self.peak_pss_bytes, proportional)
             self._stop.wait(MEMORY_POLL_S)
 
-    def sample(self) -> int:
-        """The tree's summed VmRSS now, after taking in the processes started since the last sample."""
+    def sample(self) -> tuple[int, int]:
+        """The tree's summed VmRSS and PSS now, after taking in the processes started since the last sample."""
         alive = _pids()
         for gone in self.parents.keys() - alive:
             del self.parents[gone]
@@ -247,7 +261,8 @@ class ProcessTreeMemory:
         self.parents.update((pid, _parent(pid)) for pid in new)
         while joining := {pid for pid in new - self.members if self.parents[pid] in self.members}:
             self.members |= joining
-        return sum(_resident_bytes(pid) for pid in self.members)
+        sizes = [_resident_bytes(pid) for pid in self.members]
+        return sum(rss for rss, _ in sizes), sum(pss for _, pss in sizes)
 
 
 @dataclass
@@ -256,6 +271,8 @@ class Measured:
     cpu_s: float
     peak_rss_bytes: int
     """All processes together: the largest summed sample, or the largest single process if higher."""
+    peak_pss_bytes: int
+    """All processes together, each shared page counted once: the largest summed PSS sample."""
     largest_process_rss_bytes: int
     left_behind: int
     """Processes still running when the command's own process ended (killed after LEFTOVER_GRACE_S)."""
@@ -316,6 +333,7 @@ def run_measured(command: list[str], cwd: Path = REPO) -> Measured:
         wall_s=wall_s,
         cpu_s=(cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime),
         peak_rss_bytes=max(memory.peak_bytes, usage.ru_maxrss * 1024),
+        peak_pss_bytes=memory.peak_pss_bytes,
         largest_process_rss_bytes=usage.ru_maxrss * 1024,
         left_behind=left_behind,
         outlived_s=outlived_s,
@@ -443,6 +461,7 @@ def _full_harvest(engine: Engine, url: str, lake: Path, row: dict[str, Any]) -> 
         "cpu_s": measured.cpu_s,
         "cpu_s_per_100k": measured.cpu_s / row["datasets"] * 100_000,
         "peak_rss_mb": measured.peak_rss_bytes / 2**20,
+        "peak_pss_mb": measured.peak_pss_bytes / 2**20,
         "largest_process_rss_mb": measured.largest_process_rss_bytes / 2**20,
         "run_record_s": (full["finished_at"] - full["started_at"]).total_seconds(),
         "requests": full["requests"],
@@ -492,7 +511,8 @@ def _incremental_harvest(engine: Engine, url: str, lake: Path, row: dict[str, An
 # --- printing ----------------------------------------------------------------------------------------
 
 COLUMNS = ["datasets", "record_scale", "wall_s", "run_record_s", "datasets_per_s", "requests", "mb_received", "lake_mb",
-           "raw_transfer_s", "ratio_to_raw", "cpu_s", "cpu_s_per_100k", "peak_rss_mb", "largest_process_rss_mb",
+           "raw_transfer_s", "ratio_to_raw", "cpu_s", "cpu_s_per_100k", "peak_rss_mb", "peak_pss_mb",
+           "largest_process_rss_mb",
            "ckanapi_search_s", "ratio_to_ckanapi_search", "ckanapi_dump_s", "ratio_to_ckanapi_dump",
            "default_rate_wall_s", "default_rate_extra_s", "default_rate_requests", "limiter_wait_s",
            "limiter_calls", "incr_wall_s", "incr_requests", "incr_mb", "incr_share_of_full_bytes"]  # fmt: skip
@@ -500,6 +520,7 @@ TABLE = [("size", "datasets", "{:,}"), ("record scale", "record_scale", "{}"), (
          ("wall s", "wall_s", "{:.1f}"), ("transfer s", "raw_transfer_s", "{:.1f}"),
          ("ratio", "ratio_to_raw", "{:.2f}"), ("CPU s", "cpu_s", "{:.1f}"),
          ("CPU s per 100k", "cpu_s_per_100k", "{:.1f}"), ("peak RSS MB (all processes)", "peak_rss_mb", "{:.0f}"),
+         ("peak PSS MB (all processes)", "peak_pss_mb", "{:.0f}"),
          ("datasets/s", "datasets_per_s", "{:,.0f}")]  # fmt: skip
 
 

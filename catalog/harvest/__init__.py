@@ -1,7 +1,8 @@
 """Harvesting a portal into the lake, under the portal's lock: fetch, normalise, keep what changed, publish.
 
 - Fetch (`fetch.py`): a background thread pages through the portal's API while the records of the
-  page before are handed on, as JSON text, to be normalised. A full harvest fetches everything; an
+  page before are handed on to be normalised: as the bytes received where the client left them so
+  (CKAN's search pages), otherwise as JSON text. A full harvest fetches everything; an
   incremental one (`since`, the watermark) fetches only what changed since, plus a cheap listing of
   every id so that deletions are noticed, and fetches whatever the listing has that the lake lacks
   (self-healing), whatever `since` says.
@@ -40,7 +41,7 @@ from catalog.harvest.fetch import Fetch, fetch_publishers
 from catalog.harvest.limits import Budget, HarvestLimitError, HarvestLimits, largest_harvest
 from catalog.harvest.prefetch import prefetched
 from catalog.harvest.progress import Progress
-from catalog.harvest.workers import Normalising, Parallelism
+from catalog.harvest.workers import NormalisedBatch, Normalising, Parallelism
 from catalog.http import HttpSettings
 from catalog.lake import Lake, StagedHarvest, lock_holder, new_harvest_id
 from catalog.normalise.rows import HarvestContext
@@ -119,9 +120,14 @@ def run_harvest(
     context = HarvestContext(portal.id, harvest_id, portal.url, run.started_at)
     try:
         previous = previous_state(lake, portal.id)
+
+        def take(batch: NormalisedBatch) -> None:
+            fetch.unstorable(batch.unstorable)
+            changes.take(batch)
+
         with (
             ChangeWriter(staged, run, previous) as changes,
-            Normalising(portal.software, context, changes.take, parallelism) as normalising,
+            Normalising(portal.software, context, take, parallelism) as normalising,
         ):
             fetch = Fetch(client, run, budget, normalising.submit)
             last_count = fetch.pages(since, progress)
@@ -130,6 +136,7 @@ def run_harvest(
                 before = run.datasets
                 fetch.pages(since, None)
                 run.notes.append(f"catch-up pass found {run.datasets - before} datasets the first pass missed")
+            normalising.finish()  # the count below must not include records a worker has yet to find unstorable
             if since is None:
                 complete = last_count is None or run.datasets >= last_count
                 run.listed = run.datasets if complete else None

@@ -1,8 +1,10 @@
 """Reading a portal's datasets: the passes over its pages, the listing of its ids, and healing.
 
-Pages come through a background thread (`prefetched`), already reduced to (id, JSON text) pairs, so
-only compact text waits between the threads. A record is handed on once, however many passes or pages
-show it; a record too deep to store is dropped with one warning.
+Pages come through a background thread (`prefetched`) as compact as they can travel: a page whose
+records the client left in the bytes received (`ReceivedRecords`) goes on as those bytes, to be parsed
+once by whoever normalises it; parsed records are reduced to (id, JSON text) pairs on that thread. A
+record is handed on once, however many passes or pages show it; a record too deep to store is dropped
+with one warning.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from catalog.lake import StagedHarvest, TableWriter
 from catalog.normalise.values import RecordTooDeepError, json_text
 from catalog.runs import HarvestRun
 from catalog.schemas import LISTED_IDS, RAW_PUBLISHERS
-from catalog.sources.base import DatasetPage, IncrementalClient, PortalClient
+from catalog.sources.base import DatasetPage, IncrementalClient, PortalClient, ReceivedRecords
 
 HEAL_ONE_BY_ONE = 50
 """Up to this many listed datasets missing from the lake are fetched one by one; more, by a full pass."""
@@ -33,13 +35,16 @@ PUBLISHERS_PER_CHECK = 100
 
 Serialised = list[tuple[str | None, str]]
 """(dataset id, raw JSON text) pairs."""
+Unparsed = list[str] | ReceivedRecords
+"""Records on their way to normalisation: JSON texts, or a page's records in the bytes received."""
 
 
 @dataclass
 class SerialisedPage:
-    """A page reduced to (id, raw JSON text) pairs: a fraction of the memory of the parsed records."""
+    """A page reduced to (id, raw JSON text) pairs, or left in its bytes: a fraction of the memory of the
+    parsed records."""
 
-    records: Serialised
+    records: Serialised | ReceivedRecords
     reported_count: int | None
     notes: list[str]
     dropped: dict[str, str]
@@ -52,7 +57,7 @@ class Fetch:
     every record not seen before, as JSON text, to `normalise`."""
 
     def __init__(
-        self, client: PortalClient, run: HarvestRun, budget: Budget, normalise: Callable[[list[str]], None]
+        self, client: PortalClient, run: HarvestRun, budget: Budget, normalise: Callable[[Unparsed], None]
     ) -> None:
         self.client = client
         self.run = run
@@ -135,26 +140,40 @@ class Fetch:
         self.run.notes.append(f"{len(missing)} listed datasets were missing from the lake: fetched {fetched} {how}")
 
     def _serialised(self, pages: Iterator[DatasetPage]) -> Iterator[SerialisedPage]:
-        """Runs on the fetch thread, so only compact text ever waits in the prefetch queue."""
+        """Runs on the fetch thread, so only compact text or bytes ever wait in the prefetch queue."""
         for page in pages:
-            records, dropped = serialise(self.client, page.records)
+            records, dropped = page.records, {}
+            if not isinstance(records, ReceivedRecords):
+                records, dropped = serialise(self.client, records)
             yield SerialisedPage(records, page.reported_count, page.notes, dropped, page.one_document)
 
-    def _write(self, records: Serialised, *, count_duplicates: bool) -> int:
+    def _write(self, records: Serialised | ReceivedRecords, *, count_duplicates: bool) -> int:
         """Write records not seen before; returns how many were new."""
-        run, raws = self.run, []
-        for dataset_id, raw in records:
+        received = isinstance(records, ReceivedRecords)
+        identified = zip(records.ids, range(len(records)), strict=True) if received else records
+        run, kept = self.run, []
+        for dataset_id, record in identified:
             if dataset_id is None:
-                run.warn([f"a record without id or name was dropped: {raw[:80]!r}"])
+                what = f"record {record} of a page" if received else repr(record[:80])
+                run.warn([f"a record without id or name was dropped: {what}"])
                 continue
             if dataset_id in self.seen:
                 run.duplicates_dropped += count_duplicates
                 continue
             self.seen.add(dataset_id)
-            raws.append(raw)
-        self.normalise(raws)
-        run.datasets += len(raws)
-        return len(raws)
+            kept.append(record)
+        if kept:
+            self.normalise(records.keeping(kept) if received else kept)
+        run.datasets += len(kept)
+        return len(kept)
+
+    def unstorable(self, dropped: dict[str, str]) -> None:
+        """Records a worker found too deep to store after they were counted: dropped as `serialise` drops
+        them, so the counts and the listing stay those of the records stored."""
+        fresh = {key: message for key, message in dropped.items() if key in self.seen}
+        self.seen.difference_update(fresh)
+        self.run.datasets -= len(fresh)
+        self._drop(fresh)
 
 
 def serialise(client: PortalClient, records: Iterable[dict[str, Any]]) -> tuple[Serialised, dict[str, str]]:

@@ -4,7 +4,8 @@ Mapping a record to rows is pure Python (about 0.1-0.3 ms a dataset), the one pa
 is CPU-bound; the fetch waits on the network and the writes are Arrow and Parquet. So batches of raw
 records go to worker processes (`Parallelism.workers`), each parsing its records once and returning
 Arrow tables; the harvesting process takes the results back in the order it sent them, so the output
-is the same, row for row, as normalising in one process.
+is the same, row for row, as normalising in one process. A batch is either records as JSON texts or a
+whole page in the bytes received (`ReceivedRecords`: CKAN's search pages), parsed here, not before.
 
 A small harvest is normalised in its own process: until `Parallelism.from_records` records have come,
 starting processes would cost more than it saves. Workers are forked from the harvesting process, all
@@ -17,6 +18,7 @@ fork). Workers ignore SIGINT, so a Ctrl-C reaches the harvest alone, which shuts
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import signal
@@ -29,9 +31,10 @@ from typing import Any
 import pyarrow as pa
 
 from catalog.normalise.rows import HarvestContext
-from catalog.normalise.values import loads_lenient
+from catalog.normalise.values import RecordTooDeepError, json_text, loads_lenient
 from catalog.schemas import DATASETS, DISTRIBUTIONS
 from catalog.sources import normaliser_for
+from catalog.sources.base import ReceivedRecords
 
 log = logging.getLogger(__name__)
 
@@ -68,14 +71,19 @@ class NormalisedBatch:
     warnings: list[str] = field(default_factory=list)
     publishers: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Publishers the records name (first seen first), for portals that list none of their own."""
+    unstorable: dict[str, str] = field(default_factory=dict)
+    """Records of a received page nested too deep to store (id: why), dropped here."""
 
 
-def normalise_batch(software: str, context: HarvestContext, raws: list[str]) -> NormalisedBatch:
+def normalise_batch(software: str, context: HarvestContext, records: list[str] | ReceivedRecords) -> NormalisedBatch:
     """Parse and normalise a batch of raw records (in a worker, or in the harvesting process)."""
     normaliser = normaliser_for(software)
-    datasets, distributions, warnings, publishers = [], [], [], {}
-    for raw in raws:
-        record, _ = loads_lenient(raw)
+    datasets, distributions, warnings, publishers, unstorable = [], [], [], {}, {}
+    if isinstance(records, ReceivedRecords):
+        parsed = _with_texts(records, unstorable)
+    else:
+        parsed = ((loads_lenient(raw)[0], raw) for raw in records)
+    for record, raw in parsed:
         result = normaliser.dataset(record, context, raw)
         datasets.append(result.dataset)
         distributions.extend(result.distributions)
@@ -87,7 +95,18 @@ def normalise_batch(software: str, context: HarvestContext, raws: list[str]) -> 
         pa.Table.from_pylist(distributions, schema=DISTRIBUTIONS),
         warnings,
         publishers,
+        unstorable,
     )
+
+
+def _with_texts(page: ReceivedRecords, unstorable: dict[str, str]) -> Iterator[tuple[Any, str]]:
+    """A received page's records, parsed, each with its compact JSON text (the `raw` every software's
+    rows keep); a record nested too deep to store goes to `unstorable` instead."""
+    for dataset_id, record in zip(page.ids, page, strict=True):
+        try:
+            yield record, json_text(record)
+        except RecordTooDeepError as exc:
+            unstorable[str(dataset_id)] = f"dataset {dataset_id}: {exc}; dropped"
 
 
 def batches(raws: list[str]) -> Iterator[list[str]]:
@@ -104,8 +123,12 @@ def batches(raws: list[str]) -> Iterator[list[str]]:
         yield batch
 
 
-def _ignore_interrupts() -> None:
+def _start_worker() -> None:
+    """Ignore SIGINT (the harvest shuts its workers down), and leave what the fork inherited out of the
+    garbage collector's full passes: a worker allocates millions of short-lived objects, and each full
+    pass would otherwise walk every imported module's too."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    gc.freeze()
 
 
 class Normalising:
@@ -130,9 +153,9 @@ class Normalising:
         self.executor: Executor | None = None
         self.pending: deque[Future[NormalisedBatch]] = deque()
 
-    def submit(self, raws: list[str]) -> None:
+    def submit(self, records: list[str] | ReceivedRecords) -> None:
         """Normalise these records; blocks while the workers are a full queue behind."""
-        for batch in batches(raws):
+        for batch in [records] if isinstance(records, ReceivedRecords) else batches(records):
             self.records += len(batch)
             if self.executor is None and self.parallelism.workers and self.records > self.parallelism.from_records:
                 log.info(
@@ -156,7 +179,7 @@ class Normalising:
 
     def _start(self) -> ProcessPoolExecutor:
         context = multiprocessing.get_context("fork")
-        return ProcessPoolExecutor(self.parallelism.workers, mp_context=context, initializer=_ignore_interrupts)
+        return ProcessPoolExecutor(self.parallelism.workers, mp_context=context, initializer=_start_worker)
 
     def __enter__(self) -> Normalising:
         return self

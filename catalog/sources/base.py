@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from catalog.http import FetchError, HttpSettings, PortalSession, retry_transient
 from catalog.normalise.rows import HarvestContext, NormalisedDataset
+from catalog.normalise.values import loads_lenient
 
 if TYPE_CHECKING:
     from catalog.registry import Portal
@@ -45,11 +46,44 @@ def page_budget(rows: int) -> int:
     return max(PAGE_BYTES_FLOOR, rows * PAGE_BYTES_PER_ROW)
 
 
+@dataclass(frozen=True)
+class ReceivedRecords:
+    """A page's records left in the bytes the portal sent, so that they are parsed once, by whichever
+    process normalises them (`catalog.harvest.workers`), not also by the thread that fetched them.
+
+    The fetching client surveys the page without building it (simdjson's DOM: count, where the records
+    are, their ids) and hands on the body as received. Iterating parses the body: tests do that, the
+    harvest's fetch thread never does.
+    """
+
+    body: bytes
+    at: tuple[str, ...]
+    """The keys from the document's root to its list of records (CKAN: `result`, `results`)."""
+    positions: list[int]
+    """Where in that list the records are (the objects among its items)."""
+    ids: list[str | None]
+    """Each record's id, as the client's `record_id` reads it."""
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        listed, _ = loads_lenient(self.body)
+        for key in self.at:
+            listed = listed[key]
+        return (listed[position] for position in self.positions)
+
+    def keeping(self, indexes: list[int]) -> ReceivedRecords:
+        """The same page with only these of its records (indexes into `positions`)."""
+        return ReceivedRecords(self.body, self.at, [self.positions[i] for i in indexes], [self.ids[i] for i in indexes])
+
+
 @dataclass
 class DatasetPage:
-    """One page of raw dataset records, exactly as the portal sent them."""
+    """One page of raw dataset records, exactly as the portal sent them: parsed, or still in the page's
+    bytes (`ReceivedRecords`)."""
 
-    records: list[dict[str, Any]]
+    records: list[dict[str, Any]] | ReceivedRecords
     reported_count: int | None
     """How many datasets the portal said the whole catalogue holds, when it says."""
     notes: list[str] = field(default_factory=list)

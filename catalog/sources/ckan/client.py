@@ -12,7 +12,9 @@ rows, each next one for as many as make about 4 MB (`PAGE_TARGET_BYTES`) at the 
 read, within the cap, so a catalogue of heavy records (10,000 resources in one dataset) is read in
 pages as light as any other's. A page that times out, fails with 5xx (after the transport's retries)
 or passes its memory budget (`page_budget`: 48 KB a row, at least 8 MB) is asked again with half the
-rows, down to 10; after that failure the size grows back by doubling after three good pages.
+rows, down to 10; after that failure the size grows back by doubling after three good pages. A page of
+whole records is surveyed, not parsed (`survey_search_page`): its records travel on in the bytes
+received and are parsed once, where they are normalised.
 
 Publishers: `organization_list?all_fields=true` paged with `limit`/`offset` (CKAN >= 2.9) until a page
 brings nothing new: CKAN answers at most `ckan.group_and_organization_list_all_fields_max` (25 by
@@ -28,16 +30,25 @@ sends whole records, which still works, only heavier).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import simdjson
 from ckanapi import RemoteCKAN
 
 from catalog.errors import HarvestError
 from catalog.http import Fetched, FetchError, HttpSettings, PortalSession
-from catalog.sources.base import DatasetPage, IncrementalClient, PageNotes, page_budget, retried, rows_for_bytes
+from catalog.sources.base import (
+    DatasetPage,
+    IncrementalClient,
+    PageNotes,
+    ReceivedRecords,
+    page_budget,
+    retried,
+    rows_for_bytes,
+)
 from catalog.sources.jsonapi import parse_json
 
 MAX_ROWS = 1000
@@ -68,17 +79,21 @@ class CkanActionApi(RemoteCKAN, PageNotes):
         self.notes: list[str] = []
 
     def call_action(  # type: ignore[override]
-        self, action: str, data_dict: dict[str, Any] | None = None, *, max_bytes: int | None = None, **_: Any
+        self,
+        action: str,
+        data_dict: dict[str, Any] | None = None,
+        *,
+        max_bytes: int | None = None,
+        read: Callable[[Fetched], Any] | None = None,
+        **_: Any,
     ) -> Any:
-        """The action's `result`; `max_bytes` bounds the answer (a page's memory budget)."""
+        """The action's `result`, or what `read` makes of the response; `max_bytes` bounds the answer (a
+        page's memory budget)."""
         url = f"{self.address.rstrip('/')}/{self.base_url}{action}"
         session = self.portal_session
-        return retried(
-            session.settings,
-            self.host,
-            action,
-            lambda: read_action_response(action, session.get(url, data_dict, max_bytes=max_bytes), self.notes),
-        )
+        read = read or (lambda fetched: read_action_response(action, fetched, self.notes))
+        request = lambda: read(session.get(url, data_dict, max_bytes=max_bytes))  # noqa: E731 - retried's argument
+        return retried(session.settings, self.host, action, request)
 
 
 def read_action_response(action: str, fetched: Fetched, notes: list[str]) -> Any:
@@ -117,6 +132,9 @@ class CkanClient(IncrementalClient):
         self.api = CkanActionApi(base_url, self.session)
         self.filter_query = filter_query
         self.rows = rows
+        self.parser = simdjson.Parser()
+        """Surveys search pages; reused (its buffer grows to the largest page), so only the thread that
+        iterates pages may use it."""
 
     def iter_dataset_pages(self, since: datetime | None = None) -> Iterator[DatasetPage]:
         clauses = [self.filter_query] if self.filter_query else []
@@ -126,6 +144,12 @@ class CkanClient(IncrementalClient):
 
     def iter_dataset_ids(self) -> Iterator[DatasetPage]:
         return self._search(self.filter_query, fields="id")
+
+    def _read_search_page(self, fetched: Fetched) -> ReceivedRecords | Any:
+        """A page of whole records left in its bytes (see `survey_search_page`), or, when the survey
+        declines it, the `result` read as any action's."""
+        surveyed = survey_search_page(self.parser, fetched, self.record_id)
+        return surveyed or read_action_response("package_search", fetched, self.api.notes)
 
     def _search(self, fq: str | None, fields: str | None) -> Iterator[DatasetPage]:
         """package_search pages, adapting to the portal's rows cap and to its failures under load."""
@@ -137,8 +161,9 @@ class CkanClient(IncrementalClient):
             if fields:
                 params["fl"] = fields
             received = self.traffic.bytes_received
+            read = None if fields else self._read_search_page
             try:
-                result = self.api.call_action("package_search", params, max_bytes=page_budget(rows))
+                result = self.api.call_action("package_search", params, max_bytes=page_budget(rows), read=read)
             except HarvestError as exc:
                 if not exc.overloaded or rows <= MIN_ROWS:
                     raise
@@ -192,8 +217,51 @@ def solr_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _search_page(host: str, result: Any) -> tuple[list[dict[str, Any]], int]:
+def survey_search_page(
+    parser: simdjson.Parser, fetched: Fetched, record_id: Callable[[Any], str | None]
+) -> tuple[ReceivedRecords, int] | None:
+    """A successful package_search page's records, left in the body, and its count; None for anything
+    else (an error, a malformed envelope, what simdjson refuses: invalid UTF-8, lone surrogates, integers
+    past 64 bits, nesting past 1,024 levels, duplicate keys on the way to the records), which the
+    lenient parser then reads, so every oddity is reported as before.
+
+    simdjson builds no Python object for the records: the page's only full parse is the normalising
+    worker's. Its proxies live only in this function, so the parser can take the next page.
+    """
+    if fetched.status >= 400:
+        return None
+    try:
+        envelope = parser.parse(fetched.body)
+    except (ValueError, RuntimeError):  # simdjson's parse errors (UnicodeDecodeError is a ValueError)
+        return None
+    if not _single_keyed(envelope) or envelope.get("success") is not True:
+        return None
+    result = envelope.get("result")
+    if not _single_keyed(result):
+        return None
+    count, listed = result.get("count"), result.get("results")
+    if not isinstance(count, int) or count < 0 or not isinstance(listed, simdjson.Array):
+        return None
+    positions, ids = [], []
+    for position, record in enumerate(listed):
+        if isinstance(record, simdjson.Object):
+            positions.append(position)
+            ids.append(record_id(record))
+    return ReceivedRecords(fetched.body, ("result", "results"), positions, ids), count
+
+
+def _single_keyed(value: Any) -> bool:
+    """An object whose keys are all different: simdjson reads the first of two equal keys, orjson the
+    last, so the records the worker parses would not be the records surveyed."""
+    if not isinstance(value, simdjson.Object):
+        return False
+    return len(value) == len(set(value.keys()))
+
+
+def _search_page(host: str, result: Any) -> tuple[list[dict[str, Any]] | ReceivedRecords, int]:
     """Validate one package_search result: a count and a list of records."""
+    if isinstance(result, tuple):
+        return result
     if not isinstance(result, dict) or not isinstance(result.get("results"), list):
         raise HarvestError(host, "package_search: result has no list of results")
     count = result.get("count")

@@ -5,17 +5,23 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
+import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from catalog.errors import HarvestError
 from catalog.harvest import Parallelism, harvest_portal
-from catalog.harvest.workers import BATCH_BYTES, BATCH_RECORDS, batches
+from catalog.harvest.workers import BATCH_BYTES, BATCH_RECORDS, batches, normalise_batch
 from catalog.lake import Lake
+from catalog.normalise.rows import HarvestContext
+from catalog.normalise.values import json_text
+from catalog.sources.base import ReceivedRecords
 from tests.conftest import FAST, portal_at, real_packages
+from tests.hostile import ckan_envelope
 from tests.recorded import multiplied
 
 IN_ONE_PROCESS = Parallelism(workers=0)
@@ -42,6 +48,21 @@ def test_workers_write_exactly_what_one_process_writes(serve, tmp_path) -> None:
     one, workers = (run for _, run in runs.values())
     assert (workers.datasets, workers.distributions, workers.publishers) == (1_234, one.distributions, 6)
     assert (workers.added, workers.warnings) == (one.added, one.warnings)
+
+
+def test_a_page_in_its_bytes_normalises_as_its_records_in_text() -> None:
+    """Every recorded CKAN record, left in a page's bytes (spaced as a portal may send them) or sent as
+    JSON text: the same rows, the same `raw`."""
+    packages = real_packages()
+    listed = b",\n  ".join(orjson.dumps(package, option=orjson.OPT_INDENT_2) for package in packages)
+    body = ckan_envelope(b'{"count": %d, "results": [%s]}' % (len(packages), listed))
+    page = ReceivedRecords(body, ("result", "results"), list(range(len(packages))), [p["id"] for p in packages])
+    context = HarvestContext("p", "h", "https://data.example.org", datetime(2026, 1, 1, tzinfo=UTC))
+    received = normalise_batch("ckan", context, page)
+    texts = normalise_batch("ckan", context, [json_text(package) for package in packages])
+    assert received.datasets.num_rows == len(packages) and received.datasets.equals(texts.datasets)
+    assert received.distributions.num_rows > 0 and received.distributions.equals(texts.distributions)
+    assert (received.warnings, received.publishers, received.unstorable) == (texts.warnings, texts.publishers, {})
 
 
 def test_the_shipped_parallelism_starts_workers_past_two_thousand_records(serve, lake, caplog) -> None:

@@ -6,12 +6,16 @@ import dataclasses
 import socket
 import time
 
+import orjson
 import pytest
+import simdjson
 
 from catalog.errors import HarvestError
-from catalog.http import USER_AGENT
-from catalog.sources.ckan.client import CkanClient
+from catalog.http import USER_AGENT, Fetched
+from catalog.sources.base import ReceivedRecords
+from catalog.sources.ckan.client import CkanClient, survey_search_page
 from tests.conftest import FAST, load_fixture, real_packages
+from tests.hostile import ckan_envelope, pages_with_deep_records
 from tests.recorded import multiplied
 
 
@@ -25,6 +29,58 @@ def test_pages_follow_the_portal_cap_in_stable_order(serve) -> None:
     assert all(page.reported_count == 25 for page in pages)
     assert [r["id"] for page in pages for r in page.records] == [p["id"] for p in packages]  # metadata_created order
     assert client.traffic.requests == 4
+
+
+def test_search_pages_leave_their_records_in_the_bytes_received(serve) -> None:
+    """The fetch surveys a page (count, where the records are, their ids) and parses none of it: the
+    records reach normalisation as the body the portal sent, to be parsed once."""
+    packages = multiplied(real_packages(), 12)
+    client = CkanClient(serve(packages).url, rows=5, settings=FAST)
+    pages = list(client.iter_dataset_pages())
+    assert all(isinstance(page.records, ReceivedRecords) for page in pages)
+    assert [len(page.records) for page in pages] == [5, 5, 2]
+    assert [i for page in pages for i in page.records.ids] == [p["id"] for p in packages]
+    assert [r for page in pages for r in page.records] == [orjson.loads(orjson.dumps(p)) for p in packages]
+    first = pages[0].records
+    assert orjson.loads(first.body)["result"]["results"][0]["id"] == packages[0]["id"]
+    assert [r["id"] for r in first.keeping([4, 1])] == [packages[4]["id"], packages[1]["id"]]
+
+
+RECORD = b'{"id": "x", "title": "T'
+
+
+@pytest.mark.parametrize(
+    ("body", "title"),
+    [
+        (ckan_envelope(b'{"count": 1, "results": [' + RECORD + b'\xff"}]}'), "T\ufffd"),  # invalid UTF-8
+        (ckan_envelope(b'{"count": 1, "results": [' + RECORD + b'\\ud800"}]}'), "T\ufffd"),  # lone surrogate
+        (ckan_envelope(b'{"count": 1, "results": [' + RECORD + b'", "n": 1e400}]}'), "T"),  # past a double
+        (ckan_envelope(b'{"count": 1, "results": [' + RECORD + b'", "n": 123456789012345678901234}]}'), "T"),
+        (  # the same key twice on the way to the records: parsers disagree on which to keep
+            b'{"success": true, "result": {"count": 1, "results": [{"id": "y", "title": "No"}]}, "result": '
+            b'{"count": 1, "results": [' + RECORD + b'"}]}}',
+            "T",
+        ),
+    ],
+)
+def test_pages_the_survey_declines_are_parsed_leniently_as_before(serve, body, title) -> None:
+    portal = serve([])
+    portal.options.intercept = lambda action, params: (200, body, "application/json")
+    client = CkanClient(portal.url, settings=FAST)
+    (page,) = list(client.iter_dataset_pages())
+    assert isinstance(page.records, list)
+    assert [(r["id"], r["title"]) for r in page.records] == [("x", title)]
+
+
+@pytest.mark.parametrize(("depth", "surveyed"), [(995, True), (1_030, False), (5_000, False)])
+def test_simdjson_surveys_pages_up_to_its_depth_limit(depth, surveyed) -> None:
+    """The hostile suite's records nested absurdly deep meet both paths: simdjson takes 1,024 levels."""
+    _, body, content_type = pages_with_deep_records([], [depth])("package_search", {})
+    fetched = Fetched(200, content_type, body)
+    page = survey_search_page(simdjson.Parser(), fetched, lambda record: record.get("id"))
+    assert (page is not None) is surveyed
+    if surveyed:
+        assert page[0].ids == [f"deep-{depth}"]
 
 
 def test_empty_catalogue_is_one_request(serve) -> None:
