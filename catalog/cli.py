@@ -43,7 +43,7 @@ from catalog.errors import CatalogError, LakeError, SuspiciousHarvestError
 from catalog.harvest import HarvestLimits, Parallelism, harvest_portal, record_failure
 from catalog.http import HttpSettings
 from catalog.ids import validate_portal_id
-from catalog.lake import Lake, resolve_lake, use_compact_memory_pool
+from catalog.lake import Lake, resolve_lake, use_compact_memory
 from catalog.links import DEFAULT_BUDGET, DEFAULT_MINUTES, LinkCheckSettings, check_links
 from catalog.liveness import MAX_WORKERS, check_portals
 from catalog.output import OUTPUT_FORMATS, render
@@ -544,7 +544,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    use_compact_memory_pool()
+    use_compact_memory()
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s", stream=sys.stderr)
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactingFilter())

@@ -8,13 +8,13 @@ from dagster import (
     load_assets_from_modules,
 )
 
-from catalog.lake import use_compact_memory_pool
+from catalog.lake import use_compact_memory
 from pipelines.assets import harvest, links, liveness, report, snapshots, views
 from pipelines.automation import LINK_CHECK_TAG, automation_sensor, link_check_sensor
 from pipelines.resources import default_resources
 from pipelines.schedules import harvest_schedules, liveness_schedule
 
-use_compact_memory_pool()
+use_compact_memory()
 
 harvest_assets = load_assets_from_modules([harvest])
 view_assets = load_assets_from_modules([views, snapshots, report])

@@ -178,6 +178,7 @@ class Normalising:
             self.take(self.pending.popleft().result())
 
     def _start(self) -> ProcessPoolExecutor:
+        gc.freeze()  # see `_start_worker`; here, so that the harvest's own collections leave shared pages shared
         context = multiprocessing.get_context("fork")
         return ProcessPoolExecutor(self.parallelism.workers, mp_context=context, initializer=_start_worker)
 
@@ -191,3 +192,4 @@ class Normalising:
         finally:
             if self.executor is not None:
                 self.executor.shutdown(wait=True, cancel_futures=True)
+                gc.unfreeze()

@@ -28,10 +28,12 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 PAGE_BYTES_PER_ROW = 48 * 1024
 PAGE_BYTES_FLOOR = 8 * 2**20
-PAGE_TARGET_BYTES = 4 * 2**20
-"""What a page should weigh where the API lets us choose its rows: parsed, a page takes several times
-its size in memory, and a harvest holds a few pages at once. Real records weigh 2 to 30 KB (150 to
-2,000 rows a page); records ten times that heavy get a tenth of the rows."""
+PAGE_TARGET_BYTES = 2 * 2**20
+"""What a page should weigh where the API lets us choose its rows: parsed, a page takes about ten times
+its size in memory, and a harvest holds a few pages at once (in the fetch, queued for and parsed in the
+workers). Real records weigh 2 to 30 KB (70 to 1,000 rows a page); records ten times that heavy get a
+tenth of the rows. Against 4 MB pages, all processes of a 20k-dataset harvest together took 100 MB less
+(PSS 390 -> 291 MB) for 5 % more time on loopback."""
 
 
 def rows_for_bytes(records: int, page_bytes: int, target: int = PAGE_TARGET_BYTES) -> int:

@@ -52,12 +52,12 @@ def test_real_records_harvested_exactly(serve, lake) -> None:
 
 def test_many_pages_with_a_capped_portal(serve, lake) -> None:
     packages = multiplied(real_packages(), 2345)
-    portal = serve(packages, rows_max=300)
+    portal = serve(packages, rows_max=150)
     run = harvest_portal(portal_at(portal.url), lake, settings=FAST)
     assert run.datasets == 2345
-    # the first page asks 100 rows; the next as many as make ~4 MB of these records: more than 300
-    assert len(run.notes) == 1 and re.fullmatch(r"portal capped rows at 300 \(asked \d+\)", run.notes[0])
-    assert run.requests == 1 + 8 + 2  # a first page of 100, ceil(2245 / 300) pages of 300, the organisations
+    # the first page asks 100 rows; the next as many as make ~2 MB of these records: more than 150
+    assert len(run.notes) == 1 and re.fullmatch(r"portal capped rows at 150 \(asked \d+\)", run.notes[0])
+    assert run.requests == 1 + 15 + 2  # a first page of 100, ceil(2245 / 150) pages of 150, the organisations
     ids = [row["dataset_id"] for row in read(lake, run, "datasets")]
     assert sorted(ids) == sorted(p["id"] for p in packages)
 

@@ -8,7 +8,7 @@ after everything already read, so offsets neither skip nor repeat on insertion; 
 (deletions or early insertions shift offsets) are dropped by the harvest loop, which then makes one
 catch-up pass for what the shift hid. A page shorter than asked while more remain means the portal
 capped `rows`: we adopt the cap. Pages are sized by bytes, not only rows: the first asks for 100
-rows, each next one for as many as make about 4 MB (`PAGE_TARGET_BYTES`) at the weight of the rows just
+rows, each next one for as many as make about 2 MB (`PAGE_TARGET_BYTES`) at the weight of the rows just
 read, within the cap, so a catalogue of heavy records (10,000 resources in one dataset) is read in
 pages as light as any other's. A page that times out, fails with 5xx (after the transport's retries)
 or passes its memory budget (`page_budget`: 48 KB a row, at least 8 MB) is asked again with half the

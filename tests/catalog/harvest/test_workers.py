@@ -113,4 +113,4 @@ def test_pages_are_sized_by_bytes_so_heavy_records_come_in_fewer_rows(serve, lak
         ]
     assert asked["light"][0] == asked["heavy"][0] == 100  # the first page: nothing known yet
     light_rows, heavy_rows = asked["light"][1], asked["heavy"][1]
-    assert 150 <= light_rows <= 1000 and 4 <= light_rows / heavy_rows <= 12
+    assert 70 <= light_rows <= 1000 and 4 <= light_rows / heavy_rows <= 12
