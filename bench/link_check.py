@@ -43,8 +43,8 @@ import aiohttp  # noqa: E402 - after the repository root is on the path
 from aiolimiter import AsyncLimiter  # noqa: E402
 
 from catalog.lake import Lake, new_harvest_id  # noqa: E402
-from catalog.links.probe import LinkCheckSettings  # noqa: E402
 from catalog.links.run import LinkCheckRun, check_urls  # noqa: E402
+from catalog.links.settings import LinkCheckSettings  # noqa: E402
 from tests.linkfarm import farm_address  # noqa: E402
 
 RATE = 1.0

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 
 from aiolimiter import AsyncLimiter
 
-from catalog.links.probe import HostRefusedError, LinkCheckSettings
+from catalog.links.probe import HostRefusedError
+from catalog.links.settings import LinkCheckSettings
 
 LOOKUPS_BEFORE_GIVING_UP = 2
 """Failed lookups of a host name in a row after which it is not looked up again in the run."""

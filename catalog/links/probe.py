@@ -18,14 +18,13 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import ipaddress
-import os
 import re
 import socket
 import ssl
 import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,21 +33,9 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 from yarl import URL
 
-from catalog import __version__
 from catalog.http import is_public_address
+from catalog.links.settings import LinkCheckSettings
 from catalog.normalise.formats import canonical_format
-
-CONTACT_ENV = "CATALOG_CONTACT_URL"
-PROJECT_URL = "https://github.com/opendatavn/catalog-harvester"
-"""Where a site owner who sees our requests in their logs learns what we are; a deployment names its own
-contact through `CATALOG_CONTACT_URL`."""
-
-
-def link_user_agent() -> str:
-    """The User-Agent names the project and gives a contact URL, as robots etiquette asks."""
-    contact = os.environ.get(CONTACT_ENV) or PROJECT_URL
-    return f"catalog-harvester-linkcheck/{__version__} (+{contact})"
-
 
 ERROR_CLASSES = {
     "dns": "the host name does not resolve",
@@ -71,40 +58,6 @@ forbid it, answer with these while serving GET fine."""
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 RANGE_NOT_SATISFIABLE = 416
 BACK_OFF_STATUSES = frozenset({429, 503})
-
-
-@dataclass(frozen=True)
-class LinkCheckSettings:
-    """How politely and patiently links are checked. The defaults are what users get."""
-
-    per_host_concurrency: int = 2
-    """Requests in flight to one host at once."""
-    per_host_rate: float = 1.0
-    """Requests per second to one host; 0 means unlimited (local benchmarks only)."""
-    max_in_flight: int = 256
-    """Requests in flight in all, across hosts."""
-    connect_timeout: float = 10.0
-    timeout: float = 30.0
-    """The longest one request may take, connecting and headers included (and at most `body_cap` bytes
-    of body, whose loss changes nothing about the answer)."""
-    max_redirects: int = 5
-    body_cap: int = 64 * 1024
-    """The most body bytes read from any answer."""
-    retries: int = 2
-    """Times a 429 or 503 is asked again after the wait it names (or 1 s, then 2 s without one)."""
-    longest_wait: float = 60.0
-    """The longest `Retry-After` honoured by waiting; a longer one is recorded as the answer."""
-    timeouts_before_pause: int = 3
-    """Timeouts in a row after which a host is left alone for the rest of the run."""
-    user_agent: str = field(default_factory=link_user_agent)
-    allow_private: bool = False
-    """Allow loopback and private addresses (tests, an intranet deployment)."""
-
-    def __post_init__(self) -> None:
-        if self.per_host_concurrency < 1 or self.max_in_flight < 1 or self.max_redirects < 0:
-            raise ValueError("per_host_concurrency and max_in_flight must be at least 1, max_redirects at least 0")
-        if self.per_host_rate < 0 or not self.timeout > 0 or not self.connect_timeout > 0:
-            raise ValueError("per_host_rate must not be negative, and the timeouts must be more than 0")
 
 
 class HostRefusedError(Exception):

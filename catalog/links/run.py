@@ -25,12 +25,10 @@ from yarl import URL
 from catalog.errors import LakeError
 from catalog.lake import Lake, new_harvest_id
 from catalog.links.hosts import Hosts
-from catalog.links.probe import LinkCheckSettings, LinkProber
+from catalog.links.probe import LinkProber
+from catalog.links.settings import DEFAULT_BUDGET, DEFAULT_MINUTES, LinkCheckSettings
 from catalog.views import connect, named_query
 
-DEFAULT_BUDGET = 20_000
-"""URLs per run: at the default 1 request/s per host, a day's runs cover a large portal in days."""
-DEFAULT_MINUTES = 60.0
 BATCH_ROWS = 5_000
 """Rows per `link_checks` file: memory stays flat, and a killed run keeps what it wrote."""
 PROGRESS_EVERY_S = 30.0

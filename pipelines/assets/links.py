@@ -8,7 +8,7 @@ import contextlib
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from catalog.links import check_links
+from catalog.links.run import check_links
 from catalog.views import connect, named_query
 from pipelines.automation import AFTER_UPSTREAM_UPDATES
 from pipelines.metadata import markdown_table

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from catalog.links.probe import LinkCheckSettings
 from catalog.links.run import LinkCheckRun, check_urls
+from catalog.links.settings import LinkCheckSettings
 from tests.linkfarm import serve_farm
 
 

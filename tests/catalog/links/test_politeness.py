@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from itertools import pairwise
 
-from catalog.links.probe import LinkCheckSettings
+from catalog.links.settings import LinkCheckSettings
 from tests.linkfarm import farm_address
 
 TOLERANCE_S = 0.02

@@ -9,7 +9,8 @@ import pytest
 from yarl import URL
 
 from catalog.links import probe
-from catalog.links.probe import CONTACT_ENV, ERROR_CLASSES, link_user_agent
+from catalog.links.probe import ERROR_CLASSES
+from catalog.links.settings import CONTACT_ENV, PROJECT_URL, LinkCheckSettings, link_user_agent
 from tests.linkfarm import BODY, LAST_MODIFIED, farm_address
 
 FAST = {"per_host_rate": 0, "allow_private": True}
@@ -173,10 +174,10 @@ def test_the_time_budget_defers_what_it_cannot_reach(farm, check) -> None:
 
 def test_the_user_agent_names_the_project_and_a_contact(monkeypatch) -> None:
     assert link_user_agent().startswith("catalog-harvester-linkcheck/")
-    assert f"(+{probe.PROJECT_URL})" in link_user_agent()
+    assert f"(+{PROJECT_URL})" in link_user_agent()
     monkeypatch.setenv(CONTACT_ENV, "mailto:opendata@example.gov.vn")
     assert link_user_agent().endswith("(+mailto:opendata@example.gov.vn)")
-    assert probe.LinkCheckSettings().user_agent == link_user_agent()
+    assert LinkCheckSettings().user_agent == link_user_agent()
 
 
 # --- the address guard ------------------------------------------------------------------------
