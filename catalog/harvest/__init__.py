@@ -122,6 +122,7 @@ def run_harvest(
         previous = previous_state(lake, portal.id)
 
         def take(batch: NormalisedBatch) -> None:
+            """A normalised batch to the output (batches come back only from what `fetch` submitted)."""
             fetch.unstorable(batch.unstorable)
             changes.take(batch)
 
