@@ -67,6 +67,11 @@ def running_dagster_dev(env: dict[str, str], log_path: Path) -> Iterator[str]:
     """`dagster dev` (webserver and daemon) from the repository root with `env`, until the block ends; its URL."""
     port = free_port()
     command = [sys.executable, "-m", "dagster", "dev", "-h", "127.0.0.1", "-p", str(port)]
+    # dagster dev stops on SIGINT. A shell that runs this suite in the background (`make test &`) leaves
+    # SIGINT ignored, an ignored signal stays ignored across exec, and dagster dev would never stop: a
+    # handler of our own is reset to the default in the child instead.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     log = log_path.open("wb")
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
