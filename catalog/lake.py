@@ -186,7 +186,9 @@ class TableWriter:
         if self._rows:
             self._wait(self._rows_table())
         if self._tables:
-            group = pa.concat_tables(self._tables)
+            # one chunk per column: written chunk by chunk, each batch's values became data pages of their
+            # own, and a harvest of heavy records wrote its raw JSON 2.7 times larger
+            group = pa.concat_tables(self._tables).combine_chunks()
             self._writer.write_table(group, row_group_size=max(group.num_rows, 1))
             self.rows_written += group.num_rows
             self._tables, self._waiting_rows, self._waiting_bytes = [], 0, 0
