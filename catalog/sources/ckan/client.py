@@ -145,11 +145,14 @@ class CkanClient(IncrementalClient):
     def iter_dataset_ids(self) -> Iterator[DatasetPage]:
         return self._search(self.filter_query, fields="id")
 
-    def _read_search_page(self, fetched: Fetched) -> ReceivedRecords | Any:
+    def _read_search_page(self, fetched: Fetched) -> tuple[list[dict[str, Any]] | ReceivedRecords, int]:
         """A page of whole records left in its bytes (see `survey_search_page`), or, when the survey
-        declines it, the `result` read as any action's."""
-        surveyed = survey_search_page(self.parser, fetched, self.record_id)
-        return surveyed or read_action_response("package_search", fetched, self.api.notes)
+        declines it, parsed as any page."""
+        return survey_search_page(self.parser, fetched, self.record_id) or self._read_page(fetched)
+
+    def _read_page(self, fetched: Fetched) -> tuple[list[dict[str, Any]], int]:
+        """A package_search page's records, parsed, and its count."""
+        return _search_page(self.host, read_action_response("package_search", fetched, self.api.notes))
 
     def _search(self, fq: str | None, fields: str | None) -> Iterator[DatasetPage]:
         """package_search pages, adapting to the portal's rows cap and to its failures under load."""
@@ -161,9 +164,9 @@ class CkanClient(IncrementalClient):
             if fields:
                 params["fl"] = fields
             received = self.traffic.bytes_received
-            read = None if fields else self._read_search_page
+            read = self._read_page if fields else self._read_search_page
             try:
-                result = self.api.call_action("package_search", params, max_bytes=page_budget(rows), read=read)
+                records, count = self.api.call_action("package_search", params, max_bytes=page_budget(rows), read=read)
             except HarvestError as exc:
                 if not exc.overloaded or rows <= MIN_ROWS:
                     raise
@@ -173,7 +176,6 @@ class CkanClient(IncrementalClient):
                 )
                 rows, good_pages, failed = smaller, 0, True
                 continue
-            records, count = _search_page(self.host, result)
             if 0 < len(records) < rows and len(records) < count - start:
                 self.api.notes.append(f"portal capped rows at {len(records)} (asked {rows})")
                 ceiling = rows = len(records)
@@ -258,10 +260,8 @@ def _single_keyed(value: Any) -> bool:
     return len(value) == len(set(value.keys()))
 
 
-def _search_page(host: str, result: Any) -> tuple[list[dict[str, Any]] | ReceivedRecords, int]:
+def _search_page(host: str, result: Any) -> tuple[list[dict[str, Any]], int]:
     """Validate one package_search result: a count and a list of records."""
-    if isinstance(result, tuple):
-        return result
     if not isinstance(result, dict) or not isinstance(result.get("results"), list):
         raise HarvestError(host, "package_search: result has no list of results")
     count = result.get("count")
