@@ -548,14 +548,17 @@ class StreamedBody:
         if declared.isdigit() and int(declared) > limit:
             raise self._too_large(f"response of {int(declared):,} bytes")
         self._chunks = response.iter_content(CHUNK)
-        self._pending = bytearray()
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
         self._redactor = ByteRedactor()
         self._ended = False
 
     def read(self, size: int = -1) -> bytes:
-        """Up to `size` bytes (all that remain when negative); b"" at the end."""
+        """Up to `size` bytes (all that remain when negative); b"" at the end.
+
+        Chunks wait in a list and are joined once: a whole body is copied once, not grown and sliced."""
         try:
-            while not self._ended and (size < 0 or len(self._pending) < size):
+            while not self._ended and (size < 0 or self._pending_bytes < size):
                 chunk = next(self._chunks, None)
                 if chunk is None:
                     if self._deadline.expired:  # a socket shut mid-body can look like a clean end
@@ -569,14 +572,15 @@ class StreamedBody:
                     self._deadline.received(self.size)
                     if self._redactor.active:
                         chunk = self._redactor.feed(chunk)
-                self._pending += chunk
+                if chunk:
+                    self._pending.append(chunk)
+                    self._pending_bytes += len(chunk)
         except requests.RequestException as exc:
             raise describe_request_error(exc, self._deadline) from None
-        if size < 0:
-            size = len(self._pending)
-        data = bytes(self._pending[:size])
-        del self._pending[:size]
-        return data
+        data = b"".join(self._pending)
+        self._pending = [data[size:]] if 0 <= size < len(data) else []
+        self._pending_bytes = len(self._pending[0]) if self._pending else 0
+        return data[:size] if self._pending else data
 
     def _too_large(self, what: str) -> FetchError:
         cause = f"{what} exceeds the {self._limit:,}-byte {self._what}"

@@ -6,6 +6,9 @@ records go to worker processes (`Parallelism.workers`), each parsing its records
 Arrow tables; the harvesting process takes the results back in the order it sent them, so the output
 is the same, row for row, as normalising in one process. A batch is either records as JSON texts or a
 whole page in the bytes received (`ReceivedRecords`: CKAN's search pages), parsed here, not before.
+Pages and results travel as files in a spool folder (a page as received, a result as Arrow IPC), each
+mapped by the process that reads it: through a pipe, pickled, a page or a batch's rows were copied five
+times, each copy into freshly mapped memory, and a quarter of a harvest's CPU went to page faults.
 
 A small harvest is normalised in its own process: until `Parallelism.from_records` records have come,
 starting processes would cost more than it saves. Workers are forked from the harvesting process, all
@@ -19,13 +22,19 @@ fork). Workers ignore SIGINT, so a Ctrl-C reaches the harvest alone, which shuts
 from __future__ import annotations
 
 import gc
+import itertools
 import logging
+import mmap
 import multiprocessing
+import os
 import signal
+import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -99,6 +108,72 @@ def normalise_batch(software: str, context: HarvestContext, records: list[str] |
     )
 
 
+@dataclass
+class SpooledBatch:
+    """A normalised batch whose tables a worker left in Arrow IPC files, for the harvesting process to map."""
+
+    tables: tuple[Path, Path]
+    warnings: list[str]
+    publishers: dict[str, dict[str, Any]]
+    unstorable: dict[str, str]
+
+    def load(self) -> NormalisedBatch:
+        """The batch, its tables mapped from their files, which are gone once this returns (the mappings
+        stay valid until the tables are freed)."""
+        datasets, distributions = (_mapped(path) for path in self.tables)
+        return NormalisedBatch(datasets, distributions, self.warnings, self.publishers, self.unstorable)
+
+
+@dataclass(frozen=True)
+class SpooledPage:
+    """A received page on its way to a worker: its body left in a file, the rest as `ReceivedRecords`."""
+
+    path: Path
+    at: tuple[str, ...]
+    positions: list[int]
+    ids: list[str | None]
+
+
+_spool_names = itertools.count()
+
+
+def normalise_into(
+    folder: Path, software: str, context: HarvestContext, records: list[str] | SpooledPage
+) -> SpooledBatch:
+    """`normalise_batch` in a worker, reading a spooled page from its file (mapped, not copied), its
+    tables left in `folder` for the harvesting process to map."""
+    if isinstance(records, SpooledPage):
+        with _mapped_bytes(records.path) as body:
+            page = ReceivedRecords(body, records.at, records.positions, records.ids)
+            batch = normalise_batch(software, context, page)
+    else:
+        batch = normalise_batch(software, context, records)
+    stem = f"{os.getpid()}-{next(_spool_names)}"
+    paths = (folder / f"{stem}-datasets.arrow", folder / f"{stem}-distributions.arrow")
+    for table, path in zip((batch.datasets, batch.distributions), paths, strict=True):
+        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+    return SpooledBatch(paths, batch.warnings, batch.publishers, batch.unstorable)
+
+
+@contextmanager
+def _mapped_bytes(path: Path) -> Iterator[memoryview]:
+    """A file's bytes, mapped for as long as the block runs; the file is gone afterwards."""
+    with path.open("rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+        view = memoryview(mapped)
+        try:
+            yield view
+        finally:
+            view.release()
+    path.unlink()
+
+
+def _mapped(path: Path) -> pa.Table:
+    table = pa.ipc.open_file(pa.memory_map(str(path))).read_all()
+    path.unlink()
+    return table
+
+
 def _with_texts(page: ReceivedRecords, unstorable: dict[str, str]) -> Iterator[tuple[Any, str]]:
     """A received page's records, parsed, each with its compact JSON text (the `raw` every software's
     rows keep); a record nested too deep to store goes to `unstorable` instead."""
@@ -144,14 +219,20 @@ class Normalising:
         context: HarvestContext,
         take: Callable[[NormalisedBatch], None],
         parallelism: Parallelism | None = None,
+        *,
+        spool_in: Path | None = None,
     ) -> None:
+        """`spool_in`: where the spool folder goes (the harvest's staging folder: a killed harvest's spool
+        goes with it); the system's temporary folder by default."""
         self.software = software
         self.context = context
         self.take = take
         self.parallelism = parallelism or Parallelism()
         self.records = 0
         self.executor: Executor | None = None
-        self.pending: deque[Future[NormalisedBatch]] = deque()
+        self.spool_in = spool_in
+        self.spool_folder: tempfile.TemporaryDirectory[str] | None = None
+        self.pending: deque[Future[SpooledBatch]] = deque()
 
     def submit(self, records: list[str] | ReceivedRecords) -> None:
         """Normalise these records; blocks while the workers are a full queue behind."""
@@ -168,17 +249,30 @@ class Normalising:
             if self.executor is None:
                 self.take(normalise_batch(self.software, self.context, batch))
                 continue
-            self.pending.append(self.executor.submit(normalise_batch, self.software, self.context, batch))
+            work = self._spooled(batch) if isinstance(batch, ReceivedRecords) else batch
+            self.pending.append(self.executor.submit(normalise_into, self.spool, self.software, self.context, work))
             while len(self.pending) > self.parallelism.workers * self.parallelism.pending_batches:
-                self.take(self.pending.popleft().result())
+                self.take(self.pending.popleft().result().load())
+
+    @property
+    def spool(self) -> Path:
+        """The folder where pages and results wait for the process that reads them (workers started)."""
+        assert self.spool_folder is not None, "no spool before the workers start"
+        return Path(self.spool_folder.name)
+
+    def _spooled(self, page: ReceivedRecords) -> SpooledPage:
+        path = self.spool / f"page-{next(_spool_names)}.json"
+        path.write_bytes(page.body)
+        return SpooledPage(path, page.at, page.positions, page.ids)
 
     def finish(self) -> None:
         """Take every batch still in the workers."""
         while self.pending:
-            self.take(self.pending.popleft().result())
+            self.take(self.pending.popleft().result().load())
 
     def _start(self) -> ProcessPoolExecutor:
         gc.freeze()  # see `_start_worker`; here, so that the harvest's own collections leave shared pages shared
+        self.spool_folder = tempfile.TemporaryDirectory(prefix="normalising-", dir=self.spool_in)
         context = multiprocessing.get_context("fork")
         return ProcessPoolExecutor(self.parallelism.workers, mp_context=context, initializer=_start_worker)
 
@@ -193,3 +287,5 @@ class Normalising:
             if self.executor is not None:
                 self.executor.shutdown(wait=True, cancel_futures=True)
                 gc.unfreeze()
+            if self.spool_folder is not None:
+                self.spool_folder.cleanup()

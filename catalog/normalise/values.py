@@ -192,7 +192,7 @@ def _standard_json_text(value: Any) -> str:
         raise RecordTooDeepError("nested too deep to serialise") from None
 
 
-def loads_lenient(body: bytes | str) -> tuple[Any, bool]:
+def loads_lenient(body: bytes | memoryview | str) -> tuple[Any, bool]:
     """Parse JSON; returns (value, repaired).
 
     orjson first. If it refuses the text for invalid UTF-8, lone surrogate escapes or nesting deeper
@@ -205,7 +205,7 @@ def loads_lenient(body: bytes | str) -> tuple[Any, bool]:
         return orjson.loads(body), False
     except orjson.JSONDecodeError as exc:
         first_error = exc
-    text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
+    text = body if isinstance(body, str) else bytes(body).decode("utf-8", errors="replace")
     try:
         return _scrub_surrogates(json.loads(text)), True
     except RecursionError:

@@ -58,7 +58,7 @@ class ReceivedRecords:
     harvest's fetch thread never does.
     """
 
-    body: bytes
+    body: bytes | memoryview
     at: tuple[str, ...]
     """The keys from the document's root to its list of records (CKAN: `result`, `results`)."""
     positions: list[int]

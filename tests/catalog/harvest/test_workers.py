@@ -15,7 +15,7 @@ import pytest
 
 from catalog.errors import HarvestError
 from catalog.harvest import Parallelism, harvest_portal
-from catalog.harvest.workers import BATCH_BYTES, BATCH_RECORDS, batches, normalise_batch
+from catalog.harvest.workers import BATCH_BYTES, BATCH_RECORDS, Normalising, batches, normalise_batch
 from catalog.lake import Lake
 from catalog.normalise.rows import HarvestContext
 from catalog.normalise.values import json_text
@@ -27,6 +27,7 @@ from tests.recorded import multiplied
 IN_ONE_PROCESS = Parallelism(workers=0)
 ALWAYS_PARALLEL = Parallelism(workers=2, from_records=0, pending_batches=1)
 PER_HARVEST = {"harvest_id", "harvested_at"}
+CONTEXT = HarvestContext("p", "h", "https://data.example.org", datetime(2026, 1, 1, tzinfo=UTC))
 
 
 def harvested_table(lake: Lake, run, table: str) -> pa.Table:
@@ -54,15 +55,37 @@ def test_a_page_in_its_bytes_normalises_as_its_records_in_text() -> None:
     """Every recorded CKAN record, left in a page's bytes (spaced as a portal may send them) or sent as
     JSON text: the same rows, the same `raw`."""
     packages = real_packages()
-    listed = b",\n  ".join(orjson.dumps(package, option=orjson.OPT_INDENT_2) for package in packages)
-    body = ckan_envelope(b'{"count": %d, "results": [%s]}' % (len(packages), listed))
-    page = ReceivedRecords(body, ("result", "results"), list(range(len(packages))), [p["id"] for p in packages])
-    context = HarvestContext("p", "h", "https://data.example.org", datetime(2026, 1, 1, tzinfo=UTC))
-    received = normalise_batch("ckan", context, page)
-    texts = normalise_batch("ckan", context, [json_text(package) for package in packages])
+    page = received_page(packages)
+    received = normalise_batch("ckan", CONTEXT, page)
+    texts = normalise_batch("ckan", CONTEXT, [json_text(package) for package in packages])
     assert received.datasets.num_rows == len(packages) and received.datasets.equals(texts.datasets)
     assert received.distributions.num_rows > 0 and received.distributions.equals(texts.distributions)
     assert (received.warnings, received.publishers, received.unstorable) == (texts.warnings, texts.publishers, {})
+
+
+def received_page(packages: list[dict]) -> ReceivedRecords:
+    """A CKAN search page holding `packages`, indented as a portal may send it, left in its bytes."""
+    listed = b",\n  ".join(orjson.dumps(package, option=orjson.OPT_INDENT_2) for package in packages)
+    body = ckan_envelope(b'{"count": %d, "results": [%s]}' % (len(packages), listed))
+    return ReceivedRecords(body, ("result", "results"), list(range(len(packages))), [p["id"] for p in packages])
+
+
+def test_pages_and_results_reach_and_leave_the_workers_through_a_spool_gone_afterwards(tmp_path) -> None:
+    """Workers read pages from files and leave their tables in files: the rows are those of one process,
+    and the spool folder, in the folder it was given (a harvest's staging folder), is gone afterwards."""
+    packages = real_packages()
+    texts = [json_text(package) for package in packages]
+    taken = []
+    with Normalising("ckan", CONTEXT, taken.append, ALWAYS_PARALLEL, spool_in=tmp_path) as normalising:
+        normalising.submit(received_page(packages))
+        normalising.submit(texts)
+        assert normalising.spool.parent == tmp_path
+    assert list(tmp_path.iterdir()) == []
+    expected = normalise_batch("ckan", CONTEXT, texts)
+    assert len(taken) == 2 and expected.datasets.num_rows == len(packages)
+    for batch in taken:
+        assert batch.datasets.equals(expected.datasets) and batch.distributions.equals(expected.distributions)
+        assert (batch.warnings, batch.publishers) == (expected.warnings, expected.publishers)
 
 
 def test_the_shipped_parallelism_starts_workers_past_two_thousand_records(serve, lake, caplog) -> None:
@@ -90,6 +113,7 @@ def test_a_failure_while_workers_run_stops_them_and_publishes_nothing(serve, lak
     assert multiprocessing.active_children() == []
     assert lake.runs("test-portal")[0]["status"] == "failed"
     assert list(lake.table_files("datasets")) == []
+    assert not list((lake.root / "_staging").rglob("*.*"))  # no page or batch left in a spool
 
 
 def test_batches_hold_so_many_records_and_so_many_bytes() -> None:
