@@ -34,17 +34,17 @@ class Warnings(list[str]):
         super().__init__()
         self.subject = subject
         self.prefix = prefix
-        self._into = into if into is not None else self
+        self._into = into  # None: into this list (a reference to itself would make a cycle for the collector)
 
     def add(self, field: str, value: Any, problem: str) -> None:
         shown = repr(value)
         if len(shown) > MAX_WARNING_VALUE:
             shown = shown[: MAX_WARNING_VALUE - 3] + "..."
-        self._into.append(f"{self.subject}: {self.prefix}{field} {shown} {problem}")
+        (self if self._into is None else self._into).append(f"{self.subject}: {self.prefix}{field} {shown} {problem}")
 
     def scoped(self, prefix: str) -> Warnings:
         """Warnings about a part of the record (`resources[2].`), collected with the record's own."""
-        return Warnings(self.subject, self.prefix + prefix, into=self._into)
+        return Warnings(self.subject, self.prefix + prefix, into=self if self._into is None else self._into)
 
 
 def valid_utf8(value: str) -> str:
