@@ -185,7 +185,7 @@ def serialise(client: PortalClient, records: Iterable[dict[str, Any]]) -> tuple[
             serialised.append((record_id, json_text(record)))
         except RecordTooDeepError as exc:
             key = record_id or f"record {len(dropped)} of a page"
-            dropped[key] = f"dataset {record_id or '?'}: {exc}; dropped"
+            dropped[key] = exc.warning(record_id)
     return serialised, dropped
 
 

@@ -200,7 +200,7 @@ def _with_texts(page: ReceivedRecords, unstorable: dict[str, str]) -> Iterator[t
         try:
             yield record, json_text(record)
         except RecordTooDeepError as exc:
-            unstorable[str(dataset_id)] = f"dataset {dataset_id}: {exc}; dropped"
+            unstorable[str(dataset_id)] = exc.warning(dataset_id)
 
 
 def batches(raws: list[str]) -> Iterator[list[str]]:

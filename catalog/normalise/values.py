@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import unquote
 
 import ijson
 import orjson
@@ -150,6 +151,10 @@ def _other_date_shapes(value: str) -> tuple[datetime | None, str]:
 class RecordTooDeepError(ValueError):
     """A JSON value nested too deeply to store or normalise safely: its record is dropped, with a warning."""
 
+    def warning(self, record_id: str | None) -> str:
+        """The run's warning about the record dropped (whichever process found it too deep)."""
+        return f"dataset {record_id or '?'}: {self}; dropped"
+
 
 MAX_JSON_DEPTH = 512
 """Past this depth a parsed value is cut (and its record dropped): real records nest a dozen levels."""
@@ -285,6 +290,15 @@ def _scrub_surrogates(value: Any) -> Any:
     if isinstance(value, dict):
         return {_scrub_surrogates(key): _scrub_surrogates(item) for key, item in value.items()}
     return value
+
+
+def clean_email(value: str | None) -> str | None:
+    """An address without its `mailto:` (any case), percent-escapes or whitespace: GeoNetwork writes
+    `mailto: someone@example.org`, ckanext-dcat `mailto:%20...`."""
+    if not value:
+        return None
+    address = re.sub(r"^\s*mailto:", "", unquote(value), flags=re.IGNORECASE)
+    return "".join(address.split()) or None
 
 
 def unique(values: list[str | None]) -> list[str]:

@@ -6,6 +6,8 @@ import csv
 import io
 import json
 import socket
+import subprocess
+import sys
 
 import duckdb
 import pytest
@@ -177,3 +179,15 @@ def test_every_command_explains_itself(capsys) -> None:
         assert exit_info.value.code == 0, name
         assert f"usage: catalog {name}" in capsys.readouterr().out
     assert {"harvest", "detect", "links", "sql", "report"} <= set(commands)
+
+
+def test_the_command_loads_no_library_only_one_software_or_command_needs() -> None:
+    """rdflib (DCAT) and aiohttp (the link check) load when used: every harvest paid for them before."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, catalog.cli; print(sorted(m for m in sys.modules if '.' not in m))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "'catalog'" in loaded and "'pyarrow'" in loaded
+    assert "'rdflib'" not in loaded and "'aiohttp'" not in loaded

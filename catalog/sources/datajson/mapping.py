@@ -40,8 +40,7 @@ from catalog.normalise.rows import (
     text_extras,
     text_list,
 )
-from catalog.normalise.values import Warnings, integer, text, timestamp
-from catalog.sources.dcat.mapping import clean_email
+from catalog.normalise.values import Warnings, clean_email, integer, text, timestamp
 
 LANGUAGES = ("en", "en-US", "en-us")
 VALUE_KEYS = ("@value", "@id", "prefLabel", "skos:prefLabel", "notation", "label", "name", "url")

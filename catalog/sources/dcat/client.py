@@ -37,6 +37,7 @@ from catalog.errors import HarvestError
 from catalog.http import FetchError, HttpSettings
 from catalog.sources.base import DatasetPage, PortalClient, retried
 from catalog.sources.dcat.mapping import Describer, dataset_identifier
+from catalog.sources.dcat.probe import ACCEPT
 from catalog.sources.dcat.rdf_input import (
     MAX_CONTEXT_BYTES,
     MAX_DOCUMENT_BYTES,
@@ -50,10 +51,6 @@ DCAT = Namespace("http://www.w3.org/ns/dcat#")
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
 CSW = "{http://www.opengis.net/cat/csw/2.0.2}"
 RDF_XML_ROOT = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}RDF"
-ACCEPT = (
-    "text/turtle, application/rdf+xml;q=0.9, application/ld+json;q=0.8, "
-    "application/n-triples;q=0.7, application/xml;q=0.5, */*;q=0.1"
-)
 # Content type -> rdflib parser.
 FORMATS = {
     "text/turtle": "turtle",
@@ -72,8 +69,6 @@ SUFFIXES = {".ttl": "turtle", ".n3": "n3", ".rdf": "xml", ".xml": "xml", ".jsonl
 # reason literals are not normalised (`...Z` would become `...+00:00`): `modified_text` is the source's.
 logging.getLogger("rdflib.term").setLevel(logging.ERROR)
 rdflib.NORMALIZE_LITERALS = False
-USUAL_PATH = "/catalog.ttl"
-"""Where a site usually serves its DCAT catalogue (ckanext-dcat, many others)."""
 CONTEXT_ACCEPT = "application/ld+json, application/json;q=0.9"
 
 

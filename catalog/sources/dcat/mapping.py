@@ -20,7 +20,6 @@ import hashlib
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import unquote
 
 from rdflib import RDF, BNode, Graph, Literal
 from rdflib.term import Node
@@ -34,7 +33,7 @@ from catalog.normalise.rows import (
     new_distribution_row,
     set_date,
 )
-from catalog.normalise.values import Warnings, integer, json_text, text, timestamp, unique
+from catalog.normalise.values import Warnings, clean_email, integer, json_text, text, timestamp, unique
 
 Keys = tuple[str, ...]
 DATASET_TEXT: dict[str, Keys] = {
@@ -258,15 +257,6 @@ def _email(contact: Mapping[str, Any]) -> str | None:
         if found:
             return found
     return None
-
-
-def clean_email(value: str | None) -> str | None:
-    """An address without its `mailto:` (any case), percent-escapes or whitespace: GeoNetwork writes
-    `mailto: someone@example.org`, ckanext-dcat `mailto:%20...`."""
-    if not value:
-        return None
-    address = re.sub(r"^\s*mailto:", "", unquote(value), flags=re.IGNORECASE)
-    return "".join(address.split()) or None
 
 
 def _iri(value: Any) -> str | None:

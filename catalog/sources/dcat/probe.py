@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from catalog.sources.base import DetectionProbe
-from catalog.sources.dcat.client import ACCEPT, USUAL_PATH
+
+ACCEPT = (
+    "text/turtle, application/rdf+xml;q=0.9, application/ld+json;q=0.8, "
+    "application/n-triples;q=0.7, application/xml;q=0.5, */*;q=0.1"
+)
+USUAL_PATH = "/catalog.ttl"
+"""Where a site usually serves its DCAT catalogue (ckanext-dcat, many others)."""
 
 
 def is_dcat_rdf(_data: Any, body: bytes, content_type: str) -> str | None:

@@ -25,8 +25,7 @@ from catalog.normalise.rows import (
     set_date,
     text_list,
 )
-from catalog.normalise.values import Warnings, json_text, text, unique, valid_utf8
-from catalog.sources.dcat.mapping import clean_email
+from catalog.normalise.values import Warnings, clean_email, json_text, text, unique, valid_utf8
 
 # (title, format, media type, URL template) for the exports every tabular Socrata dataset has.
 EXPORTS = (
