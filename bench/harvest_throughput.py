@@ -30,7 +30,9 @@ For each N (and engine) it prints:
   (dump makes one request per dataset, so it is skipped above --dump-max);
 - at N = --rate-cost-at: the same full harvest with the default rate limit (no `--rate 0`), its wall
   time against `--rate 0`, and the seconds the harvest process spent waiting in the rate limiter;
-- an incremental harvest after 1 % of datasets changed: requests, bytes and their share of the full run.
+- an incremental harvest after 1 % of datasets changed: requests, bytes and their share of the full run;
+- then a full harvest of the same portal again: every dataset classified against the current state,
+  none written (a daily full harvest of an unchanged portal).
 
 It ends with one markdown table. Figures, not assertions: timings on shared machines are noisy.
 """
@@ -436,6 +438,7 @@ def measure(size: int, record_scale: int, under_test: list[Engine], args: argpar
             server.stdout.readline()
             for engine in under_test:
                 _incremental_harvest(engine, url, work / engine.name, rows[engine.name])
+                _full_reharvest(engine, url, work / engine.name, rows[engine.name])
         return list(rows.values())
     finally:
         server.stdin.close()
@@ -508,6 +511,24 @@ def _incremental_harvest(engine: Engine, url: str, lake: Path, row: dict[str, An
     }
 
 
+def _full_reharvest(engine: Engine, url: str, lake: Path, row: dict[str, Any]) -> None:
+    """A full harvest of what the lake already holds: every dataset fetched, classified against the
+    current state, none written (what a daily full harvest of an unchanged portal costs)."""
+    if "failed" in row:
+        return
+    try:
+        measured = harvest(engine, url, lake, full=True)["measured"]
+        again = last_run(lake)
+        if again["status"] != "complete" or again["added"] or again["modified"]:
+            raise CommandError(
+                f"re-harvest ended {again['status']}: {again['added']} added, {again['modified']} modified"
+            )
+    except CommandError as failure:
+        row["failed"] = f"re-harvest: {failure}"
+        return
+    row |= {"reharvest_wall_s": measured.wall_s, "reharvest_cpu_s": measured.cpu_s}
+
+
 # --- printing ----------------------------------------------------------------------------------------
 
 COLUMNS = ["datasets", "record_scale", "wall_s", "run_record_s", "datasets_per_s", "requests", "mb_received", "lake_mb",
@@ -515,13 +536,15 @@ COLUMNS = ["datasets", "record_scale", "wall_s", "run_record_s", "datasets_per_s
            "largest_process_rss_mb",
            "ckanapi_search_s", "ratio_to_ckanapi_search", "ckanapi_dump_s", "ratio_to_ckanapi_dump",
            "default_rate_wall_s", "default_rate_extra_s", "default_rate_requests", "limiter_wait_s",
-           "limiter_calls", "incr_wall_s", "incr_requests", "incr_mb", "incr_share_of_full_bytes"]  # fmt: skip
+           "limiter_calls", "incr_wall_s", "incr_requests", "incr_mb", "incr_share_of_full_bytes",
+           "reharvest_wall_s", "reharvest_cpu_s"]  # fmt: skip
 TABLE = [("size", "datasets", "{:,}"), ("record scale", "record_scale", "{}"), ("engine", "engine", "{}"),
          ("wall s", "wall_s", "{:.1f}"), ("transfer s", "raw_transfer_s", "{:.1f}"),
          ("ratio", "ratio_to_raw", "{:.2f}"), ("CPU s", "cpu_s", "{:.1f}"),
          ("CPU s per 100k", "cpu_s_per_100k", "{:.1f}"), ("peak RSS MB (all processes)", "peak_rss_mb", "{:.0f}"),
          ("peak PSS MB (all processes)", "peak_pss_mb", "{:.0f}"),
-         ("datasets/s", "datasets_per_s", "{:,.0f}")]  # fmt: skip
+         ("datasets/s", "datasets_per_s", "{:,.0f}"), ("re-harvest wall s", "reharvest_wall_s", "{:.1f}"),
+         ("re-harvest CPU s", "reharvest_cpu_s", "{:.1f}")]  # fmt: skip
 
 
 def _cell(value: Any) -> str:
@@ -537,6 +560,7 @@ def print_figures(rows: list[dict[str, Any]]) -> None:
     for column in COLUMNS:
         print(f"{column:>26}  " + "  ".join(f"{_cell(row.get(column)):>12}" for row in rows))
     print("ratio_* = catalog harvest wall time / the other's; incr_* = incremental run after 1 % changed;")
+    print("reharvest_* = a full harvest again after that, nothing changed since;")
     print("default_rate_* = the full harvest without --rate 0; limiter_wait_s = time in the limiter's acquire;")
     print("run_record_s = the run record's finished_at - started_at (no start-up, no database refresh after)")
     for row in rows:

@@ -17,7 +17,7 @@ from catalog.normalise.values import loads_lenient
 from catalog.runs import HarvestRun
 from catalog.schemas import DATASETS, DISTRIBUTIONS, PUBLISHERS
 from catalog.sources.base import Normaliser
-from catalog.versions import changed_datasets
+from catalog.versions import IdIndex, changed_datasets
 
 ROWS_PER_GROUP = 5_000
 DATASETS_PER_GROUP = 500
@@ -31,6 +31,7 @@ class ChangeWriter:
     def __init__(self, staged: StagedHarvest, run: HarvestRun, previous: pa.Table) -> None:
         self.run = run
         self.previous = previous
+        self.previous_ids = IdIndex(previous["dataset_id"])
         self.datasets = TableWriter(staged.table("datasets"), DATASETS, rows_per_group=DATASETS_PER_GROUP)
         self.distributions = TableWriter(staged.table("distributions"), DISTRIBUTIONS, rows_per_group=ROWS_PER_GROUP)
         self.publishers: dict[str, dict[str, Any]] = {}
@@ -39,7 +40,7 @@ class ChangeWriter:
         self.run.warn(batch.warnings)
         for publisher_id, record in batch.publishers.items():
             self.publishers.setdefault(publisher_id, record)
-        changed = changed_datasets(batch.datasets, self.previous)
+        changed = changed_datasets(batch.datasets, self.previous, self.previous_ids)
         self.datasets.write_table(changed)
         distributions = batch.distributions
         of_changed = pc.is_in(distributions["dataset_id"], changed["dataset_id"])

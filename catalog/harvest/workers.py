@@ -11,12 +11,14 @@ mapped by the process that reads it: through a pipe, pickled, a page or a batch'
 times, each copy into freshly mapped memory, and a quarter of a harvest's CPU went to page faults.
 
 A small harvest is normalised in its own process: until `Parallelism.from_records` records have come,
-starting processes would cost more than it saves. Workers are forked from the harvesting process, all
-at once, by the thread that normalises: they share its imported code and data copy-on-write, so
-together they add only what they allocate (a spawned or forkserver worker would import everything
-again: about 100 MB more). The other thread then running, the fetch, holds no lock a worker takes: a
-worker touches only the mappings, orjson and Arrow (which re-initialises its thread pools after a
-fork). Workers ignore SIGINT, so a Ctrl-C reaches the harvest alone, which shuts them down.
+starting processes would cost more than it saves (forked, two start in well under 0.1 s, so the
+threshold is low: at 2,000 a 20k harvest spent its first second on one core). Workers are forked
+from the harvesting process, all at once, by the thread that normalises: they share its imported
+code and data copy-on-write, so together they add only what they allocate (a spawned or forkserver
+worker would import everything again: about 100 MB more). The other thread then running, the
+fetch, holds no lock a worker takes: a worker touches only the mappings, orjson and Arrow (which
+re-initialises its thread pools after a fork). Workers ignore SIGINT, so a Ctrl-C reaches the
+harvest alone, which shuts them down.
 """
 
 from __future__ import annotations
@@ -60,9 +62,9 @@ class Parallelism:
 
     workers: int = 2
     """Worker processes; 0 normalises in the harvesting process."""
-    from_records: int = 2_000
+    from_records: int = 500
     """Records normalised in the harvesting process before the workers start (a small portal never
-    starts them)."""
+    starts them): about 0.2 s of work, several times what forking the workers costs."""
     pending_batches: int = 2
     """Batches waiting per worker: enough to keep each busy, few enough to bound memory."""
 

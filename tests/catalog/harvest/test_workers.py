@@ -88,12 +88,12 @@ def test_pages_and_results_reach_and_leave_the_workers_through_a_spool_gone_afte
         assert (batch.warnings, batch.publishers) == (expected.warnings, expected.publishers)
 
 
-def test_the_shipped_parallelism_starts_workers_past_two_thousand_records(serve, lake, caplog) -> None:
+def test_the_shipped_parallelism_starts_workers_past_five_hundred_records(serve, lake, caplog) -> None:
     portal = serve(multiplied(real_packages(), 2_100))
     with caplog.at_level(logging.INFO, logger="catalog.harvest.workers"):
         run = harvest_portal(portal_at(portal.url), lake, settings=FAST)
     assert (run.status, run.datasets) == ("complete", 2_100)
-    assert "test-portal: past 2,000 records, normalising in 2 worker processes" in caplog.messages
+    assert "test-portal: past 500 records, normalising in 2 worker processes" in caplog.messages
     assert multiprocessing.active_children() == []
 
 
