@@ -578,9 +578,12 @@ class StreamedBody:
         except requests.RequestException as exc:
             raise describe_request_error(exc, self._deadline) from None
         data = b"".join(self._pending)
-        self._pending = [data[size:]] if 0 <= size < len(data) else []
-        self._pending_bytes = len(self._pending[0]) if self._pending else 0
-        return data[:size] if self._pending else data
+        if 0 <= size < len(data):
+            data, rest = data[:size], data[size:]
+            self._pending, self._pending_bytes = [rest], len(rest)
+        else:
+            self._pending, self._pending_bytes = [], 0
+        return data
 
     def _too_large(self, what: str) -> FetchError:
         cause = f"{what} exceeds the {self._limit:,}-byte {self._what}"

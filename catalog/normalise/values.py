@@ -37,15 +37,19 @@ class Warnings(list[str]):
         self.prefix = prefix
         self._into = into  # None: into this list (a reference to itself would make a cycle for the collector)
 
+    @property
+    def _collected_in(self) -> list[str]:
+        return self if self._into is None else self._into
+
     def add(self, field: str, value: Any, problem: str) -> None:
         shown = repr(value)
         if len(shown) > MAX_WARNING_VALUE:
             shown = shown[: MAX_WARNING_VALUE - 3] + "..."
-        (self if self._into is None else self._into).append(f"{self.subject}: {self.prefix}{field} {shown} {problem}")
+        self._collected_in.append(f"{self.subject}: {self.prefix}{field} {shown} {problem}")
 
     def scoped(self, prefix: str) -> Warnings:
         """Warnings about a part of the record (`resources[2].`), collected with the record's own."""
-        return Warnings(self.subject, self.prefix + prefix, into=self if self._into is None else self._into)
+        return Warnings(self.subject, self.prefix + prefix, into=self._collected_in)
 
 
 def valid_utf8(value: str) -> str:
