@@ -78,8 +78,9 @@ class IdIndex:
         at = np.minimum(np.searchsorted(self.sorted_hashes, hashes), len(self.sorted_hashes) - 1)
         candidates = self.order[at]
         hashed_alike = self.sorted_hashes[at] == hashes
-        same = hashed_alike & pc.equal(self.ids.take(candidates), wanted).fill_null(False).to_numpy(False)
-        unsure = hashed_alike & ~same | wanted.is_null().to_numpy(False)
+        equal = pc.equal(self.ids.take(candidates), wanted).fill_null(False)
+        same = hashed_alike & equal.to_numpy(zero_copy_only=False)
+        unsure = hashed_alike & ~same | wanted.is_null().to_numpy(zero_copy_only=False)
         positions = pa.array(candidates.astype(np.int32), mask=~same)
         if not unsure.any():
             return positions
