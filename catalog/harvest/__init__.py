@@ -128,7 +128,7 @@ def run_harvest(
 
         with (
             ChangeWriter(staged, run, previous) as changes,
-            Normalising(portal.software, context, take, parallelism, spool_in=staged.path) as normalising,
+            Normalising(portal.software, context, take, parallelism) as normalising,
         ):
             fetch = Fetch(client, run, budget, normalising.submit)
             last_count = fetch.pages(since, progress)

@@ -6,9 +6,10 @@ records go to worker processes (`Parallelism.workers`), each parsing its records
 Arrow tables; the harvesting process takes the results back in the order it sent them, so the output
 is the same, row for row, as normalising in one process. A batch is either records as JSON texts or a
 whole page in the bytes received (`ReceivedRecords`: CKAN's search pages), parsed here, not before.
-Pages and results travel as files in a spool folder (a page as received, a result as Arrow IPC), each
-mapped by the process that reads it: through a pipe, pickled, a page or a batch's rows were copied five
-times, each copy into freshly mapped memory, and a quarter of a harvest's CPU went to page faults.
+CKAN pages and all results travel as files in a spool folder on local disk (a page as received, a
+result as Arrow IPC), each mapped by the process that reads it: through a pipe, pickled, a page or a
+batch's rows were copied five times, each copy into freshly mapped memory, and a quarter of a
+harvest's CPU went to page faults.
 
 A small harvest is normalised in its own process: until `Parallelism.from_records` records have come,
 starting processes would cost more than it saves (forked, two start in well under 0.1 s, so the
@@ -88,25 +89,6 @@ class NormalisedBatch:
 
 def normalise_batch(software: str, context: HarvestContext, records: list[str] | ReceivedRecords) -> NormalisedBatch:
     """Parse and normalise a batch of raw records (in a worker, or in the harvesting process)."""
-    with _collector_paused():
-        return _normalised(software, context, records)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The garbage collector off for a batch: parsed JSON and rows hold no reference cycles, and with a
-    page's records alive each of its passes walked them all again (a 20k harvest: 14.0 -> 13.1 s of
-    CPU). Whatever a normaliser does leave in a cycle is collected after the batch."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _normalised(software: str, context: HarvestContext, records: list[str] | ReceivedRecords) -> NormalisedBatch:
     normaliser = normaliser_for(software)
     datasets, distributions, warnings, publishers, unstorable = [], [], [], {}, {}
     if isinstance(records, ReceivedRecords):
@@ -127,6 +109,21 @@ def _normalised(software: str, context: HarvestContext, records: list[str] | Rec
         publishers,
         unstorable,
     )
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The garbage collector off while a worker normalises a batch: parsed JSON and rows hold no
+    reference cycles, and with a page's records alive each of its passes walked them all again (a 20k
+    harvest: 14.0 -> 13.1 s of CPU). Whatever a normaliser does leave in a cycle (rdflib's) is collected
+    after the batch. Only in workers: in the harvesting process it would pause the fetch thread's too."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @dataclass
@@ -163,12 +160,13 @@ def normalise_into(
 ) -> SpooledBatch:
     """`normalise_batch` in a worker, reading a spooled page from its file (mapped, not copied), its
     tables left in `folder` for the harvesting process to map."""
-    if isinstance(records, SpooledPage):
-        with _mapped_bytes(records.path) as body:
-            page = ReceivedRecords(body, records.at, records.positions, records.ids)
-            batch = normalise_batch(software, context, page)
-    else:
-        batch = normalise_batch(software, context, records)
+    with _collector_paused():
+        if isinstance(records, SpooledPage):
+            with _mapped_bytes(records.path) as body:
+                page = ReceivedRecords(body, records.at, records.positions, records.ids)
+                batch = normalise_batch(software, context, page)
+        else:
+            batch = normalise_batch(software, context, records)
     stem = f"{os.getpid()}-{next(_spool_names)}"
     paths = (folder / f"{stem}-datasets.arrow", folder / f"{stem}-distributions.arrow")
     for table, path in zip((batch.datasets, batch.distributions), paths, strict=True):
@@ -180,13 +178,18 @@ def normalise_into(
 @contextmanager
 def _mapped_bytes(path: Path) -> Iterator[memoryview]:
     """A file's bytes, mapped for as long as the block runs; the file is gone afterwards."""
-    with path.open("rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-        view = memoryview(mapped)
-        try:
-            yield view
-        finally:
-            view.release()
-    path.unlink()
+    try:
+        if path.stat().st_size == 0:  # mmap refuses an empty file
+            yield memoryview(b"")
+            return
+        with path.open("rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            view = memoryview(mapped)
+            try:
+                yield view
+            finally:
+                view.release()
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def _mapped(path: Path) -> pa.Table:
@@ -243,8 +246,8 @@ class Normalising:
         *,
         spool_in: Path | None = None,
     ) -> None:
-        """`spool_in`: where the spool folder goes (the harvest's staging folder: a killed harvest's spool
-        goes with it); the system's temporary folder by default."""
+        """`spool_in`: where the spool folder goes; the system's temporary folder by default (local disk:
+        the lake's own may be a network share, where every page would travel to the server and back)."""
         self.software = software
         self.context = context
         self.take = take
@@ -278,7 +281,8 @@ class Normalising:
     @property
     def spool(self) -> Path:
         """The folder where pages and results wait for the process that reads them (workers started)."""
-        assert self.spool_folder is not None, "no spool before the workers start"
+        if self.spool_folder is None:
+            raise RuntimeError("no spool before the workers start")
         return Path(self.spool_folder.name)
 
     def _spooled(self, page: ReceivedRecords) -> SpooledPage:
@@ -293,7 +297,9 @@ class Normalising:
 
     def _start(self) -> ProcessPoolExecutor:
         gc.freeze()  # see `_start_worker`; here, so that the harvest's own collections leave shared pages shared
-        self.spool_folder = tempfile.TemporaryDirectory(prefix="normalising-", dir=self.spool_in)
+        self.spool_folder = tempfile.TemporaryDirectory(
+            prefix=f"catalog-normalising-{self.context.portal_id}-", dir=self.spool_in, ignore_cleanup_errors=True
+        )
         context = multiprocessing.get_context("fork")
         return ProcessPoolExecutor(self.parallelism.workers, mp_context=context, initializer=_start_worker)
 

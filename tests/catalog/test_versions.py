@@ -33,10 +33,13 @@ def lookups(known: list[str | None], rounds: int = 100) -> list[pa.Array]:
 
 
 @pytest.mark.parametrize("with_null", [False, True])
-def test_positions_are_those_of_index_in(with_null: bool) -> None:
+@pytest.mark.parametrize("chunked", [False, True])
+def test_positions_are_those_of_index_in(with_null: bool, chunked: bool, monkeypatch) -> None:
+    """Ids in one array or in chunks as DuckDB returns them, hashed in slices that do not fit the chunks."""
+    monkeypatch.setattr(versions, "HASHED_PER_SLICE", 777)
     known = [*recorded_ids(), *(f"dataset-{number}" for number in range(5_000))] + ([None] if with_null else [])
     ids = pa.array(known, pa.string())
-    index = IdIndex(ids)
+    index = IdIndex(pa.chunked_array([ids[:1_000], ids[1_000:1_001], ids[1_001:]]) if chunked else ids)
     for wanted in lookups(known):
         assert index.positions(wanted).equals(pc.index_in(wanted, value_set=ids))
 
