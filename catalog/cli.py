@@ -33,7 +33,6 @@ from types import FrameType
 from typing import NoReturn
 from urllib.parse import urlsplit
 
-import duckdb
 import pyarrow.parquet as pq
 
 from catalog import __version__
@@ -46,14 +45,12 @@ from catalog.ids import validate_portal_id
 from catalog.lake import Lake, resolve_lake, use_compact_memory
 from catalog.links import DEFAULT_BUDGET, DEFAULT_MINUTES, LinkCheckSettings
 from catalog.liveness import MAX_WORKERS, check_portals
-from catalog.output import OUTPUT_FORMATS, render
+from catalog.output import EXPORT_FORMATS, OUTPUT_FORMATS, render
 from catalog.redaction import RedactingFilter
 from catalog.registry import Portal, get_portal, load_registry
 from catalog.sample.catalogue import generate
 from catalog.sample.server import InMemoryCatalogue, serve_portal
-from catalog.snapshots import EXPORT_FORMATS, export, refresh_or_warn
 from catalog.sources import SOFTWARE, SOURCES
-from catalog.views import query, read_only_query, refresh_database, write_database
 
 PROG = "catalog"
 SUSPICIOUS_EXIT = 3
@@ -195,9 +192,7 @@ def cmd_harvest(args: argparse.Namespace) -> int:
         wait=args.wait,
         parallelism=Parallelism(workers=args.normalise_workers),
     )
-    refresh_database(lake)
-    if lake.current_names():  # a lake with snapshots keeps them current (the report and Dagster make them)
-        refresh_or_warn(lake)
+    _refresh_derived(lake)
     difference = ""
     if run.source_count is not None and run.source_count != run.datasets:
         difference = f" (portal reported {run.source_count})"
@@ -238,7 +233,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     started = time.monotonic()
     lake = _lake(args)
     rows = check_portals(portals, lake, workers=args.workers)
-    refresh_database(lake)
+    _refresh_derived(lake, snapshots=False)
     reachable = sum(1 for row in rows if row["reachable"])
     columns = ["portal_id", "reachable", "status", "detected_software", "latency_ms", "detail"]
     _show(args, columns, [[row[c] for c in columns] for row in rows])
@@ -263,9 +258,7 @@ def cmd_links(args: argparse.Namespace) -> int:
     from catalog.links.run import check_links  # noqa: PLC0415
 
     run = check_links(lake, portals=portals, budget=args.budget, minutes=args.minutes, settings=settings)
-    refresh_database(lake)
-    if lake.current_names():  # as after a harvest: a lake with snapshots keeps them current
-        refresh_or_warn(lake)
+    _refresh_derived(lake)
     _show(args, ["outcome", "links"], sorted(run.outcomes.items(), key=lambda item: (-item[1], item[0])))
     alone = run.hosts_left_alone
     paused = (
@@ -281,7 +274,21 @@ def cmd_links(args: argparse.Namespace) -> int:
     return 0
 
 
+def _refresh_derived(lake: Lake, *, snapshots: bool = True) -> None:
+    """After a command wrote to the lake: its DuckDB file, and its current snapshots if it keeps them (the
+    report and Dagster make them). DuckDB loads here, not at start-up, so that a harvest runs without it:
+    20 MB less for the harvest and its workers together."""
+    from catalog.snapshots import refresh_or_warn  # noqa: PLC0415
+    from catalog.views import refresh_database  # noqa: PLC0415
+
+    refresh_database(lake)
+    if snapshots and lake.current_names():
+        refresh_or_warn(lake)
+
+
 def cmd_sql(args: argparse.Namespace) -> int:
+    from catalog.views import query  # noqa: PLC0415 - see `_refresh_derived`
+
     lake = _readable_lake(args)
     if args.out:
         return _save_query(lake, args.query, Path(args.out).expanduser().resolve())
@@ -294,6 +301,8 @@ def _save_query(lake: Lake, sql: str, out: Path) -> int:
     """Write a query's result to a file outside the lake: Parquet, or CSV, JSON or JSON lines, by its suffix.
 
     The query itself stays read-only; this process, not DuckDB, writes the file."""
+    from catalog.views import read_only_query  # noqa: PLC0415 - see `_refresh_derived`
+
     if not lake.remote and out.is_relative_to(lake.root.resolve()):
         raise LakeError(f"{out}: --out must be outside the lake ({lake.root}), which queries only read")
     text_formats = {".csv": "csv", ".json": "json", ".jsonl": "jsonl"}
@@ -313,6 +322,8 @@ def _save_query(lake: Lake, sql: str, out: Path) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from catalog.snapshots import export  # noqa: PLC0415 - see `_refresh_derived`
+
     out = Path(args.out).expanduser()
     portal_ids = [validate_portal_id(portal_id) for portal_id in args.portal] if args.portal else None
     manifest = export(_readable_lake(args), out, portal_ids, args.format)
@@ -326,6 +337,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_duckdb(args: argparse.Namespace) -> int:
+    from catalog.views import write_database  # noqa: PLC0415 - see `_refresh_derived`
+
     path = Path(args.file).expanduser().resolve()
     names = write_database(_readable_lake(args), path)
     print(f"{path}: {len(names)} views over {resolve_lake(args.lake)}")
@@ -347,6 +360,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     # matplotlib (30 MB) is loaded by the one command that draws, not by every harvest's process
     from catalog.report import write_report  # noqa: PLC0415
+    from catalog.snapshots import refresh_or_warn  # noqa: PLC0415 - see `_refresh_derived`
 
     lake = _readable_lake(args)
     refresh_or_warn(lake)  # what its downloads page offers first; without them (a read-only lake) it still is written
@@ -561,7 +575,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return SUSPICIOUS_EXIT
     except CatalogError as exc:
         print(f"{PROG} {args.command}: {exc}", file=sys.stderr)
-    except duckdb.Error as exc:
+    except _query_errors() as exc:
         print(f"{PROG} {args.command}: {str(exc).splitlines()[0]}", file=sys.stderr)
     except (OSError, ValueError) as exc:  # a path or value the system refuses (a NUL byte, a bad number)
         print(f"{PROG} {args.command}: {exc}", file=sys.stderr)
@@ -571,6 +585,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
     return 1
+
+
+def _query_errors() -> tuple[type[Exception], ...]:
+    """DuckDB's errors, if the command loaded DuckDB (a harvest does not), to be reported as one line."""
+    duckdb = sys.modules.get("duckdb")
+    return (duckdb.Error,) if duckdb else ()
 
 
 if __name__ == "__main__":

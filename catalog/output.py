@@ -13,6 +13,8 @@ from typing import Any
 import orjson
 
 OUTPUT_FORMATS = ("table", "csv", "json", "jsonl")
+EXPORT_FORMATS = ("parquet", "csv", "jsonl")
+"""The file formats `catalog export` writes tables in."""
 MIN_COLUMN = 8
 """A column shrunk to fit the terminal keeps at least this many characters."""
 

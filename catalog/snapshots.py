@@ -43,6 +43,7 @@ import pyarrow.parquet as pq
 from catalog import __version__
 from catalog.errors import CatalogError, LakeError
 from catalog.lake import Lake, location_keys
+from catalog.output import EXPORT_FORMATS
 from catalog.views import connect, named_query, reference_views, sql_literal, view_definitions
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,6 @@ ALL = "all"
 MANIFEST = "manifest.json"
 PORTABLE_DATABASE = "catalog.duckdb"
 SNAPSHOT_FORMATS = ("parquet", "csv")
-EXPORT_FORMATS = ("parquet", "csv", "jsonl")
 COPY_OPTIONS = {
     "parquet": "FORMAT parquet, COMPRESSION zstd",
     "csv": "FORMAT csv, HEADER",

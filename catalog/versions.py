@@ -1,10 +1,11 @@
 """Change detection: which fetched datasets are new, changed or gone, against the lake's current state.
 
-The previous state is only ids and content hashes (about 70 bytes a dataset), read once through
-DuckDB from the portal's own published files, never through the analytics views: another portal's
-files, damaged or not, cannot disturb a harvest. Each normalised batch is classified against it with
-Arrow compute, against an index of its ids built once (`IdIndex`), so the raw records pass through
-memory once, a batch at a time, and only changed ones are written. A harvest's `datasets`
+The previous state is only ids and content hashes (about 70 bytes a dataset), read once with Arrow
+from the portal's own published files, never through the analytics views: another portal's files,
+damaged or not, cannot disturb a harvest, and a harvest never loads DuckDB (20 MB it would hold
+throughout). Each normalised batch is classified against it with Arrow compute, against an index of
+its ids built once (`IdIndex`), so the raw records pass through memory once, a batch at a time, and
+only changed ones are written. A harvest's `datasets`
 file thus holds one row per added or modified dataset (the new version) and one tombstone per
 deleted dataset (`change = 'deleted'`).
 """
@@ -13,45 +14,42 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
-from catalog.lake import Lake
+from catalog.lake import Lake, location_keys
 from catalog.schemas import DATASETS
-from catalog.views import parquet_files_sql
 
-PREVIOUS_STATE = """
-SELECT dataset_id, content_hash FROM (
-    SELECT dataset_id, arg_max(content_hash, harvest_id) AS content_hash, arg_max(change, harvest_id) AS change
-    FROM read_parquet({files})
-    GROUP BY dataset_id
-)
-WHERE change <> 'deleted'
-"""
+VERSION_COLUMNS = ["dataset_id", "content_hash", "change"]
 EMPTY_STATE = pa.table({"dataset_id": pa.array([], pa.string()), "content_hash": pa.array([], pa.string())})
 
 
 def previous_state(lake: Lake, portal_id: str) -> pa.Table:
     """The portal's current datasets: the latest version of each in its complete harvests, tombstones
-    left out (as the `datasets` view has them); ids and content hashes."""
+    left out (as the `datasets` view has them); ids and content hashes.
+
+    Harvests are read in order, each one's versions replacing the earlier ones of the same datasets,
+    so memory holds one version per dataset, not every version ever written."""
     complete = {run["harvest_id"] for run in lake.runs(portal_id) if run["status"] == "complete"}
-    files = [
-        location
+    files = sorted(
+        (location_keys(location)["harvest_id"], location)
         for location in lake.inventory(portal_id).files.get("datasets", [])
-        if location.rsplit("harvest_id=", 1)[1].split("/", 1)[0] in complete
-    ]
-    if not files:
+        if location_keys(location)["harvest_id"] in complete
+    )
+    latest: pa.Table | None = None
+    for _, location in files:
+        versions = pq.read_table(location, columns=VERSION_COLUMNS, filesystem=lake.filesystem)
+        if latest is None:
+            latest = versions
+            continue
+        replaced = pc.is_in(latest["dataset_id"], value_set=versions["dataset_id"].combine_chunks())
+        latest = pa.concat_tables([latest.filter(pc.invert(replaced)), versions]).combine_chunks()
+    if latest is None:
         return EMPTY_STATE
-    connection = duckdb.connect()
-    try:
-        if lake.remote:
-            connection.register_filesystem(lake.filesystem)
-            files = [f"s3://{location}" for location in files]
-        return connection.sql(PREVIOUS_STATE.format(files=parquet_files_sql(files))).to_arrow_table()
-    finally:
-        connection.close()
+    current = latest.filter(pc.not_equal(latest["change"], "deleted"))
+    return current.select(["dataset_id", "content_hash"]).combine_chunks()
 
 
 class IdIndex:
@@ -69,6 +67,18 @@ class IdIndex:
         hashes = _hashes(ids)
         self.order = np.argsort(hashes, kind="stable")
         self.sorted_hashes = hashes[self.order]
+
+    def extended(self, more: pa.Array) -> IdIndex:
+        """An index of these ids followed by `more`: only `more` is hashed and sorted, then merged in."""
+        more_hashes = _hashes(more)
+        more_order = np.argsort(more_hashes, kind="stable")
+        hashes = np.concatenate([self.sorted_hashes, more_hashes[more_order]])
+        merge = np.argsort(hashes, kind="stable")  # timsort: two sorted runs merge in one linear pass
+        index = IdIndex.__new__(IdIndex)
+        index.ids = pa.chunked_array([*_chunks(self.ids), *_chunks(more)], pa.string())
+        index.order = np.concatenate([self.order, more_order + len(self.ids)])[merge]
+        index.sorted_hashes = hashes[merge]
+        return index
 
     def positions(self, wanted: pa.Array | pa.ChunkedArray) -> pa.Array:
         """Each wanted id's position among the ids, null where it is not one: what `pc.index_in` gives."""
@@ -108,6 +118,10 @@ def _array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
+def _chunks(values: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
+    return values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+
+
 def changed_datasets(batch: pa.Table, previous: pa.Table, index: IdIndex) -> pa.Table:
     """The batch's datasets that are new ('added') or changed ('modified'); unchanged ones are dropped.
 
@@ -122,15 +136,14 @@ def changed_datasets(batch: pa.Table, previous: pa.Table, index: IdIndex) -> pa.
 
 
 def tombstones(
-    previous: pa.Table, listed: pa.Array, *, portal_id: str, harvest_id: str, harvested_at: datetime
+    gone: pa.Array | pa.ChunkedArray, *, portal_id: str, harvest_id: str, harvested_at: datetime
 ) -> pa.Table:
-    """A 'deleted' row for every previously current dataset the portal no longer lists."""
-    gone = previous["dataset_id"].filter(pc.invert(pc.is_in(previous["dataset_id"], value_set=listed)))
+    """A 'deleted' row for each of these ids: current datasets the portal no longer lists."""
     rows = len(gone)
     columns = {
         "portal_id": pa.array([portal_id] * rows, pa.string()),
         "harvest_id": pa.array([harvest_id] * rows, pa.string()),
-        "dataset_id": gone.combine_chunks() if isinstance(gone, pa.ChunkedArray) else gone,
+        "dataset_id": _array(gone),
         "change": pa.array(["deleted"] * rows, pa.string()),
         "harvested_at": pa.array([harvested_at] * rows, DATASETS.field("harvested_at").type),
     }

@@ -6,8 +6,8 @@ the views each reads, as DuckDB's own parser finds them) and the queries the cod
 instead, because they are built from what only Python knows: the `lake_<table>` views, which list the
 lake's files and fill in the columns older files lack (from `catalog.schemas`), and the reference data
 views, whose rows come from the registry, Vietnam's units and the category list. So, for the same reason,
-is `catalog/versions.py`'s PREVIOUS_STATE (a harvest's read of its portal's own files, by their list), and
-so are the statements `catalog/snapshots.py` builds from its table list. The same views serve `catalog
+are the statements `catalog/snapshots.py` builds from its table list. A harvest uses none of this: it
+reads its portal's own files with Arrow (`catalog.versions.previous_state`). The same views serve `catalog
 sql` (in memory), `catalog duckdb` (a database file for other tools) and the Dagster assets.
 """
 

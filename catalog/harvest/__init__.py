@@ -33,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from catalog.errors import CatalogError, SuspiciousHarvestError
@@ -41,6 +42,7 @@ from catalog.harvest.fetch import Fetch, fetch_publishers
 from catalog.harvest.limits import Budget, HarvestLimitError, HarvestLimits, largest_harvest
 from catalog.harvest.prefetch import prefetched
 from catalog.harvest.progress import Progress
+from catalog.harvest.seen import SeenIds
 from catalog.harvest.workers import NormalisedBatch, Normalising, Parallelism
 from catalog.http import HttpSettings
 from catalog.lake import Lake, StagedHarvest, lock_holder, new_harvest_id
@@ -149,11 +151,9 @@ def run_harvest(
             fetch_publishers(client, run, budget, staged)
             _count_traffic(run, client)
             normalising.finish()
-            listed = _listed_ids(staged, run, fetch.seen)
-            if listed is not None:
-                gone = tombstones(
-                    previous, listed, portal_id=portal.id, harvest_id=harvest_id, harvested_at=run.started_at
-                )
+            unlisted = _unlisted_ids(staged, run, fetch.seen, previous)
+            if unlisted is not None:
+                gone = tombstones(unlisted, portal_id=portal.id, harvest_id=harvest_id, harvested_at=run.started_at)
                 run.deleted = gone.num_rows
                 share = portal.max_deletion_share
                 share = limits.max_deletion_share if share is None else share
@@ -182,13 +182,18 @@ def run_harvest(
     return run
 
 
-def _listed_ids(staged: StagedHarvest, run: HarvestRun, seen: set[str]) -> pa.Array | None:
-    """Every id the portal has now: a full run's own records, an incremental run's listing; None if unknown."""
+def _unlisted_ids(
+    staged: StagedHarvest, run: HarvestRun, seen: SeenIds, previous: pa.Table
+) -> pa.Array | pa.ChunkedArray | None:
+    """The current datasets the portal no longer has: those a full run did not see, or an incremental
+    run's listing lacks; None if the portal's ids are not all known."""
     if run.listed is None:
         return None
+    current = previous["dataset_id"]
     if run.mode == "full":
-        return pa.array(seen, pa.string())
-    return pq.read_table(staged.table("listed_ids"), columns=["dataset_id"]).column(0).combine_chunks()
+        return seen.missing(current)
+    listed = pq.read_table(staged.table("listed_ids"), columns=["dataset_id"]).column(0).combine_chunks()
+    return current.filter(pc.invert(pc.is_in(current, value_set=listed)))
 
 
 SIMILAR_DELETIONS = 0.1

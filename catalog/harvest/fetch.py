@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from catalog.harvest.limits import Budget
 from catalog.harvest.prefetch import prefetched
 from catalog.harvest.progress import Progress
+from catalog.harvest.seen import SeenIds
 from catalog.lake import StagedHarvest, TableWriter
 from catalog.normalise.values import RecordTooDeepError, json_text
 from catalog.runs import HarvestRun
@@ -63,7 +64,7 @@ class Fetch:
         self.run = run
         self.budget = budget
         self.normalise = normalise
-        self.seen: set[str] = set()
+        self.seen = SeenIds()
         self.dropped: set[str] = set()
         self.read_one_document = False
         """The last pass read the catalogue as one document: offsets cannot have shifted under it."""
@@ -122,7 +123,7 @@ class Fetch:
             return
         listed = pq.read_table(staged.table("listed_ids"), columns=["dataset_id"]).column(0).combine_chunks()
         absent = listed.filter(pc.invert(pc.is_in(listed, value_set=previous["dataset_id"])))
-        missing = [dataset_id for dataset_id in absent.to_pylist() if dataset_id not in self.seen]
+        missing = self.seen.missing(absent).to_pylist()
         if not missing:
             return
         before = self.run.datasets
@@ -150,18 +151,16 @@ class Fetch:
     def _write(self, records: Serialised | ReceivedRecords, *, count_duplicates: bool) -> int:
         """Write records not seen before; returns how many were new."""
         received = isinstance(records, ReceivedRecords)
-        identified = zip(records.ids, range(len(records)), strict=True) if received else records
+        ids = records.ids if received else [dataset_id for dataset_id, _ in records]
         run, kept = self.run, []
-        for dataset_id, record in identified:
+        for position, (dataset_id, new) in enumerate(zip(ids, self.seen.add(ids), strict=True)):
             if dataset_id is None:
-                what = f"record {record} of a page" if received else repr(record[:80])
+                what = f"record {position} of a page" if received else repr(records[position][1][:80])
                 run.warn([f"a record without id or name was dropped: {what}"])
-                continue
-            if dataset_id in self.seen:
+            elif not new:
                 run.duplicates_dropped += count_duplicates
-                continue
-            self.seen.add(dataset_id)
-            kept.append(record)
+            else:
+                kept.append(position if received else records[position][1])
         if kept:
             self.normalise(records.keeping(kept) if received else kept)
         run.datasets += len(kept)
@@ -170,8 +169,7 @@ class Fetch:
     def unstorable(self, dropped: dict[str, str]) -> None:
         """Records a worker found too deep to store after they were counted: dropped as `serialise` drops
         them, so the counts and the listing stay those of the records stored."""
-        fresh = {key: message for key, message in dropped.items() if key in self.seen}
-        self.seen.difference_update(fresh)
+        fresh = {key: dropped[key] for key in self.seen.discard(list(dropped))}
         self.run.datasets -= len(fresh)
         self._drop(fresh)
 

@@ -27,6 +27,7 @@ from catalog.harvest import harvest_portal
 from catalog.http import HttpSettings
 from catalog.lake import Lake
 from catalog.sample.server import JSON, RESET
+from catalog.sources.ckan.client import FIRST_PAGE_ROWS
 from catalog.views import query
 from tests.conftest import FAST, SHIPPED, portal_at, published_files, real_packages
 from tests.hostile import page_served_twice
@@ -238,7 +239,7 @@ def test_a_portal_that_times_out_on_big_pages_gets_smaller_ones(serve, lake, set
     # no transport retries: what is tested is the page halving after they are spent
     run = harvest_portal(portal_at(portal.url), lake, settings=dataclasses.replace(settings, retries=0))
     assert run.datasets == 300
-    # the first page (100 rows) passes; the next, sized to ~2 MB, times out and is halved until it passes
+    # the first page (20 rows) passes; the next, sized to ~2 MB, times out and is halved until it passes
     halvings = [tuple(int(rows) for rows in re.fullmatch(HALVED, note).groups()) for note in run.notes]
     assert halvings and all(smaller == rows // 2 for rows, smaller in halvings)
     assert halvings[0][0] > 100 and all(smaller <= 100 for _, smaller in halvings[-1:])
@@ -252,4 +253,5 @@ def test_a_burst_of_server_errors_within_the_retry_budget(serve, lake, status, s
     portal.options.intercept = lambda action, params: next(burst, None) if params.get("start") == "10" else None
     run = harvest_portal(portal_at(portal.url), lake, settings=settings)
     assert sorted(dataset_ids(lake, run)) == sorted(p["id"] for p in packages)
-    assert run.notes == ["portal capped rows at 10 (asked 100)"]  # the retries absorbed it: no smaller pages
+    # the retries absorbed it: no smaller pages
+    assert run.notes == [f"portal capped rows at 10 (asked {FIRST_PAGE_ROWS})"]

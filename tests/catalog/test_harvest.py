@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 import time
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ import pytest
 from catalog.errors import HarvestError
 from catalog.harvest import Progress, harvest_portal, prefetched
 from catalog.lake import Lake
+from catalog.sources.ckan.client import FIRST_PAGE_ROWS
 from catalog.views import query
 from tests.conftest import FAST, portal_at, published_files, real_packages
 from tests.recorded import multiplied
@@ -55,9 +57,10 @@ def test_many_pages_with_a_capped_portal(serve, lake) -> None:
     portal = serve(packages, rows_max=150)
     run = harvest_portal(portal_at(portal.url), lake, settings=FAST)
     assert run.datasets == 2345
-    # the first page asks 100 rows; the next as many as make ~2 MB of these records: more than 150
+    # the first page asks 20 rows; the next as many as make ~2 MB of these records: more than 150
     assert len(run.notes) == 1 and re.fullmatch(r"portal capped rows at 150 \(asked \d+\)", run.notes[0])
-    assert run.requests == 1 + 15 + 2  # a first page of 100, ceil(2245 / 150) pages of 150, the organisations
+    # a first page, pages of 150 for the rest, the organisations
+    assert run.requests == 1 + math.ceil((2345 - FIRST_PAGE_ROWS) / 150) + 2
     ids = [row["dataset_id"] for row in read(lake, run, "datasets")]
     assert sorted(ids) == sorted(p["id"] for p in packages)
 

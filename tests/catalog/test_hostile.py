@@ -26,7 +26,8 @@ from catalog.harvest import HarvestLimitError, HarvestLimits, harvest_portal
 from catalog.lake import ABANDONED, Lake, PortalBusyError, lock_holder
 from catalog.sources import base as portals_base
 from catalog.sources import portal_settings
-from catalog.sources.ckan.client import CkanClient
+from catalog.sources.ckan import client as ckan_client
+from catalog.sources.ckan.client import FIRST_PAGE_ROWS, CkanClient
 from catalog.sources.dcat import rdf_input
 from catalog.sources.dcat.client import DcatClient
 from catalog.sources.dcat.rdf_input import UnsafeDocumentError
@@ -283,8 +284,9 @@ def test_a_portal_dripping_a_byte_a_second_fails_within_the_deadline(lake) -> No
 def test_endless_pagination_stops_at_a_limit_from_the_portals_history(harvested, lake) -> None:
     portal, _ = harvested
     portal.options.intercept = endless_pages()
-    # pages of 100 rows, then 1,000 (tiny records: the byte target allows more, the cap does not)
-    plausible = r"stopped after 50,100 datasets in 51 pages, more than is plausible \(50,000: the portal reported "
+    # a first page of 20 rows, then 1,000 (tiny records: the byte target allows more, the cap does not)
+    plausible = rf"stopped after {50_000 + FIRST_PAGE_ROWS:,} datasets in 51 pages, more than is plausible \(50,000: "
+    plausible += "the portal reported "
     with pytest.raises(HarvestLimitError, match=plausible + r"1000000000000, its largest harvest had 100\)"):
         harvest_portal(portal_at(portal.url), lake, settings=FAST, full=True)
     assert runs(lake)[-1]["status"] == "failed" and "a listing that never ends?" in runs(lake)[-1]["error"]
@@ -321,7 +323,7 @@ def test_endless_pagination_of_a_new_portal_stops_at_the_ceiling(serve, lake) ->
     portal = serve([])
     portal.options.intercept = endless_pages()
     limits = HarvestLimits(max_datasets=3_000)
-    with pytest.raises(HarvestLimitError, match=r"stopped after 3,100 datasets in 4 pages"):
+    with pytest.raises(HarvestLimitError, match=rf"stopped after {3_000 + FIRST_PAGE_ROWS:,} datasets in 4 pages"):
         harvest_portal(portal_at(portal.url), lake, settings=FAST, limits=limits)
     assert HarvestLimits().max_datasets == 2_000_000  # the shipped ceiling
 
@@ -332,6 +334,7 @@ def ckan_with_rows(rows: int):
 
 
 def test_a_page_over_its_memory_budget_is_asked_again_smaller(serve, lake, monkeypatch) -> None:
+    monkeypatch.setattr(ckan_client, "FIRST_PAGE_ROWS", 100)  # the first page asks the client's whole 100 rows
     monkeypatch.setattr(portals_base, "PAGE_BYTES_PER_ROW", 4 * 1024)
     monkeypatch.setattr(portals_base, "PAGE_BYTES_FLOOR", 100 * 1024)
     packages = multiplied(real_packages()[:10], 200)  # Birmingham's records: about 7.8 KB each

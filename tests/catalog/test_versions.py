@@ -44,6 +44,18 @@ def test_positions_are_those_of_index_in(with_null: bool, chunked: bool, monkeyp
         assert index.positions(wanted).equals(pc.index_in(wanted, value_set=ids))
 
 
+def test_an_extended_index_is_that_of_all_its_ids() -> None:
+    """Extended twice (as the harvest's set of ids seen is), it answers as an index of them all would."""
+    known = [*recorded_ids(), *(f"dataset-{number}" for number in range(5_000))]
+    thirds = [pa.array(known[start : start + 1_700], pa.string()) for start in range(0, len(known), 1_700)]
+    index = IdIndex(thirds[0])
+    for more in thirds[1:]:
+        index = index.extended(more)
+    ids = pa.array(known, pa.string())
+    for wanted in lookups(known):
+        assert index.positions(wanted).equals(pc.index_in(wanted, value_set=ids))
+
+
 def test_ids_whose_hashes_collide_are_told_apart(monkeypatch) -> None:
     """Python's string hash collides in 64 bits only by chance: here every id hashes to its length."""
     monkeypatch.setattr(versions, "_hashes", lambda ids: versions.np.array([len(v or "") for v in ids.to_pylist()]))

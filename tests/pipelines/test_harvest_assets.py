@@ -5,6 +5,7 @@ from __future__ import annotations
 from dagster import DagsterInstance, materialize
 
 from catalog.lake import Lake
+from catalog.sources.ckan.client import FIRST_PAGE_ROWS, MIN_ROWS
 from catalog.views import query
 from pipelines.assets.harvest import catalog_tables
 from pipelines.assets.liveness import portal_checks
@@ -137,7 +138,10 @@ def test_portal_checks_asset_probes_the_selected_scheduled_portals(serve, tmp_pa
 
 def test_a_transient_failure_is_retried_by_dagster_and_a_permanent_one_is_not(serve, tmp_path) -> None:
     flaky, gone = serve(real_packages()), serve([])
-    failures = iter([True] * 8)  # enough 503s to defeat the client's own page halving (1000 -> 10 rows)
+    # 503s enough to defeat the client's own page halving (its first page's rows down to the fewest), and one
+    # more for Dagster's retry, which passes on its second page size
+    page_sizes = len({max(MIN_ROWS, FIRST_PAGE_ROWS >> halvings) for halvings in range(10)})
+    failures = iter([True] * (page_sizes + 1))
     flaky.options.intercept = lambda action, params: (503, b"busy", "text/plain") if next(failures, False) else None
     gone.options.intercept = lambda action, params: (404, b"<h1>Not found</h1>", "text/html")
     lake = Lake(tmp_path / "lake")

@@ -7,12 +7,13 @@ Paging: `package_search` with `rows` up to 1000 (`ckan.search.rows_max`; many po
 after everything already read, so offsets neither skip nor repeat on insertion; ids seen twice
 (deletions or early insertions shift offsets) are dropped by the harvest loop, which then makes one
 catch-up pass for what the shift hid. A page shorter than asked while more remain means the portal
-capped `rows`: we adopt the cap. Pages are sized by bytes, not only rows: the first asks for 100
-rows, each next one for as many as make about 2 MB (`PAGE_TARGET_BYTES`) at the weight of the rows just
-read, within the cap, so a catalogue of heavy records (10,000 resources in one dataset) is read in
-pages as light as any other's. A page that times out, fails with 5xx (after the transport's retries)
-or passes its memory budget (`page_budget`: 48 KB a row, at least 8 MB) is asked again with half the
-rows, down to 10; after that failure the size grows back by doubling after three good pages. A page of
+capped `rows`: we adopt the cap. Pages are sized by bytes, not only rows: the first asks for 20
+rows (records of unknown weight: 100 records of 90 KB took a worker 90 MB to parse), each next one for
+as many as make about 2 MB (`PAGE_TARGET_BYTES`) at the weight of the rows just read, within the cap,
+so a catalogue of heavy records (10,000 resources in one dataset) is read in pages as light as any
+other's. A page that times out, fails with 5xx (after the transport's retries) or passes its memory
+budget (`page_budget`: 48 KB a row, at least 8 MB) is asked again with half the rows, down to 10;
+after that failure the size grows back by doubling after three good pages. A page of
 whole records is surveyed, not parsed (`survey_search_page`): its records travel on in the bytes
 received and are parsed once, where they are normalised.
 
@@ -52,7 +53,7 @@ from catalog.sources.base import (
 from catalog.sources.jsonapi import parse_json
 
 MAX_ROWS = 1000
-FIRST_PAGE_ROWS = 100
+FIRST_PAGE_ROWS = 20
 MIN_ROWS = 10
 GROW_AFTER_PAGES = 3
 ORGANIZATION_PAGE = 100

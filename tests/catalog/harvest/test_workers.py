@@ -20,6 +20,7 @@ from catalog.lake import Lake
 from catalog.normalise.rows import HarvestContext
 from catalog.normalise.values import json_text
 from catalog.sources.base import ReceivedRecords
+from catalog.sources.ckan.client import FIRST_PAGE_ROWS
 from tests.conftest import FAST, portal_at, real_packages
 from tests.hostile import ckan_envelope
 from tests.recorded import multiplied
@@ -149,6 +150,6 @@ def test_pages_are_sized_by_bytes_so_heavy_records_come_in_fewer_rows(serve, lak
         asked[name] = [
             int(parse_qs(urlsplit(path).query)["rows"][0]) for path, _ in portal.server.log if "package_search" in path
         ]
-    assert asked["light"][0] == asked["heavy"][0] == 100  # the first page: nothing known yet
+    assert asked["light"][0] == asked["heavy"][0] == FIRST_PAGE_ROWS  # the first page: nothing known yet
     light_rows, heavy_rows = asked["light"][1], asked["heavy"][1]
     assert 70 <= light_rows <= 1000 and 4 <= light_rows / heavy_rows <= 12
