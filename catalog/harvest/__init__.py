@@ -42,7 +42,6 @@ from catalog.harvest.fetch import Fetch, fetch_publishers
 from catalog.harvest.limits import Budget, HarvestLimitError, HarvestLimits, largest_harvest
 from catalog.harvest.prefetch import prefetched
 from catalog.harvest.progress import Progress
-from catalog.harvest.seen import SeenIds
 from catalog.harvest.workers import NormalisedBatch, Normalising, Parallelism
 from catalog.http import HttpSettings
 from catalog.lake import Lake, StagedHarvest, lock_holder, new_harvest_id
@@ -51,7 +50,7 @@ from catalog.registry import Portal
 from catalog.runs import HarvestRun
 from catalog.sources import client_for, normaliser_for
 from catalog.sources.base import IncrementalClient, PortalClient
-from catalog.versions import previous_state, tombstones
+from catalog.versions import SeenIds, previous_state, tombstones
 
 __all__ = [
     "HarvestLimitError",
@@ -191,7 +190,7 @@ def _unlisted_ids(
         return None
     current = previous["dataset_id"]
     if run.mode == "full":
-        return seen.missing(current)
+        return current.filter(seen.unseen(current))
     listed = pq.read_table(staged.table("listed_ids"), columns=["dataset_id"]).column(0).combine_chunks()
     return current.filter(pc.invert(pc.is_in(current, value_set=listed)))
 

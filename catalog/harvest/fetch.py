@@ -21,12 +21,12 @@ import pyarrow.parquet as pq
 from catalog.harvest.limits import Budget
 from catalog.harvest.prefetch import prefetched
 from catalog.harvest.progress import Progress
-from catalog.harvest.seen import SeenIds
 from catalog.lake import StagedHarvest, TableWriter
 from catalog.normalise.values import RecordTooDeepError, json_text
 from catalog.runs import HarvestRun
 from catalog.schemas import LISTED_IDS, RAW_PUBLISHERS
 from catalog.sources.base import DatasetPage, IncrementalClient, PortalClient, ReceivedRecords
+from catalog.versions import SeenIds
 
 HEAL_ONE_BY_ONE = 50
 """Up to this many listed datasets missing from the lake are fetched one by one; more, by a full pass."""
@@ -123,7 +123,7 @@ class Fetch:
             return
         listed = pq.read_table(staged.table("listed_ids"), columns=["dataset_id"]).column(0).combine_chunks()
         absent = listed.filter(pc.invert(pc.is_in(listed, value_set=previous["dataset_id"])))
-        missing = self.seen.missing(absent).to_pylist()
+        missing = absent.filter(self.seen.unseen(absent)).to_pylist()
         if not missing:
             return
         before = self.run.datasets

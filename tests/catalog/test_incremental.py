@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from catalog.harvest import harvest_portal, watermark
+from catalog.versions import previous_state
 from catalog.views import query
 from tests.conftest import FAST, portal_at, real_packages
 from tests.recorded import multiplied
@@ -84,6 +85,23 @@ def test_storage_grows_with_change_not_with_runs(changing_portal, lake) -> None:
     _, rows = query(lake, "SELECT count(*) FROM lake_distributions WHERE harvest_id = ?", [again.harvest_id])
     assert rows == [(0,)]
     assert len(sorted(path.name for path in lake.root.rglob("*.parquet"))) == len(files_before) + 4  # 3 tables + run
+
+
+def test_a_deleted_dataset_that_comes_back_is_current_again(changing_portal, lake) -> None:
+    """The previous state reads harvests newest first: the version after the tombstone is the current one,
+    and the next full harvest finds nothing changed."""
+    portal, packages = changing_portal
+    harvest_portal(portal_at(portal.url), lake, settings=FAST)
+    portal.catalogue.remove(packages[3]["id"])
+    assert harvest_portal(portal_at(portal.url), lake, settings=FAST).deleted == 1
+    portal.catalogue.add(edited(packages[3], "Back again"))
+    back = harvest_portal(portal_at(portal.url), lake, settings=FAST)
+    assert (back.added, back.modified, back.deleted) == (1, 0, 0)
+    assert previous_state(lake, "test-portal").num_rows == 100
+    again = harvest_portal(portal_at(portal.url), lake, full=True, settings=FAST)
+    assert (again.added, again.modified, again.deleted) == (0, 0, 0)
+    _, rows = query(lake, "SELECT title FROM datasets WHERE dataset_id = ?", [packages[3]["id"]])
+    assert rows == [("Back again",)]
 
 
 def test_a_dataset_edited_during_a_run_is_caught_by_the_next(changing_portal, lake) -> None:
