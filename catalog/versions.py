@@ -34,7 +34,7 @@ def previous_state(lake: Lake, portal_id: str) -> pa.Table:
     Harvests are read newest first, and of each only the versions of datasets no newer harvest had are
     kept, so memory holds one version per dataset, not every version ever written, and a year of daily
     harvests costs one lookup per version (replacing versions oldest first copied the whole state once
-    per harvest: 5.5 s for 365 harvests of a 300,000-dataset portal)."""
+    per harvest: 5.9 s for 365 harvests of a 300,000-dataset portal, against 1.3 s)."""
     complete = {run["harvest_id"] for run in lake.runs(portal_id) if run["status"] == "complete"}
     files = sorted(
         (location_keys(location)["harvest_id"], location)
