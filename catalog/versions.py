@@ -226,6 +226,8 @@ def changed_datasets(batch: pa.Table, previous: pa.Table, index: IdIndex) -> pa.
     changed = pc.or_kleene(pc.invert(known), pc.not_equal(old_hash, batch["content_hash"]))
     change = pc.if_else(known, "modified", "added")
     batch = batch.set_column(batch.schema.get_field_index("change"), DATASETS.field("change"), change)
+    if pc.all(changed, skip_nulls=False).as_py():
+        return batch  # all new or changed (a first harvest): kept without copying it
     return batch.filter(changed)
 
 

@@ -43,8 +43,9 @@ class ChangeWriter:
         changed = changed_datasets(batch.datasets, self.previous, self.previous_ids)
         self.datasets.write_table(changed)
         distributions = batch.distributions
-        of_changed = pc.is_in(distributions["dataset_id"], changed["dataset_id"])
-        self.distributions.write_table(distributions.filter(of_changed))
+        if changed.num_rows < batch.datasets.num_rows:  # the distributions of unchanged datasets go with them
+            distributions = distributions.filter(pc.is_in(distributions["dataset_id"], changed["dataset_id"]))
+        self.distributions.write_table(distributions)
         counts = {item["values"]: item["counts"] for item in pc.value_counts(changed["change"]).to_pylist()}
         self.run.added += counts.get("added", 0)
         self.run.modified += counts.get("modified", 0)

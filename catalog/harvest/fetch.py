@@ -55,10 +55,14 @@ class SerialisedPage:
 
 class Fetch:
     """One fetch of a portal's datasets: its passes share the run, the budget and the ids seen, and hand
-    every record not seen before, as JSON text, to `normalise`."""
+    every record not seen before, as JSON text, to `normalise`, with the count the portal first reported."""
 
     def __init__(
-        self, client: PortalClient, run: HarvestRun, budget: Budget, normalise: Callable[[Unparsed], None]
+        self,
+        client: PortalClient,
+        run: HarvestRun,
+        budget: Budget,
+        normalise: Callable[[Unparsed, int | None], None],
     ) -> None:
         self.client = client
         self.run = run
@@ -162,7 +166,7 @@ class Fetch:
             else:
                 kept.append(position if received else records[position][1])
         if kept:
-            self.normalise(records.keeping(kept) if received else kept)
+            self.normalise(records.keeping(kept) if received else kept, self.run.source_count)
         run.datasets += len(kept)
         return len(kept)
 

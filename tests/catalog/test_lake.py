@@ -9,7 +9,7 @@ import pytest
 
 from catalog.errors import LakeError, RegistryError
 from catalog.lake import Lake, TableWriter, new_harvest_id, resolve_lake
-from catalog.schemas import LISTED_IDS
+from catalog.schemas import LISTED_IDS, RAW_PUBLISHERS
 
 
 @pytest.mark.parametrize("harvest_id", ["../../etc", "20260101T000000000000Z-zzzz", "", "a/b"])
@@ -37,6 +37,23 @@ def test_staged_harvest_is_invisible_until_published(lake) -> None:
     assert (metadata.num_rows, metadata.num_row_groups) == (5, 3)
     assert metadata.row_group(0).column(0).compression == "ZSTD"
     assert not (lake.root / "_staging" / "p").exists()
+
+
+def test_raw_json_is_written_without_dictionary_or_statistics(tmp_path) -> None:
+    """No two records' JSON is alike: a dictionary of it is wasted work, its min/max useless for pruning."""
+    path = tmp_path / "raw_publishers.parquet"
+    rows = [
+        {"portal_id": "p", "harvest_id": "h", "publisher_id": f"org-{i % 3}", "raw": f'{{"id": {i}}}'} for i in range(9)
+    ]
+    with TableWriter(path, RAW_PUBLISHERS, rows_per_group=100) as writer:
+        writer.write(rows)
+    group = pq.read_metadata(path).row_group(0)
+    columns = {group.column(i).path_in_schema: group.column(i) for i in range(group.num_columns)}
+    assert "RLE_DICTIONARY" not in columns["raw"].encodings
+    assert not columns["raw"].is_stats_set
+    assert "RLE_DICTIONARY" in columns["publisher_id"].encodings
+    assert columns["publisher_id"].statistics.min == "org-0"
+    assert pq.read_table(path)["raw"].to_pylist() == [row["raw"] for row in rows]
 
 
 def test_lake_root_option_then_environment_then_default(monkeypatch, tmp_path) -> None:

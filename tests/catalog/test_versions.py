@@ -1,16 +1,20 @@
-"""Change detection's id index: the positions `pc.index_in` gives, without rebuilding a hash table of the
-portal's current ids for every batch."""
+"""Change detection: the id index (the positions `pc.index_in` gives, without rebuilding a hash table of the
+portal's current ids for every batch), the set of ids seen, and the classification of a batch."""
 
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
 from catalog import versions
-from catalog.versions import IdIndex, SeenIds
+from catalog.harvest.workers import normalise_batch
+from catalog.normalise.rows import HarvestContext
+from catalog.normalise.values import json_text
+from catalog.versions import EMPTY_STATE, IdIndex, SeenIds, changed_datasets
 from tests.conftest import real_packages
 
 SEED = 20261202
@@ -144,3 +148,19 @@ def test_a_discarded_id_seen_again_is_new_again(monkeypatch) -> None:
 def test_an_empty_set_has_nothing() -> None:
     ids_seen = SeenIds()
     assert (len(ids_seen), ids_seen.unseen(pa.array(["a"])).to_pylist(), ids_seen.discard(["a"])) == (0, [True], [])
+
+
+def test_a_batch_is_classified_against_the_previous_state() -> None:
+    """Real records: unchanged ones are dropped, changed ones are 'modified', unknown ones 'added'; a batch of
+    nothing but new records (a first harvest) comes back whole."""
+    context = HarvestContext("p", "h", "https://data.example.org", datetime(2026, 1, 1, tzinfo=UTC))
+    datasets = normalise_batch("ckan", context, [json_text(package) for package in real_packages()]).datasets
+    ids, hashes = datasets["dataset_id"].to_pylist(), datasets["content_hash"].to_pylist()
+    unchanged, modified = ids[:3], ids[3:5]
+    previous = pa.table({"dataset_id": unchanged + modified, "content_hash": [*hashes[:3], "0" * 32, "1" * 32]})
+    changed = changed_datasets(datasets, previous, IdIndex(previous["dataset_id"]))
+    assert changed["dataset_id"].to_pylist() == ids[3:]
+    assert changed["change"].to_pylist() == ["modified"] * 2 + ["added"] * (len(ids) - 5)
+    first = changed_datasets(datasets, EMPTY_STATE, IdIndex(EMPTY_STATE["dataset_id"]))
+    assert first.drop_columns("change") == datasets.drop_columns("change")
+    assert set(first["change"].to_pylist()) == {"added"}

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from catalog.errors import HarvestError
-from catalog.harvest import Parallelism, harvest_portal
+from catalog.harvest import Parallelism, harvest_portal, workers
 from catalog.harvest.workers import BATCH_BYTES, BATCH_RECORDS, Normalising, batches, normalise_batch
 from catalog.lake import Lake
 from catalog.normalise.rows import HarvestContext
@@ -104,12 +104,37 @@ def test_a_failure_while_batches_wait_in_the_spool_leaves_nothing_in_it(tmp_path
     assert multiprocessing.active_children() == []
 
 
-def test_the_shipped_parallelism_starts_workers_past_five_hundred_records(serve, lake, caplog) -> None:
+def test_the_shipped_parallelism_starts_workers_before_a_large_portals_first_record(
+    serve, lake, caplog, monkeypatch
+) -> None:
+    """The portal reports 2,100 datasets on its first page: every record is normalised in a worker, none
+    in the harvesting process (whose heap the workers would otherwise inherit)."""
+    in_this_process = []
+
+    def counted(software, context, records):
+        in_this_process.append(len(records))
+        return normalise_batch(software, context, records)
+
+    monkeypatch.setattr(workers, "normalise_batch", counted)  # the workers, forked later, count in their own copy
     portal = serve(multiplied(real_packages(), 2_100))
     with caplog.at_level(logging.INFO, logger="catalog.harvest.workers"):
         run = harvest_portal(portal_at(portal.url), lake, settings=FAST)
     assert (run.status, run.datasets) == ("complete", 2_100)
-    assert "test-portal: past 500 records, normalising in 2 worker processes" in caplog.messages
+    assert "test-portal: 2,100 datasets or more, normalising in 2 worker processes" in caplog.messages
+    assert in_this_process == []
+    assert multiprocessing.active_children() == []
+
+
+def test_records_of_a_portal_that_reports_no_count_start_workers_past_five_hundred(caplog) -> None:
+    taken = []
+    with (
+        caplog.at_level(logging.INFO, logger="catalog.harvest.workers"),
+        Normalising("ckan", CONTEXT, taken.append) as normalising,
+    ):
+        for _ in range(3):
+            normalising.submit([json_text(package) for package in multiplied(real_packages(), 200)])
+    assert "p: 600 datasets or more, normalising in 2 worker processes" in caplog.messages
+    assert sum(batch.datasets.num_rows for batch in taken) == 600
     assert multiprocessing.active_children() == []
 
 
