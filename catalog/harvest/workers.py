@@ -11,9 +11,10 @@ result as Arrow IPC), each mapped by the process that reads it: through a pipe, 
 batch's rows were copied five times, each copy into freshly mapped memory, and a quarter of a
 harvest's CPU went to page faults.
 
-A small harvest is normalised in its own process: until `Parallelism.from_records` records have come,
-starting processes would cost more than it saves (forked, two start in well under 0.1 s, so the
-threshold is low: at 2,000 a 20k harvest spent its first second on one core). Workers are forked
+A small harvest is normalised in its own process: below `Parallelism.from_records` datasets, starting
+processes would cost more than it saves (forked, two start in well under 0.1 s, so the threshold is
+low: at 2,000 a 20k harvest spent its first second on one core). A portal that reports more gets its
+workers before its first record is parsed. Workers are forked
 from the harvesting process, all at once, by the thread that normalises: they share its imported
 code and data copy-on-write, so together they add only what they allocate (a spawned or forkserver
 worker would import everything again: about 100 MB more). The other thread then running, the
