@@ -24,6 +24,7 @@ from catalog.lake import Lake, location_keys
 from catalog.schemas import DATASETS
 
 VERSION_COLUMNS = ["dataset_id", "content_hash", "change"]
+VERSION_SCHEMA = pa.schema([DATASETS.field(name) for name in VERSION_COLUMNS])
 EMPTY_STATE = pa.table({"dataset_id": pa.array([], pa.string()), "content_hash": pa.array([], pa.string())})
 
 
@@ -44,6 +45,8 @@ def previous_state(lake: Lake, portal_id: str) -> pa.Table:
     decided, latest = SeenIds(), []
     for _, location in reversed(files):
         versions = pq.read_table(location, columns=VERSION_COLUMNS, filesystem=lake.filesystem)
+        if not versions.schema.equals(VERSION_SCHEMA):  # another writer's types (large strings, dictionaries)
+            versions = versions.cast(VERSION_SCHEMA)
         ids = versions["dataset_id"]
         # the oldest harvest (often the one full one) decides for none older: its ids are only looked up
         newest = decided.add_all(ids) if location != files[0][1] else decided.unseen(ids)

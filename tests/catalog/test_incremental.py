@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 from datetime import UTC, datetime, timedelta
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from catalog.harvest import harvest_portal, watermark
@@ -102,6 +104,25 @@ def test_a_deleted_dataset_that_comes_back_is_current_again(changing_portal, lak
     assert (again.added, again.modified, again.deleted) == (0, 0, 0)
     _, rows = query(lake, "SELECT title FROM datasets WHERE dataset_id = ?", [packages[3]["id"]])
     assert rows == [("Back again",)]
+
+
+def test_the_previous_state_reads_files_whose_types_another_writer_chose(changing_portal, lake) -> None:
+    """A harvest's datasets rewritten with large strings (as Polars or DuckDB write them) beside one of
+    ours: the same current state, and the next full harvest finds nothing changed."""
+    portal, packages = changing_portal
+    first = harvest_portal(portal_at(portal.url), lake, settings=FAST)
+    portal.catalogue.add(edited(packages[5], "Edited"))
+    harvest_portal(portal_at(portal.url), lake, settings=FAST)
+    expected = previous_state(lake, "test-portal")
+    path = lake.harvest_path("test-portal", first.harvest_id) / "datasets.parquet"
+    table = pq.read_table(path)
+    large = pa.schema(
+        [field.with_type(pa.large_string()) if field.type == pa.string() else field for field in table.schema]
+    )
+    pq.write_table(table.cast(large), path)
+    assert previous_state(lake, "test-portal").sort_by("dataset_id").equals(expected.sort_by("dataset_id"))
+    again = harvest_portal(portal_at(portal.url), lake, full=True, settings=FAST)
+    assert (again.added, again.modified, again.deleted) == (0, 0, 0)
 
 
 def test_a_dataset_edited_during_a_run_is_caught_by_the_next(changing_portal, lake) -> None:
