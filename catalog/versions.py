@@ -202,17 +202,13 @@ class SeenIds:
         found = iter(pc.is_valid(self._folded.positions(pa.array(present, pa.string()))).to_pylist())
         return [dataset_id is not None and next(found) and dataset_id not in self._discarded for dataset_id in ids]
 
-    def _kept_folded(self) -> pa.Array:
-        """The folded ids, less those discarded since: one array."""
-        folded = self._folded.ids.combine_chunks()
-        if not self._discarded:
-            return folded
-        return folded.filter(pc.invert(pc.is_in(folded, value_set=pa.array(list(self._discarded), pa.string()))))
-
     def _fold(self) -> None:
         recent = pa.array(list(self._recent), pa.string())
         if self._discarded:  # rare: rebuilt without them
-            self._folded = IdIndex(pa.chunked_array([self._kept_folded(), recent]))
+            folded = self._folded.ids.combine_chunks()
+            discarded = pa.array(list(self._discarded), pa.string())
+            kept = folded.filter(pc.invert(pc.is_in(folded, value_set=discarded)))
+            self._folded = IdIndex(pa.chunked_array([kept, recent]))
             self._discarded = set()
         else:
             self._folded = self._folded.extended(recent)
