@@ -4,8 +4,8 @@
 
 The records are the 15 real CKAN packages in the fixtures (as `bench/harvest_throughput.py` serves
 them), each copy with a fresh id, name and creation time. Each is handed to the normaliser as the
-harvest's publish stage does: parsed from its raw JSON text, with that text alongside. Parsing is not
-timed; only `normaliser_for("ckan").dataset(record, context, raw_text)` is. Prints the best of
+harvest's workers do: parsed from its compact JSON, with that JSON alongside. Parsing is not
+timed; only `normaliser_for("ckan").dataset(record, context, raw)` is. Prints the best of
 `--repeat` runs in CPU µs per dataset; `--profile` adds cProfile's top 25 functions by own time.
 
 Titles, keywords and URLs repeat every 15 records here. Our code remembers none of them; what it does
@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog.normalise.rows import HarvestContext
-from catalog.normalise.values import json_text, loads_lenient
+from catalog.normalise.values import json_bytes, loads_lenient
 from catalog.sources import normaliser_for
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,19 +40,19 @@ CONTEXT = HarvestContext("bench", "bench-harvest", "https://data.example.org", d
 PROFILE_LINES = 25
 
 
-def staged_records(fixtures: Path, count: int) -> list[tuple[dict[str, Any], str]]:
-    """`count` (record, raw text) pairs, parsed from their text as the publish stage parses `raw_datasets`."""
-    texts = [json_text(package) for package in multiplied(real_packages(fixtures), count)]
-    return [(loads_lenient(raw)[0], raw) for raw in texts]
+def staged_records(fixtures: Path, count: int) -> list[tuple[dict[str, Any], bytes]]:
+    """`count` (record, raw JSON) pairs, each parsed from its JSON as a worker parses the records it is sent."""
+    serialised = [json_bytes(package) for package in multiplied(real_packages(fixtures), count)]
+    return [(loads_lenient(raw)[0], raw) for raw in serialised]
 
 
-def normalise_all(records: list[tuple[dict[str, Any], str]]) -> int:
+def normalise_all(records: list[tuple[dict[str, Any], bytes]]) -> int:
     """Normalise every record; returns the number of distributions, so the work cannot be skipped."""
     normalise = normaliser_for("ckan").dataset
     return sum(len(normalise(record, CONTEXT, raw).distributions) for record, raw in records)
 
 
-def best_seconds(records: list[tuple[dict[str, Any], str]], repeat: int) -> tuple[float, float]:
+def best_seconds(records: list[tuple[dict[str, Any], bytes]], repeat: int) -> tuple[float, float]:
     """(CPU, wall) seconds of the fastest of `repeat` passes over `records`: the least disturbed by other
     load. CPU time is the figure to compare: other processes on the machine inflate wall time."""
     timings = []

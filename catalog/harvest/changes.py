@@ -82,8 +82,9 @@ def write_publishers(
     For a filtered portal (one country of a shared CKAN) only publishers of harvested datasets count.
     """
     rows: dict[str, dict[str, Any]] = {}
-    for raw_text in pq.read_table(staged.table("raw_publishers"), columns=["raw"]).column(0).to_pylist():
-        row, warnings = normaliser.publisher(loads_lenient(raw_text)[0], context, raw_text)
+    listed = pq.read_table(staged.table("raw_publishers"), columns=["raw"]).column(0).cast(pa.binary())
+    for raw in listed.to_pylist():
+        row, warnings = normaliser.publisher(loads_lenient(raw)[0], context, raw)
         run.warn(warnings)
         if row["publisher_id"] and (not restrict or row["publisher_id"] in named):
             rows.setdefault(row["publisher_id"], row)

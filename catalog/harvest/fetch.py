@@ -2,7 +2,7 @@
 
 Pages come through a background thread (`prefetched`) as compact as they can travel: a page whose
 records the client left in the bytes received (`ReceivedRecords`) goes on as those bytes, to be parsed
-once by whoever normalises it; parsed records are reduced to (id, JSON text) pairs on that thread. A
+once by whoever normalises it; parsed records are reduced to (id, compact JSON) pairs on that thread. A
 record is handed on once, however many passes or pages show it; a record too deep to store is dropped
 with one warning.
 """
@@ -22,7 +22,7 @@ from catalog.harvest.limits import Budget
 from catalog.harvest.prefetch import prefetched
 from catalog.harvest.progress import Progress
 from catalog.lake import StagedHarvest, TableWriter
-from catalog.normalise.values import RecordTooDeepError, json_text
+from catalog.normalise.values import RecordTooDeepError, json_bytes
 from catalog.runs import HarvestRun
 from catalog.schemas import LISTED_IDS, RAW_PUBLISHERS
 from catalog.sources.base import DatasetPage, IncrementalClient, PortalClient, ReceivedRecords
@@ -34,15 +34,15 @@ LISTED_IDS_PER_GROUP = 5_000
 PUBLISHERS_PER_CHECK = 100
 
 
-Serialised = list[tuple[str | None, str]]
-"""(dataset id, raw JSON text) pairs."""
-Unparsed = list[str] | ReceivedRecords
-"""Records on their way to normalisation: JSON texts, or a page's records in the bytes received."""
+Serialised = list[tuple[str | None, bytes]]
+"""(dataset id, the record as compact JSON: `json_bytes`) pairs."""
+Unparsed = list[bytes] | ReceivedRecords
+"""Records on their way to normalisation: compact JSON, or a page's records in the bytes received."""
 
 
 @dataclass
 class SerialisedPage:
-    """A page reduced to (id, raw JSON text) pairs, or left in its bytes: a fraction of the memory of the
+    """A page reduced to (id, compact JSON) pairs, or left in its bytes: a fraction of the memory of the
     parsed records."""
 
     records: Serialised | ReceivedRecords
@@ -55,7 +55,7 @@ class SerialisedPage:
 
 class Fetch:
     """One fetch of a portal's datasets: its passes share the run, the budget and the ids seen, and hand
-    every record not seen before, as JSON text, to `normalise`, with the count the portal first reported."""
+    every record not seen before, as compact JSON, to `normalise`, with the count the portal first reported."""
 
     def __init__(
         self,
@@ -159,7 +159,8 @@ class Fetch:
         run, kept = self.run, []
         for position, (dataset_id, new) in enumerate(zip(ids, self.seen.add(ids), strict=True)):
             if dataset_id is None:
-                what = f"record {position} of a page" if received else repr(records[position][1][:80])
+                start = None if received else records[position][1][:80].decode(errors="replace")
+                what = f"record {position} of a page" if start is None else repr(start)
                 run.warn([f"a record without id or name was dropped: {what}"])
             elif not new:
                 run.duplicates_dropped += count_duplicates
@@ -179,12 +180,12 @@ class Fetch:
 
 
 def serialise(client: PortalClient, records: Iterable[dict[str, Any]]) -> tuple[Serialised, dict[str, str]]:
-    """(id, JSON text) of each record; a record nested too deep to store is dropped, with a warning."""
+    """(id, compact JSON) of each record; a record nested too deep to store is dropped, with a warning."""
     serialised, dropped = [], {}
     for record in records:
         record_id = client.record_id(record)
         try:
-            serialised.append((record_id, json_text(record)))
+            serialised.append((record_id, json_bytes(record)))
         except RecordTooDeepError as exc:
             key = record_id or f"record {len(dropped)} of a page"
             dropped[key] = exc.warning(record_id)
@@ -192,12 +193,12 @@ def serialise(client: PortalClient, records: Iterable[dict[str, Any]]) -> tuple[
 
 
 def fetch_publishers(client: PortalClient, run: HarvestRun, budget: Budget, staged: StagedHarvest) -> None:
-    """The publishers the portal lists, as JSON text, into `raw_publishers` (few: kept apart from datasets)."""
+    """The publishers the portal lists, as compact JSON, into `raw_publishers` (few: kept apart from datasets)."""
     with TableWriter(staged.table("raw_publishers"), RAW_PUBLISHERS, rows_per_group=LISTED_IDS_PER_GROUP) as writer:
         for count, record in enumerate(client.iter_publishers(), start=1):
             publisher_id = client.record_id(record)
             if publisher_id:
                 row = {"portal_id": run.portal_id, "harvest_id": run.harvest_id, "publisher_id": publisher_id}
-                writer.write([row | {"raw": json_text(record)}])
+                writer.write([row | {"raw": json_bytes(record)}])
             if count % PUBLISHERS_PER_CHECK == 0:
                 budget.publishers(count)

@@ -4,7 +4,7 @@ Mapping a record to rows is pure Python (about 0.1-0.3 ms a dataset), the one pa
 is CPU-bound; the fetch waits on the network and the writes are Arrow and Parquet. So batches of raw
 records go to worker processes (`Parallelism.workers`), each parsing its records once and returning
 Arrow tables; the harvesting process takes the results back in the order it sent them, so the output
-is the same, row for row, as normalising in one process. A batch is either records as JSON texts or a
+is the same, row for row, as normalising in one process. A batch is either records as compact JSON or a
 whole page in the bytes received (`ReceivedRecords`: CKAN's search pages), parsed here, not before.
 CKAN pages and all results travel as files in a spool folder on local disk (a page as received, a
 result as Arrow IPC), each mapped by the process that reads it: through a pipe, pickled, a page or a
@@ -44,7 +44,7 @@ from typing import Any
 import pyarrow as pa
 
 from catalog.normalise.rows import HarvestContext
-from catalog.normalise.values import RecordTooDeepError, json_text, loads_lenient
+from catalog.normalise.values import RecordTooDeepError, json_bytes, loads_lenient
 from catalog.schemas import DATASETS, DISTRIBUTIONS
 from catalog.sources import normaliser_for
 from catalog.sources.base import ReceivedRecords
@@ -53,7 +53,7 @@ log = logging.getLogger(__name__)
 
 BATCH_RECORDS = 500
 BATCH_BYTES = 4 * 2**20
-"""A batch sent to a worker holds at most this many records and, past the first, this much JSON text:
+"""A batch sent to a worker holds at most this many records and, past the first, this much JSON:
 large enough to amortise the hand-over, small enough that the batches in flight stay a few tens of
 megabytes however heavy a portal's records are."""
 
@@ -92,12 +92,12 @@ class NormalisedBatch:
     """Records of a received page nested too deep to store (id: why), dropped here."""
 
 
-def normalise_batch(software: str, context: HarvestContext, records: list[str] | ReceivedRecords) -> NormalisedBatch:
+def normalise_batch(software: str, context: HarvestContext, records: list[bytes] | ReceivedRecords) -> NormalisedBatch:
     """Parse and normalise a batch of raw records (in a worker, or in the harvesting process)."""
     normaliser = normaliser_for(software)
     datasets, distributions, warnings, publishers, unstorable = [], [], [], {}, {}
     if isinstance(records, ReceivedRecords):
-        parsed = _with_texts(records, unstorable)
+        parsed = _with_json(records, unstorable)
     else:
         parsed = ((loads_lenient(raw)[0], raw) for raw in records)
     for record, raw in parsed:
@@ -161,7 +161,7 @@ _spool_names = itertools.count()
 
 
 def normalise_into(
-    folder: Path, software: str, context: HarvestContext, records: list[str] | SpooledPage
+    folder: Path, software: str, context: HarvestContext, records: list[bytes] | SpooledPage
 ) -> SpooledBatch:
     """`normalise_batch` in a worker, reading a spooled page from its file (mapped, not copied), its
     tables left in `folder` for the harvesting process to map."""
@@ -203,19 +203,19 @@ def _mapped(path: Path) -> pa.Table:
     return table
 
 
-def _with_texts(page: ReceivedRecords, unstorable: dict[str, str]) -> Iterator[tuple[Any, str]]:
-    """A received page's records, parsed, each with its compact JSON text (the `raw` every software's
+def _with_json(page: ReceivedRecords, unstorable: dict[str, str]) -> Iterator[tuple[Any, bytes]]:
+    """A received page's records, parsed, each as compact JSON (`json_bytes`: the `raw` every software's
     rows keep); a record nested too deep to store goes to `unstorable` instead."""
     for dataset_id, record in zip(page.ids, page, strict=True):
         try:
-            yield record, json_text(record)
+            yield record, json_bytes(record)
         except RecordTooDeepError as exc:
             unstorable[str(dataset_id)] = exc.warning(dataset_id)
 
 
-def batches(raws: list[str]) -> Iterator[list[str]]:
+def batches(raws: list[bytes]) -> Iterator[list[bytes]]:
     """`raws` cut into batches of at most BATCH_RECORDS records and (past a batch's first) BATCH_BYTES."""
-    batch: list[str] = []
+    batch: list[bytes] = []
     size = 0
     for raw in raws:
         if batch and (len(batch) == BATCH_RECORDS or size + len(raw) > BATCH_BYTES):
@@ -263,7 +263,7 @@ class Normalising:
         self.spool_folder: tempfile.TemporaryDirectory[str] | None = None
         self.pending: deque[Future[SpooledBatch]] = deque()
 
-    def submit(self, records: list[str] | ReceivedRecords, reported: int | None = None) -> None:
+    def submit(self, records: list[bytes] | ReceivedRecords, reported: int | None = None) -> None:
         """Normalise these records; blocks while the workers are a full queue behind. `reported`: how
         many datasets the portal says it has, if it says."""
         for batch in [records] if isinstance(records, ReceivedRecords) else batches(records):

@@ -1,7 +1,7 @@
 """What every normaliser shares: the harvest context, the result type, and row builders.
 
 Each software's normaliser (one module each) decides *which* source field feeds which column; the
-builders here give every row the same keys, defaults and bookkeeping (raw text, content hash), so the
+builders here give every row the same keys, defaults and bookkeeping (raw JSON, content hash), so the
 tables come out identical whatever software a portal runs.
 """
 
@@ -61,10 +61,10 @@ def finish_dataset(
     distributions: list[dict[str, Any]],
     context: HarvestContext,
     *,
-    raw: str | None,
+    raw: bytes | None,
 ) -> None:
     """Columns every software derives alike, set last: canonical licence, frequency, categories and
-    formats; the raw text, its hash, the distribution count, the harvest time."""
+    formats; the raw JSON, its hash, the distribution count, the harvest time."""
     licence = canonical_licence(row["license_id"], row["license_url"], row["license_title"])
     row["license_key"], row["license_open"] = licence.key, licence.is_open
     row["update_frequency"], row["update_interval_days"] = update_frequency(row["frequency"])
@@ -77,7 +77,7 @@ def finish_dataset(
             distribution["format_key"], distribution["format_media_type"] = known.key, known.media_type
             distribution["machine_readable"], distribution["open_format"] = known.machine_readable, known.open_format
     row["num_distributions"] = len(distributions)
-    row["raw"] = raw if raw is not None else json_text(record)
+    row["raw"] = raw if raw is not None else json_bytes(record)
     row["content_hash"] = content_hash(record, row["raw"])
     row["change"] = None  # decided against the previous state when the harvest is published
     row["harvested_at"] = context.harvested_at
@@ -104,18 +104,18 @@ def set_date(row: dict[str, Any], column: str, value: Any, warnings: Warnings) -
         row[f"{column}_text"] = str(value)
 
 
-def content_hash(record: Mapping[str, Any], raw: str) -> str:
+def content_hash(record: Mapping[str, Any], raw: bytes) -> str:
     """A digest of what the portal says about a dataset, ignoring counters that change without an edit.
 
     Counters sit at the top (CKAN's `tracking_summary`) or one level down (Socrata's `resource`).
     Lakes hold these digests: a change to what is hashed would report every dataset as modified.
     """
     steady = _without_counters(record)
-    return hashlib.blake2b(raw.encode() if steady is None else json_bytes(steady), digest_size=16).hexdigest()
+    return hashlib.blake2b(raw if steady is None else json_bytes(steady), digest_size=16).hexdigest()
 
 
 def _without_counters(record: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The record without VOLATILE_KEYS, or None when it has none (the common case: hash the raw text)."""
+    """The record without VOLATILE_KEYS, or None when it has none (the common case: hash the raw JSON)."""
     counted = {
         key
         for key, value in record.items()
@@ -145,7 +145,7 @@ def new_distribution_row(dataset: Mapping[str, Any], position: int) -> dict[str,
     return row
 
 
-def simple_publisher(record: Mapping[str, Any], context: HarvestContext, raw: str | None = None) -> tuple[dict, list]:
+def simple_publisher(record: Mapping[str, Any], context: HarvestContext, raw: bytes | None = None) -> tuple[dict, list]:
     """A publisher known only from what datasets say of it: `{"id", "name", "title", ...}` as built by a normaliser."""
     warnings = Warnings(f"publisher {record.get('id') or '?'}")
     row: dict[str, Any] = dict.fromkeys(PUBLISHERS.names)
@@ -154,7 +154,7 @@ def simple_publisher(record: Mapping[str, Any], context: HarvestContext, raw: st
         row[column] = text(record.get("id" if column == "publisher_id" else column), column, warnings)
     row["issued"] = timestamp(record.get("issued"), "issued", warnings)
     row["dataset_count"] = integer(record.get("dataset_count"), "dataset_count", warnings)
-    row["raw"] = raw if raw is not None else json_text(record)
+    row["raw"] = raw if raw is not None else json_bytes(record)
     return row, list(warnings)
 
 

@@ -199,8 +199,8 @@ PublisherRow = tuple[dict[str, Any], list[str]]
 class Normaliser:
     """How one software's raw dataset and publisher records become rows (pure functions: they never raise)."""
 
-    dataset: Callable[[Mapping[str, Any], HarvestContext, str | None], NormalisedDataset]
-    publisher: Callable[[Mapping[str, Any], HarvestContext, str | None], PublisherRow]
+    dataset: Callable[[Mapping[str, Any], HarvestContext, bytes | None], NormalisedDataset]
+    publisher: Callable[[Mapping[str, Any], HarvestContext, bytes | None], PublisherRow]
 
 
 Check = Callable[[Any, bytes, str], str | None]

@@ -13,7 +13,7 @@ import pytest
 from catalog import versions
 from catalog.harvest.workers import normalise_batch
 from catalog.normalise.rows import HarvestContext
-from catalog.normalise.values import json_text
+from catalog.normalise.values import json_bytes
 from catalog.versions import EMPTY_STATE, IdIndex, SeenIds, changed_datasets
 from tests.conftest import real_packages
 
@@ -154,7 +154,7 @@ def test_a_batch_is_classified_against_the_previous_state() -> None:
     """Real records: unchanged ones are dropped, changed ones are 'modified', unknown ones 'added'; a batch of
     nothing but new records (a first harvest) comes back whole."""
     context = HarvestContext("p", "h", "https://data.example.org", datetime(2026, 1, 1, tzinfo=UTC))
-    datasets = normalise_batch("ckan", context, [json_text(package) for package in real_packages()]).datasets
+    datasets = normalise_batch("ckan", context, [json_bytes(package) for package in real_packages()]).datasets
     ids, hashes = datasets["dataset_id"].to_pylist(), datasets["content_hash"].to_pylist()
     unchanged, modified = ids[:3], ids[3:5]
     previous = pa.table({"dataset_id": unchanged + modified, "content_hash": [*hashes[:3], "0" * 32, "1" * 32]})

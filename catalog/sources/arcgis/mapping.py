@@ -46,7 +46,9 @@ MAPPED = frozenset({"id", "title", "description", "snippet", "tags", "categories
 MAPPED_MORE = frozenset({"licenseInfo", "url", "orgName", "source", "owner", "extent", "name"})
 
 
-def normalise_dataset(record: Mapping[str, Any], context: HarvestContext, raw: str | None = None) -> NormalisedDataset:
+def normalise_dataset(
+    record: Mapping[str, Any], context: HarvestContext, raw: bytes | None = None
+) -> NormalisedDataset:
     """A Hub search item, or a DCAT-US record from the site's data.json."""
     if record.get("type") != "Feature":
         return dcat_us.normalise_dataset(record, context, raw)

@@ -22,7 +22,7 @@ from catalog.normalise.rows import (
     new_distribution_row,
     set_date,
 )
-from catalog.normalise.values import Warnings, integer, json_text, text, timestamp, unique, valid_utf8
+from catalog.normalise.values import Warnings, integer, json_bytes, json_text, text, timestamp, unique, valid_utf8
 
 # column -> CKAN keys, first non-empty wins. Extras are consulted too (see `_lookup`).
 DATASET_TEXT = {
@@ -76,10 +76,12 @@ PUBLISHER_TEXT = {
 }
 
 
-def normalise_dataset(record: Mapping[str, Any], context: HarvestContext, raw: str | None = None) -> NormalisedDataset:
+def normalise_dataset(
+    record: Mapping[str, Any], context: HarvestContext, raw: bytes | None = None
+) -> NormalisedDataset:
     """One CKAN package (as package_search or package_show returns it) as a dataset row and its distributions.
 
-    `raw` is the record's JSON text when the caller already has it, to avoid serialising twice.
+    `raw` is the record's JSON (`json_bytes`) when the caller already has it, to avoid serialising twice.
     """
     warnings = Warnings(f"dataset {record.get('id') or record.get('name') or '?'}")
     extras = _extras(record.get("extras"), warnings)
@@ -129,7 +131,7 @@ def normalise_distribution(
 
 
 def normalise_publisher(
-    record: Mapping[str, Any], context: HarvestContext, raw: str | None = None
+    record: Mapping[str, Any], context: HarvestContext, raw: bytes | None = None
 ) -> tuple[dict[str, Any], list[str]]:
     """One CKAN organisation (organization_list all_fields, or the block embedded in a package)."""
     warnings = Warnings(f"publisher {record.get('id') or record.get('name') or '?'}")
@@ -138,7 +140,7 @@ def normalise_publisher(
         row[column] = text(_first(record, keys), column, warnings)
     row["issued"] = timestamp(record.get("created"), "created", warnings)
     row["dataset_count"] = integer(record.get("package_count"), "package_count", warnings)
-    row["raw"] = raw if raw is not None else json_text(record)
+    row["raw"] = raw if raw is not None else json_bytes(record)
     return row, list(warnings)
 
 

@@ -100,7 +100,9 @@ def dataset_identifier(record: Mapping[str, Any]) -> str | None:
     return None
 
 
-def normalise_dataset(record: Mapping[str, Any], context: HarvestContext, raw: str | None = None) -> NormalisedDataset:
+def normalise_dataset(
+    record: Mapping[str, Any], context: HarvestContext, raw: bytes | None = None
+) -> NormalisedDataset:
     """One data.json dataset as a dataset row and its distributions."""
     row = new_dataset_row(context)
     row["dataset_id"] = dataset_identifier(record)

@@ -24,7 +24,7 @@ def _client(portal: Portal, settings: HttpSettings) -> DcatClient:
     return DcatClient(endpoint(portal, USUAL_PATH), settings=settings)
 
 
-def _normalise_dataset(record: Any, context: HarvestContext, raw: str | None = None) -> NormalisedDataset:
+def _normalise_dataset(record: Any, context: HarvestContext, raw: bytes | None = None) -> NormalisedDataset:
     from catalog.sources.dcat.mapping import normalise_dataset  # noqa: PLC0415 - rdflib, only when used
 
     return normalise_dataset(record, context, raw)

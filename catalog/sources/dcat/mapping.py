@@ -87,7 +87,9 @@ def _blank(node: Any) -> str | None:
     return node if isinstance(node, str) and node.startswith("_:") else None
 
 
-def normalise_dataset(record: Mapping[str, Any], context: HarvestContext, raw: str | None = None) -> NormalisedDataset:
+def normalise_dataset(
+    record: Mapping[str, Any], context: HarvestContext, raw: bytes | None = None
+) -> NormalisedDataset:
     """One dcat:Dataset (as the RDF adapter describes it) as a dataset row and its distributions."""
     warnings = Warnings(f"dataset {record.get('@id') or '?'}")
     row = new_dataset_row(context)

@@ -15,7 +15,9 @@ from catalog.normalise.values import Warnings, text
 from catalog.sources.ckan import mapping as ckan
 
 
-def normalise_dataset(record: Mapping[str, Any], context: HarvestContext, raw: str | None = None) -> NormalisedDataset:
+def normalise_dataset(
+    record: Mapping[str, Any], context: HarvestContext, raw: bytes | None = None
+) -> NormalisedDataset:
     """One DKAN package as a dataset row and its distributions."""
     result = ckan.normalise_dataset(record, context, raw)
     groups = record.get("groups")

@@ -38,7 +38,9 @@ GEO_EXPORTS = (("GeoJSON", "application/geo+json"), ("SHP", "application/zip"))
 DEFAULT_MAPPED = frozenset({"title", "description", "theme", "keyword", "license", "license_url", "publisher"})
 
 
-def normalise_dataset(record: Mapping[str, Any], context: HarvestContext, raw: str | None = None) -> NormalisedDataset:
+def normalise_dataset(
+    record: Mapping[str, Any], context: HarvestContext, raw: bytes | None = None
+) -> NormalisedDataset:
     """One catalogue record as a dataset row and its distributions."""
     metas = record.get("metas") if isinstance(record.get("metas"), Mapping) else {}
     default = metas.get("default") if isinstance(metas.get("default"), Mapping) else {}

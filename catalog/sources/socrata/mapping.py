@@ -36,7 +36,9 @@ EXPORTS = (
 TABULAR_TYPES = frozenset({"dataset", "filter", "map", "chart"})
 
 
-def normalise_dataset(record: Mapping[str, Any], context: HarvestContext, raw: str | None = None) -> NormalisedDataset:
+def normalise_dataset(
+    record: Mapping[str, Any], context: HarvestContext, raw: bytes | None = None
+) -> NormalisedDataset:
     """One Discovery API result as a dataset row and its distributions."""
     resource = _object(record.get("resource"))
     classification = _object(record.get("classification"))

@@ -18,7 +18,7 @@ from catalog.harvest import Parallelism, harvest_portal, workers
 from catalog.harvest.workers import BATCH_BYTES, BATCH_RECORDS, Normalising, batches, normalise_batch
 from catalog.lake import Lake
 from catalog.normalise.rows import HarvestContext
-from catalog.normalise.values import json_text
+from catalog.normalise.values import json_bytes
 from catalog.sources.base import ReceivedRecords
 from catalog.sources.ckan.client import FIRST_PAGE_ROWS
 from tests.conftest import FAST, portal_at, real_packages
@@ -52,16 +52,17 @@ def test_workers_write_exactly_what_one_process_writes(serve, tmp_path) -> None:
     assert (workers.added, workers.warnings) == (one.added, one.warnings)
 
 
-def test_a_page_in_its_bytes_normalises_as_its_records_in_text() -> None:
+def test_a_page_in_its_bytes_normalises_as_its_records_serialised() -> None:
     """Every recorded CKAN record, left in a page's bytes (spaced as a portal may send them) or sent as
-    JSON text: the same rows, the same `raw`."""
+    compact JSON: the same rows, the same `raw`."""
     packages = real_packages()
     page = received_page(packages)
     received = normalise_batch("ckan", CONTEXT, page)
-    texts = normalise_batch("ckan", CONTEXT, [json_text(package) for package in packages])
-    assert received.datasets.num_rows == len(packages) and received.datasets.equals(texts.datasets)
-    assert received.distributions.num_rows > 0 and received.distributions.equals(texts.distributions)
-    assert (received.warnings, received.publishers, received.unstorable) == (texts.warnings, texts.publishers, {})
+    serialised = normalise_batch("ckan", CONTEXT, [json_bytes(package) for package in packages])
+    assert received.datasets.num_rows == len(packages) and received.datasets.equals(serialised.datasets)
+    assert received.distributions.num_rows > 0 and received.distributions.equals(serialised.distributions)
+    assert (received.warnings, received.publishers) == (serialised.warnings, serialised.publishers)
+    assert received.unstorable == serialised.unstorable == {}
 
 
 def received_page(packages: list[dict]) -> ReceivedRecords:
@@ -75,14 +76,14 @@ def test_pages_and_results_reach_and_leave_the_workers_through_a_spool_gone_afte
     """Workers read pages from files and leave their tables in files: the rows are those of one process,
     and the spool folder, in the folder it was given (a harvest's staging folder), is gone afterwards."""
     packages = real_packages()
-    texts = [json_text(package) for package in packages]
+    serialised = [json_bytes(package) for package in packages]
     taken = []
     with Normalising("ckan", CONTEXT, taken.append, ALWAYS_PARALLEL, spool_in=tmp_path) as normalising:
         normalising.submit(received_page(packages))
-        normalising.submit(texts)
+        normalising.submit(serialised)
         assert normalising.spool.parent == tmp_path
     assert list(tmp_path.iterdir()) == []
-    expected = normalise_batch("ckan", CONTEXT, texts)
+    expected = normalise_batch("ckan", CONTEXT, serialised)
     assert len(taken) == 2 and expected.datasets.num_rows == len(packages)
     for batch in taken:
         assert batch.datasets.equals(expected.datasets) and batch.distributions.equals(expected.distributions)
@@ -132,7 +133,7 @@ def test_records_of_a_portal_that_reports_no_count_start_workers_past_five_hundr
         Normalising("ckan", CONTEXT, taken.append) as normalising,
     ):
         for _ in range(3):
-            normalising.submit([json_text(package) for package in multiplied(real_packages(), 200)])
+            normalising.submit([json_bytes(package) for package in multiplied(real_packages(), 200)])
     assert "p: 600 datasets or more, normalising in 2 worker processes" in caplog.messages
     assert sum(batch.datasets.num_rows for batch in taken) == 600
     assert multiprocessing.active_children() == []
@@ -157,11 +158,11 @@ def test_a_failure_while_workers_run_stops_them_and_publishes_nothing(serve, lak
 
 
 def test_batches_hold_so_many_records_and_so_many_bytes() -> None:
-    light = ["x" * 100] * (2 * BATCH_RECORDS + 1)
+    light = [b"x" * 100] * (2 * BATCH_RECORDS + 1)
     assert [len(batch) for batch in batches(light)] == [BATCH_RECORDS, BATCH_RECORDS, 1]
-    heavy = ["x" * (BATCH_BYTES // 3)] * 7
+    heavy = [b"x" * (BATCH_BYTES // 3)] * 7
     assert [len(batch) for batch in batches(heavy)] == [3, 3, 1]
-    assert [len(batch) for batch in batches(["x" * 2 * BATCH_BYTES, "y"])] == [1, 1]  # one huge record alone
+    assert [len(batch) for batch in batches([b"x" * 2 * BATCH_BYTES, b"y"])] == [1, 1]  # one huge record alone
 
 
 def test_pages_are_sized_by_bytes_so_heavy_records_come_in_fewer_rows(serve, lake) -> None:
