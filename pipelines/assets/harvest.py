@@ -12,6 +12,7 @@ published nothing. The `harvest_fresh` check looks across every selected portal.
 import warnings
 from dataclasses import asdict
 
+import duckdb
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
@@ -27,7 +28,7 @@ from dagster import (
     asset_check,
 )
 
-from catalog.errors import HarvestError, SuspiciousHarvestError
+from catalog.errors import HarvestError, LakeError, SuspiciousHarvestError
 from catalog.harvest import HarvestRun, Progress, harvest_portal
 from catalog.integrity import (
     CheckOutcome,
@@ -37,7 +38,7 @@ from catalog.integrity import (
     schema_as_declared,
     unique_keys,
 )
-from catalog.lake import PortalBusyError
+from catalog.lake import Lake, PortalBusyError
 from catalog.views import named_query, query
 from pipelines.metadata import markdown_table, run_metadata
 from pipelines.partitions import portal_partitions
@@ -112,7 +113,6 @@ def catalog_tables(
             wait = config.retry_wait_s * 2**context.retry_number
             raise RetryRequested(max_retries=config.transient_retries, seconds_to_wait=wait) from exc
         raise
-    columns, rows = query(the_lake, TOP_PUBLISHERS_SQL, [portal.id])
     outcomes = [
         schema_as_declared(the_lake, portal.id, run.harvest_id),
         unique_keys(the_lake, portal.id, run.harvest_id),
@@ -125,9 +125,21 @@ def catalog_tables(
         | {
             "portal_url": MetadataValue.url(portal.url),
             "path": MetadataValue.path(the_lake.harvest_file(portal.id, run.harvest_id, "datasets")),
-            "top_publishers": MetadataValue.md(markdown_table(columns, rows)),
+            "top_publishers": MetadataValue.md(top_publishers(context, the_lake, portal.id)),
         },
     )
+
+
+def top_publishers(context: AssetExecutionContext, lake: Lake, portal_id: str) -> str:
+    """The portal's largest publishers as a markdown table, read through the views. The harvest is published
+    by then: a view that cannot be read (a broken sql/ file, another portal's damaged file) costs this
+    table, with a warning, not the materialisation."""
+    try:
+        columns, rows = query(lake, TOP_PUBLISHERS_SQL, [portal_id])
+    except (LakeError, duckdb.Error) as exc:
+        context.log.warning("%s: top publishers not read: %s", portal_id, str(exc).splitlines()[0])
+        return f"not read: {str(exc).splitlines()[0]}"
+    return markdown_table(columns, rows)
 
 
 def suspicious_result(runs: list[dict], reason: str) -> MaterializeResult:

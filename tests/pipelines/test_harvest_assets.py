@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import duckdb
+import pytest
 from dagster import DagsterInstance, materialize
 
+from catalog.errors import LakeError
 from catalog.lake import Lake
 from catalog.sources.ckan.client import FIRST_PAGE_ROWS, MIN_ROWS
 from catalog.views import query
@@ -58,6 +61,35 @@ def test_materialise_one_portal_partition(serve, tmp_path) -> None:
     assert (lake.root / "catalog.duckdb").is_file()
     _, rows = query(lake, "SELECT portal_id, count(*) FROM datasets GROUP BY ALL")
     assert rows == [("gb-birmingham", 15)]
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [LakeError("sql/coverage_by_publisher.sql: Binder Error: column x not found"), duckdb.IOException("bad footer")],
+)
+def test_a_view_that_cannot_be_read_costs_the_metadata_not_the_harvest(serve, tmp_path, monkeypatch, failure) -> None:
+    """The top publishers are read through the views once the harvest is published: a view that fails then
+    (a broken sql/ file, another portal's damaged file) must not fail a materialisation whose data is in."""
+    portal = serve(real_packages())
+    lake = Lake(tmp_path / "lake")
+
+    def failing(*_: object) -> None:
+        raise failure
+
+    monkeypatch.setattr("pipelines.assets.harvest.query", failing)
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize(
+            [catalog_tables],
+            partition_key="gb-birmingham",
+            resources=harvest_resources(lake, {"gb-birmingham": portal.url}),
+            instance=instance,
+        )
+    assert result.success
+    [event] = result.get_asset_materialization_events()
+    metadata = event.step_materialization_data.materialization.metadata
+    assert metadata["datasets"].value == 15
+    assert metadata["top_publishers"].value == f"not read: {failure}"
+    assert [run["status"] for run in lake.runs("gb-birmingham")] == ["complete"]
 
 
 NO_RETRIES = {"ops": {"catalog_tables": {"config": {"transient_retries": 0}}}}
