@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from catalog import vietnam
 from catalog.errors import RegistryError
 from catalog.ids import validate_portal_id
-from catalog.sources import SOFTWARE
+from catalog.sources import FILTERING, SOFTWARE
 
 REGISTRY_FILE = Path(__file__).with_name("portals.toml")
 # The 26 pilot cities of the ASEAN Smart Cities Network (ASEAN Secretariat, 2018), by country.
@@ -71,6 +71,10 @@ class Portal:
             raise RegistryError(f"portal {self.id}: cadence {self.cadence!r} is not one of {sorted(CADENCES)}")
         if self.software not in SOFTWARE:
             raise RegistryError(f"portal {self.id}: software {self.software!r} is not one of {sorted(SOFTWARE)}")
+        if self.filter is not None and self.software not in FILTERING:
+            raise RegistryError(
+                f"portal {self.id}: a filter applies to {', '.join(FILTERING)} portals only, not to {self.software}"
+            )
         if self.api_key_env is not None and not re.fullmatch(r"[A-Z_][A-Z0-9_]*", self.api_key_env):
             raise RegistryError(
                 f"portal {self.id}: api_key_env {self.api_key_env!r} is not an environment variable name"

@@ -21,13 +21,24 @@ from catalog.sources.base import DatasetPage, Normaliser, PortalClient, Source
 if TYPE_CHECKING:
     from catalog.registry import Portal
 
-__all__ = ["SOFTWARE", "SOURCES", "DatasetPage", "PortalClient", "client_for", "portal_settings", "source_for"]
+__all__ = [
+    "FILTERING",
+    "SOFTWARE",
+    "SOURCES",
+    "DatasetPage",
+    "PortalClient",
+    "client_for",
+    "portal_settings",
+    "source_for",
+]
 
 RICHEST_FIRST = ("ckan", "dkan", "socrata", "opendatasoft", "arcgis", "dcat", "datajson")
 """Full search APIs with paging and publishers first, then catalogue documents: when a site answers
 several, detection chooses the first."""
 SOURCES: dict[str, Source] = {name: importlib.import_module(f"catalog.sources.{name}").SOURCE for name in RICHEST_FIRST}
 SOFTWARE = tuple(SOURCES)
+FILTERING = tuple(name for name, source in SOURCES.items() if source.takes_filter)
+"""Softwares whose portals may be registered with a `filter`."""
 
 
 def source_for(software: str) -> Source:

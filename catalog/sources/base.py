@@ -233,6 +233,9 @@ class Source:
     a user may name the document itself, and detection's endpoint is the document's URL."""
     defers_to: tuple[str, ...] = ()
     """Softwares whose answer makes probing this one pointless (a CKAN's API is also CKAN-compatible)."""
+    takes_filter: bool = False
+    """Whether the client applies a portal's `filter` (CKAN: a Solr `fq` on every search). A registry entry
+    giving one to any other software is refused: harvesting the whole portal would answer another question."""
 
 
 def endpoint(portal: Portal, usual_path: str) -> str:

@@ -12,4 +12,5 @@ SOURCE = Source(
     client=lambda portal, settings: CkanClient(endpoint(portal, ""), filter_query=portal.filter, settings=settings),
     normaliser=Normaliser(normalise_dataset, normalise_publisher),
     probes=PROBES,
+    takes_filter=True,
 )
