@@ -58,7 +58,7 @@ class ArcGisHubClient(PortalClient):
             yield from read_document(self.session, self.feed_url)
             return
         except HarvestError as exc:
-            if "HTTP 404" not in exc.cause:
+            if exc.status != 404:
                 raise
         self.api.notes.append("no DCAT-US feed (HTTP 404): read the Hub search API")
         pager = LinkPager(self.base_url + SEARCH_PATH, {"limit": self.rows, "startindex": 1})
