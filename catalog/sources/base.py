@@ -82,8 +82,8 @@ class ReceivedRecords:
 
 @dataclass
 class DatasetPage:
-    """One page of raw dataset records, exactly as the portal sent them: parsed, or still in the page's
-    bytes (`ReceivedRecords`)."""
+    """One page of the portal's dataset records, unmapped: parsed, or still in the bytes the portal sent
+    (`ReceivedRecords`)."""
 
     records: list[dict[str, Any]] | ReceivedRecords
     reported_count: int | None
