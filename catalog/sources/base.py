@@ -36,6 +36,15 @@ tenth of the rows. Against 4 MB pages, all processes of a 20k-dataset harvest to
 (PSS 390 -> 291 MB) for 5 % more time on loopback."""
 
 
+FIRST_PAGE_ROWS = 20
+"""Rows of a portal's first page where we choose the size: its records' weight is not known yet (100
+records of 90 KB took one worker to 90 MB)."""
+MIN_ROWS = 10
+"""Rows below which a page that fails is not asked again smaller."""
+GROW_AFTER_PAGES = 3
+"""Once a page has failed under load, good pages in a row before pages grow again (doubling)."""
+
+
 def rows_for_bytes(records: int, page_bytes: int, target: int = PAGE_TARGET_BYTES) -> int:
     """How many rows of records like these (`records` of them took `page_bytes`) make a page of `target`
     bytes; at least one."""
@@ -119,6 +128,10 @@ class PortalClient(ABC):
         self.session = PortalSession(settings, home=[url, *other_homes], api_key_header=api_key_header)
         self.traffic = self.session.traffic
         self.host = urlsplit(url).netloc
+
+    def bytes_received(self) -> int:
+        """Bytes received from the portal so far: a pager weighs each page by how much this grew."""
+        return self.traffic.bytes_received
 
     def record_id(self, record: dict[str, Any]) -> str | None:
         """The portal's own identifier of a raw dataset record (CKAN: `id`, falling back to `name`)."""

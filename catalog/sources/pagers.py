@@ -10,8 +10,9 @@ end. Three kinds cover the APIs we read:
 - `LinkPager`: the answer says where the next page is (ArcGIS Hub's `rel=next` link, Hydra's
   `hydra:next`, CSW's `nextRecord`), like dlt's `JSONLinkPaginator` and `HeaderLinkPaginator`.
 Each stops on an empty page (unless told that a listing may have empty pages midway), on a page served
-before (a site that ignores the paging parameters would loop), and where its API marks the end. CKAN's
-`package_search` is paged by `CkanClient._search`, whose page size follows the bytes and the load.
+before (a site that ignores the paging parameters would loop), and where its API marks the end. The
+offset and cursor pagers choose how many records a page holds by what pages weigh (`SizedPager`), as
+`CkanClient._search` does for CKAN's `package_search`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from catalog.sources.base import DatasetPage
+from catalog.errors import HarvestError
+from catalog.sources.base import FIRST_PAGE_ROWS, GROW_AFTER_PAGES, MIN_ROWS, DatasetPage, rows_for_bytes
 
 ReadPage = Callable[[str, dict[str, Any]], DatasetPage]
 """(url, query parameters) -> the page there. A client's API wrapper may take an action's name for the url."""
@@ -64,12 +66,80 @@ class Pager(ABC):
         return False
 
 
-class OffsetPager(Pager):
+class SizedPager(Pager):
+    """A pager that chooses its pages' size (`limit`, at most the client's), by the bytes pages weigh.
+
+    A record's weight is unknown before the first page, so it asks for `FIRST_PAGE_ROWS`; then as many
+    as make a page of `PAGE_TARGET_BYTES` (records ten times as heavy, a tenth as many). A page the
+    portal fails under load, or that passes its byte budget (`page_budget` of the rows asked, which the
+    client's `read` enforces), is asked again with half the rows, down to `MIN_ROWS`, with a note: no page
+    in flight outgrows the memory it was given, however heavy a portal's records.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        params: Mapping[str, Any] | None,
+        *,
+        limit: int,
+        limit_param: str,
+        received: Callable[[], int],
+    ) -> None:
+        super().__init__(url, params)
+        self.ceiling = limit
+        self.limit_param = limit_param
+        self.received = received
+        """Bytes the client has received in all: a page weighs what this grew by while it was read."""
+        self.failed = False
+        """A page failed: from then on, pages grow only after `GROW_AFTER_PAGES` good ones, doubling."""
+        self.good_pages = 0
+        self._resize(min(limit, FIRST_PAGE_ROWS))
+        self.asked = self.limit
+        """How many records the page just read was asked for (`limit` is the next page's)."""
+
+    def _resize(self, limit: int) -> None:
+        self.limit = self.params[self.limit_param] = limit
+
+    def _fit(self, fitting: int) -> None:
+        """The next page's size: what fits the byte target, but after a failure, growing slowly."""
+        if not self.failed or fitting < self.limit:
+            self._resize(fitting)
+            return
+        self.good_pages += 1
+        if self.good_pages >= GROW_AFTER_PAGES:
+            self._resize(min(fitting, self.limit * 2))
+            self.good_pages = 0
+
+    def pages(self, read: ReadPage) -> Iterator[DatasetPage]:
+        retried: list[str] = []
+        while self.has_next_page:
+            before = self.received()
+            try:
+                page = read(self.url, dict(self.params))
+            except HarvestError as exc:
+                if not exc.overloaded or self.limit <= MIN_ROWS:
+                    raise
+                smaller, self.failed, self.good_pages = max(MIN_ROWS, self.limit // 2), True, 0
+                retried.append(
+                    f"{self.what} failed with {self.limit_param}={self.limit} ({exc.cause}); asked again with {smaller}"
+                )
+                self._resize(smaller)
+                continue
+            page.notes[:0], retried = retried, []
+            self.asked = self.limit
+            if page.records and len(page.records) == self.limit:  # a full page: records like these fit so many
+                self._fit(min(self.ceiling, rows_for_bytes(len(page.records), self.received() - before)))
+            self.update_state(page)
+            yield page
+
+
+class OffsetPager(SizedPager):
     """`limit` records from `offset`, the offset moved on by what each page held.
 
     Ends also where the records read reach the page's reported count (`stop_at_count`, where that count
-    is the listing's own), or where the next page would pass `maximum_offset` (OpenDataSoft refuses
-    offset + limit past 10,000). A page with the same records as the first is a site ignoring the offset.
+    is the listing's own), or at `maximum_offset` (OpenDataSoft refuses offset + limit past 10,000: the
+    page before it is asked smaller, to end there). A page with the same records as the first is a site
+    ignoring the offset.
     """
 
     def __init__(
@@ -79,41 +149,43 @@ class OffsetPager(Pager):
         *,
         limit: int,
         record_id: RecordId,
+        received: Callable[[], int],
         offset_param: str = "offset",
         limit_param: str = "limit",
         maximum_offset: int | None = None,
         stop_at_count: bool = False,
     ) -> None:
-        super().__init__(url, params)
-        self.limit = limit
+        super().__init__(url, params, limit=limit, limit_param=limit_param, received=received)
         self.record_id = record_id
         self.offset_param = offset_param
         self.maximum_offset = maximum_offset
         self.stop_at_count = stop_at_count
         self.offset = 0
         self.first_ids: list[str | None] | None = None
-        self.params.update({limit_param: limit, offset_param: 0})
+        self.params[offset_param] = 0
 
     def _advance(self, page: DatasetPage) -> bool:
         ids = [self.record_id(record) for record in page.records]
         if self.first_ids is None:
             self.first_ids = ids
-        elif page.records and ids == self.first_ids:
+        elif page.records and ids[: len(self.first_ids)] == self.first_ids[: len(ids)]:  # pages differ in size
             return self._drop_repeat(page, self.offset_param)
         self.offset += len(page.records)
         self.params[self.offset_param] = self.offset
         counted = page.reported_count if self.stop_at_count else None
         if counted is not None and self.offset >= counted:
             return False
-        return self.maximum_offset is None or self.offset + self.limit <= self.maximum_offset
+        if self.maximum_offset is not None and self.offset + self.limit > self.maximum_offset:
+            self._resize(self.maximum_offset - self.offset)  # the last page the API allows: smaller
+        return self.limit > 0
 
 
-class CursorPager(Pager):
+class CursorPager(SizedPager):
     """The page after the last record read: `cursor_param` is that record's id. Stable under insertions and
     with no depth limit, where the API sorts by id.
 
-    Ends also on a page shorter than `limit` (the last one). A page that ends at the cursor it was asked
-    to start after is a site ignoring the cursor.
+    Ends also on a page shorter than asked (the last one). A page that ends at the cursor it was asked to
+    start after, or starts where the first page did, is a site ignoring the cursor.
     """
 
     def __init__(
@@ -123,21 +195,23 @@ class CursorPager(Pager):
         *,
         limit: int,
         record_id: RecordId,
+        received: Callable[[], int],
         cursor_param: str,
         limit_param: str = "limit",
     ) -> None:
-        super().__init__(url, params)
-        self.limit = limit
+        super().__init__(url, params, limit=limit, limit_param=limit_param, received=received)
         self.record_id = record_id
         self.cursor_param = cursor_param
         self.cursor: str | None = None
-        self.params[limit_param] = limit
+        self.first_id: str | None = None
 
     def _advance(self, page: DatasetPage) -> bool:
-        last = self.record_id(page.records[-1]) if page.records else None
-        if last is not None and last == self.cursor:
+        first, last = (self.record_id(page.records[i]) for i in (0, -1)) if page.records else (None, None)
+        if self.first_id is None:
+            self.first_id = first
+        elif last is not None and (last == self.cursor or first == self.first_id):
             return self._drop_repeat(page, self.cursor_param)
-        if len(page.records) < self.limit or last is None:
+        if len(page.records) < self.asked or last is None:
             return False
         self.cursor = self.params[self.cursor_param] = last
         return True

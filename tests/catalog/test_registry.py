@@ -80,7 +80,10 @@ def entry(**fields: str) -> str:
         (entry(country="TH", province="Bangkok"), "province 'Bangkok' is not an ISO 3166-2 code"),
         (entry(software="wordpress"), "software 'wordpress' is not one of"),
         (entry(cadence="hourly"), "cadence 'hourly' is not one of"),
-        (entry(software="socrata", filter="domain:x"), "portal x: a filter applies to ckan portals only, not to socrata"),
+        (
+            entry(software="socrata", filter="domain:x"),
+            "portal x: a filter applies to ckan portals only, not to socrata",
+        ),
         (entry(colour="blue"), "unexpected keyword argument 'colour'"),
         ("[[portal]\n", "registry"),
     ],

@@ -42,6 +42,9 @@ from ckanapi import RemoteCKAN
 from catalog.errors import HarvestError
 from catalog.http import Fetched, FetchError, HttpSettings, PortalSession
 from catalog.sources.base import (
+    FIRST_PAGE_ROWS,
+    GROW_AFTER_PAGES,
+    MIN_ROWS,
     DatasetPage,
     IncrementalClient,
     PageNotes,
@@ -53,9 +56,6 @@ from catalog.sources.base import (
 from catalog.sources.jsonapi import parse_json
 
 MAX_ROWS = 1000
-FIRST_PAGE_ROWS = 20
-MIN_ROWS = 10
-GROW_AFTER_PAGES = 3
 ORGANIZATION_PAGE = 100
 SEARCH_SORT = "metadata_created asc, id asc"
 

@@ -5,8 +5,9 @@ API: `GET {base}/api/3/action/{action}` (some sites: `/api/action/`), the CKAN e
 one-item list), `group_list` and a few revision actions (https://dkan.readthedocs.io, "CKAN Dataset
 API"). There is no `package_search`, no `status_show`, and `help` is a docstring, not a URL.
 
-Paging: `current_package_list_with_resources` with `limit`/`offset`, until an empty page. A site that
-ignores `offset` is noticed when a page repeats. `package_list` gives the count up front.
+Paging: `current_package_list_with_resources` with `limit`/`offset` (as many records as make a 2 MB page,
+at most 100: `SizedPager`), until an empty page. A site that ignores `offset` is noticed when a page
+repeats. `package_list` gives the count up front.
 
 Publishers: DKAN groups are its publishers (`group_list?all_fields=true`).
 
@@ -27,6 +28,9 @@ from catalog.sources.ckan.client import CkanActionApi
 from catalog.sources.pagers import OffsetPager
 
 PAGE_SIZE = 100
+LIST_BUDGET = 64 * 2**20
+"""The most a whole listing in one answer may weigh: `package_list` (about 60 bytes a name: a million
+datasets) and `group_list`. A page's budget (`page_budget`), 8 MB, failed a site of 150,000."""
 API_PATHS = ("api/3/action/", "api/action/")
 LISTING = "current_package_list_with_resources"
 
@@ -42,9 +46,8 @@ class DkanClient(PortalClient):
         self.rows = rows
         self._api_path_found = False
 
-    def _call(self, action: str, params: dict[str, Any] | None = None) -> Any:
+    def _call(self, action: str, params: dict[str, Any] | None = None, *, max_bytes: int) -> Any:
         """An action, on whichever of DKAN's two API paths this site answers (found on the first call)."""
-        max_bytes = page_budget(self.rows)
         if self._api_path_found:
             return self.api.call_action(action, params, max_bytes=max_bytes)
         failures: list[HarvestError] = []
@@ -60,20 +63,20 @@ class DkanClient(PortalClient):
         raise failures[0]  # what the usual path (/api/3/action) said
 
     def iter_dataset_pages(self, since: datetime | None = None) -> Iterator[DatasetPage]:
-        names = self._call("package_list")
+        names = self._call("package_list", max_bytes=LIST_BUDGET)
         count = len(names) if isinstance(names, list) else None
-        pager = OffsetPager(LISTING, limit=self.rows, record_id=self.record_id)
+        pager = OffsetPager(LISTING, limit=self.rows, record_id=self.record_id, received=self.bytes_received)
         yield from pager.pages(lambda action, params: self._listing_page(action, params, count))
 
     def _listing_page(self, action: str, params: dict[str, Any], count: int | None) -> DatasetPage:
-        page = self._call(action, params)
+        page = self._call(action, params, max_bytes=page_budget(params["limit"]))
         if not isinstance(page, list):
             raise HarvestError(self.host, f"{action}: result is not a list")
         records = [record for record in page if isinstance(record, dict)]
         return DatasetPage(records, count, self.api.take_notes())
 
     def iter_publishers(self) -> Iterator[dict[str, Any]]:
-        groups = self._call("group_list", {"all_fields": "true"})
+        groups = self._call("group_list", {"all_fields": "true"}, max_bytes=LIST_BUDGET)
         if not isinstance(groups, list):
             raise HarvestError(self.host, "group_list: result is not a list")
         yield from (group for group in groups if isinstance(group, dict))

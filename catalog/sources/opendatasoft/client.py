@@ -3,7 +3,8 @@
 API: `GET {site}/api/explore/v2.1/catalog/datasets?limit=N&offset=K` answers
 `{"total_count": N, "results": [...]}`; each result is described in `catalog.sources.opendatasoft.mapping`.
 
-Paging: `limit` (at most 100) and `offset`, but `offset + limit` may not pass 10,000. A larger
+Paging: `limit` (at most 100; as many as make a 2 MB page, `SizedPager`) and `offset`, but
+`offset + limit` may not pass 10,000. A larger
 catalogue is read whole from `/api/explore/v2.1/catalog/exports/json` (a JSON array of the same
 records), parsed as it streams. Results are ordered by `dataset_id` so pages do not overlap.
 
@@ -54,6 +55,7 @@ class OpenDataSoftClient(PortalClient):
             {"order_by": "dataset_id"},
             limit=self.rows,
             record_id=self.record_id,
+            received=self.bytes_received,
             maximum_offset=OFFSET_LIMIT,
             stop_at_count=True,
         )
@@ -66,7 +68,7 @@ class OpenDataSoftClient(PortalClient):
         yield from pages
 
     def _read_page(self, url: str, params: dict[str, Any]) -> DatasetPage:
-        answer = self.api.get(url, params, max_bytes=page_budget(self.rows), what="catalog/datasets")
+        answer = self.api.get(url, params, max_bytes=page_budget(params["limit"]), what="catalog/datasets")
         if not isinstance(answer, dict) or not isinstance(answer.get("results"), list):
             raise HarvestError(self.host, "catalog/datasets: answer has no list of results")
         total = answer.get("total_count") if isinstance(answer.get("total_count"), int) else None

@@ -6,7 +6,8 @@ The same API is also served for every domain at api.us.socrata.com / api.eu.socr
 registry's `api_url` may point there.
 
 Paging: `scroll_id` (the last id of the previous page; results come sorted by id), which is stable
-under insertions and has no depth limit, unlike `offset`, which the API caps at 10,000.
+under insertions and has no depth limit, unlike `offset`, which the API caps at 10,000. A page holds as
+many results as make 2 MB, at most 1,000 (`SizedPager`).
 
 Limits: unauthenticated requests are throttled; an app token (`X-App-Token`, from the registry's
 `api_key_env`) lifts that. Incremental: no modification filter; every harvest is full. Publishers:
@@ -51,11 +52,18 @@ class SocrataClient(PortalClient):
 
     def iter_dataset_pages(self, since: datetime | None = None) -> Iterator[DatasetPage]:
         params = {"domains": self.domain, "search_context": self.domain, "only": "dataset"}
-        pager = CursorPager(self.url, params, limit=self.rows, record_id=self.record_id, cursor_param="scroll_id")
+        pager = CursorPager(
+            self.url,
+            params,
+            limit=self.rows,
+            record_id=self.record_id,
+            received=self.bytes_received,
+            cursor_param="scroll_id",
+        )
         return pager.pages(self._read_page)
 
     def _read_page(self, url: str, params: dict[str, Any]) -> DatasetPage:
-        answer = self.api.get(url, params, max_bytes=page_budget(self.rows), what="catalog/v1")
+        answer = self.api.get(url, params, max_bytes=page_budget(params["limit"]), what="catalog/v1")
         if not isinstance(answer, dict) or not isinstance(answer.get("results"), list):
             raise HarvestError(self.host, "catalog/v1: answer has no list of results")
         records = [record for record in answer["results"] if isinstance(record, dict)]

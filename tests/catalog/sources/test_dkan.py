@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from catalog.sources.base import FIRST_PAGE_ROWS
 from catalog.sources.dkan.client import DkanClient
 from tests.conftest import FAST, load_fixture, rows
 from tests.routes import Answer, serve_routes
@@ -74,7 +75,9 @@ def test_pages_with_limit_and_offset_on_the_legacy_api_path(harvest_served) -> N
     with serve_routes(dkan_routes(real_and_copies(250))) as server:
         client = DkanClient(server.base_url, settings=FAST, rows=100)
         pages = list(client.iter_dataset_pages())
-        assert [len(page.records) for page in pages] == [100, 100, 50, 0]  # no count to stop at: an empty page ends
+        # the first page small (nothing known of the records' weight), then the most asked for; no count to
+        # stop at: an empty page ends
+        assert [len(page.records) for page in pages] == [FIRST_PAGE_ROWS, 100, 100, 30, 0]
         assert {page.reported_count for page in pages} == {250}
         tried = [path for path in server.paths() if path.endswith("package_list")]
         assert tried == ["/api/3/action/package_list", "/api/action/package_list"]  # /api/3 first, then /api

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from catalog.sources.arcgis.client import ArcGisHubClient
+from catalog.sources.base import FIRST_PAGE_ROWS, PAGE_TARGET_BYTES
 from catalog.sources.datajson.client import DataJsonClient
 from catalog.sources.dcat.client import DcatClient
 from catalog.sources.dkan.client import DkanClient
@@ -34,9 +35,9 @@ def test_offset_pager_moves_by_what_each_page_held_until_an_empty_page() -> None
     with serve_routes(dkan_routes(real_and_copies(250), prefix="/api/3/action/")) as server:
         client = DkanClient(server.base_url, settings=FAST, rows=100)
         pages = list(client.iter_dataset_pages())
-        assert [len(page.records) for page in pages] == [100, 100, 50, 0]
-        assert [query["offset"] for query in queries(server, LISTING)] == ["0", "100", "200", "250"]
-        assert {query["limit"] for query in queries(server, LISTING)} == {"100"}
+        assert [len(page.records) for page in pages] == [FIRST_PAGE_ROWS, 100, 100, 30, 0]
+        assert [query["offset"] for query in queries(server, LISTING)] == ["0", "20", "120", "220", "250"]
+        assert [query["limit"] for query in queries(server, LISTING)] == ["20", "100", "100", "100", "100"]
         assert not any(page.one_document for page in pages)
 
 
@@ -55,14 +56,14 @@ def test_offset_pager_stops_at_the_reported_count() -> None:
     records = [ods_record(n) for n in range(250)]
     with serve_routes(ods_api(records)) as server:
         pages = list(OpenDataSoftClient(server.base_url, settings=FAST).iter_dataset_pages())
-        assert [len(page.records) for page in pages] == [100, 100, 50]
-        assert [query["offset"] for query in queries(server, DATASETS)] == ["0", "100", "200"]  # no empty page asked
+        assert [len(page.records) for page in pages] == [FIRST_PAGE_ROWS, 100, 100, 30]
+        assert [query["offset"] for query in queries(server, DATASETS)] == ["0", "20", "120", "220"]  # no empty page
         assert [r["dataset_id"] for page in pages for r in page.records] == [r["dataset_id"] for r in records]
 
 
 def test_offset_pager_stops_before_the_offset_limit() -> None:
     """Without a count, ODS's 10,000 limit on offset + limit ends the paging: the server refuses past it
-    (HTTP 400, which would fail the read)."""
+    (HTTP 400, which would fail the read). The page before it is asked smaller, to read all 10,000."""
     records = [ods_record(n) for n in range(10_500)]
     uncounted = ods_api(records)
     counted = uncounted[DATASETS]
@@ -76,8 +77,12 @@ def test_offset_pager_stops_before_the_offset_limit() -> None:
     uncounted[DATASETS] = datasets
     with serve_routes(uncounted) as server:
         pages = list(OpenDataSoftClient(server.base_url, settings=FAST).iter_dataset_pages())
-        offsets = [int(query["offset"]) for query in queries(server, DATASETS)]
-        assert (len(pages), offsets[-1], sum(len(page.records) for page in pages)) == (100, 9_900, 10_000)
+        asked = [(int(query["offset"]), int(query["limit"])) for query in queries(server, DATASETS)]
+        assert (len(pages), asked[-2:], sum(len(page.records) for page in pages)) == (
+            101,
+            [(9820, 100), (9920, 80)],
+            10_000,
+        )
 
 
 def test_a_catalogue_past_the_offset_limit_is_one_document() -> None:
@@ -94,17 +99,17 @@ def test_cursor_pager_asks_after_the_last_id_read() -> None:
     ids = sorted(result["resource"]["id"] for result in results)
     with serve_routes(discovery_api(results)) as server:
         pages = list(SocrataClient(server.base_url, settings=FAST).iter_dataset_pages())
-        assert [len(page.records) for page in pages] == [1000, 1000, 500]  # a short page is the last
+        assert [len(page.records) for page in pages] == [FIRST_PAGE_ROWS, 1000, 1000, 480]  # a short page is the last
         cursors = [query.get("scroll_id") for query in queries(server, "/api/catalog/v1")]
-        assert cursors == [None, ids[999], ids[1999]]
+        assert cursors == [None, ids[19], ids[1019], ids[2019]]
 
 
 def test_cursor_pager_stops_on_an_empty_page() -> None:
-    results = [socrata_result(n) for n in range(2000)]
+    results = [socrata_result(n) for n in range(FIRST_PAGE_ROWS + 2000)]
     with serve_routes(discovery_api(results)) as server:
         pages = list(SocrataClient(server.base_url, settings=FAST).iter_dataset_pages())
-        assert [len(page.records) for page in pages] == [1000, 1000, 0]
-        assert len(server.requests) == 3
+        assert [len(page.records) for page in pages] == [FIRST_PAGE_ROWS, 1000, 1000, 0]
+        assert len(server.requests) == 4
 
 
 def test_cursor_pager_drops_a_page_from_a_site_that_ignores_the_cursor() -> None:
@@ -113,7 +118,7 @@ def test_cursor_pager_drops_a_page_from_a_site_that_ignores_the_cursor() -> None
     routes = {"/api/catalog/v1": lambda query, headers: first_page(query | {"scroll_id": ""}, headers)}
     with serve_routes(routes) as server:
         pages = list(SocrataClient(server.base_url, settings=FAST).iter_dataset_pages())
-        assert [len(page.records) for page in pages] == [1000, 0]
+        assert [len(page.records) for page in pages] == [FIRST_PAGE_ROWS, 0]  # the second started as the first
         assert pages[1].notes == ["/api/catalog/v1 ignores scroll_id: one page read"]
         assert len(server.requests) == 2
 
@@ -171,3 +176,43 @@ def test_pages_of_a_document_say_offsets_cannot_shift() -> None:
         assert [len(page.records) for page in document] == [100, 100, 100, 39]
         assert sum(len(page.records) for page in hub) == 339
         assert all(page.one_document for page in document + hub)
+
+
+def heavy(record: dict[str, Any], into: dict[str, Any], size: int) -> dict[str, Any]:
+    """`record` with a description of `size` characters in `into` (its part that has one)."""
+    into["description"] = "Lượng mưa theo giờ. " * (size // 20)
+    return record
+
+
+def test_pages_hold_as_many_records_as_make_two_megabytes() -> None:
+    """Records of 90 KB, ten times the usual: ODS's usual 100 would be a 9 MB page, past its 8 MB budget
+    (the read failed). The first page asks for 20, the next ones as many as weigh 2 MB."""
+    records = [ods_record(n) for n in range(150)]
+    records = [heavy(record, record["metas"]["default"], 90_000) for record in records]
+    with serve_routes(ods_api(records)) as server:
+        pages = list(OpenDataSoftClient(server.base_url, settings=FAST).iter_dataset_pages())
+        limits = [int(query["limit"]) for query in queries(server, DATASETS)]
+    assert [r["dataset_id"] for page in pages for r in page.records] == [r["dataset_id"] for r in records]
+    assert limits[0] == FIRST_PAGE_ROWS and set(limits[1:-1]) == {limits[1]}
+    weights = [sum(len(json.dumps(record)) for record in page.records) for page in pages]
+    assert max(weights[1:]) <= PAGE_TARGET_BYTES < weights[1] + 2 * weights[1] // limits[1]  # as full as fits
+
+
+def test_a_page_the_portal_fails_under_load_is_asked_again_smaller() -> None:
+    """A Discovery API that answers 503 to pages of more than 100 results: each failed page is asked again
+    with half the rows, said in the page's notes, and every result is read once."""
+    results = [socrata_result(n) for n in range(1500)]
+    paged = discovery_api(results)["/api/catalog/v1"]
+
+    def struggling(query: dict[str, str], headers: Any) -> Answer:
+        return (503, "text/plain", b"busy") if int(query["limit"]) > 100 else paged(query, headers)
+
+    with serve_routes({"/api/catalog/v1": struggling}) as server:
+        pages = list(SocrataClient(server.base_url, settings=FAST).iter_dataset_pages())
+        limits = [int(query["limit"]) for query in queries(server, "/api/catalog/v1")]
+    read = [result["resource"]["id"] for page in pages for result in page.records]
+    assert sorted(read) == sorted(result["resource"]["id"] for result in results)
+    assert list(dict.fromkeys(limits))[:6] == [FIRST_PAGE_ROWS, 1000, 500, 250, 125, 62]  # each tried twice by HTTP
+    assert pages[1].notes[0] == "/api/catalog/v1 failed with limit=1000 (catalog/v1: HTTP 503); asked again with 500"
+    regrown = limits.count(124) // 2  # after a failure, pages grow again only after three good ones
+    assert 0 < regrown <= len(pages) // 3

@@ -70,7 +70,7 @@ def test_socrata_catalogue_pages_by_scroll_id(harvest_served, lake) -> None:
         2,
         2500,
     )
-    assert run.requests == 3  # pages of 1000
+    assert run.requests == 4  # 20 results, then pages of the most asked for, 1000
     dataset = rows(lake, "SELECT * FROM datasets WHERE dataset_id = 'ab0003-cd03'")[0]
     assert dataset["title"] == "Building Permits 3"
     assert dataset["publisher_name"] == "City of Chicago"
