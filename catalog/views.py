@@ -31,7 +31,7 @@ import pyarrow as pa
 from catalog import vietnam
 from catalog.errors import LakeError
 from catalog.lake import TABLE_FOLDERS, Lake
-from catalog.normalise.themes import CATEGORIES
+from catalog.reference.categories import CATEGORIES
 from catalog.registry import ASCN_PILOT_CITIES, load_registry
 from catalog.schemas import HARVEST_RUNS, HARVEST_TABLES, LINK_CHECKS, PORTAL_CHECKS
 

@@ -1,0 +1,1 @@
+"""Reference data the library reads: the categories, Vietnam's administrative units (CSV)."""
