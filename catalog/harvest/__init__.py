@@ -2,7 +2,7 @@
 
 - Fetch (`fetch.py`): a background thread pages through the portal's API while the records of the
   page before are handed on to be normalised: as the bytes received where the client left them so
-  (CKAN's search pages), otherwise as compact JSON. A full harvest fetches everything; an
+  (search pages), otherwise as compact JSON. A full harvest fetches everything; an
   incremental one (`since`, the watermark) fetches only what changed since, plus a cheap listing of
   every id so that deletions are noticed, and fetches whatever the listing has that the lake lacks
   (self-healing), whatever `since` says.

@@ -5,8 +5,8 @@ is CPU-bound; the fetch waits on the network and the writes are Arrow and Parque
 records go to worker processes (`Parallelism.workers`), each parsing its records once and returning
 Arrow tables; the harvesting process takes the results back in the order it sent them, so the output
 is the same, row for row, as normalising in one process. A batch is either records as compact JSON or a
-whole page in the bytes received (`ReceivedRecords`: CKAN's search pages), parsed here, not before.
-CKAN pages and all results travel as files in a spool folder on local disk (a page as received, a
+whole page in the bytes received (`ReceivedRecords`: search pages), parsed here, not before.
+Such pages and all results travel as files in a spool folder on local disk (a page as received, a
 result as Arrow IPC), each mapped by the process that reads it: through a pipe, pickled, a page or a
 batch's rows were copied five times, each copy into freshly mapped memory, and a quarter of a
 harvest's CPU went to page faults.

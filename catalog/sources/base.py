@@ -18,6 +18,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
+import simdjson
+
 from catalog.http import FetchError, HttpSettings, PortalSession, retry_transient
 from catalog.normalise.rows import HarvestContext, NormalisedDataset
 from catalog.normalise.values import loads_lenient
@@ -87,6 +89,46 @@ class ReceivedRecords:
     def keeping(self, indexes: list[int]) -> ReceivedRecords:
         """The same page with only these of its records (indexes into `positions`)."""
         return ReceivedRecords(self.body, self.at, [self.positions[i] for i in indexes], [self.ids[i] for i in indexes])
+
+
+JSON_OBJECT = (dict, simdjson.Object)
+"""A JSON object, parsed or surveyed: `record_id` reads either."""
+
+
+def survey_records(
+    parser: simdjson.Parser, body: bytes, at: tuple[str, ...], record_id: Callable[[Any], str | None]
+) -> tuple[ReceivedRecords, simdjson.Object] | None:
+    """A page's records left in its bytes (`ReceivedRecords`), found at the keys `at`, and the document
+    they sit in; None when simdjson refuses the body (invalid UTF-8, lone surrogates, integers past 64
+    bits, nesting past 1,024 levels), an object on the way repeats a key (simdjson reads the first of
+    two, orjson the last: the records parsed would not be those surveyed) or `at` leads to no list.
+    The caller then parses the page as any other, so every oddity is reported as before.
+
+    No Python object is built for the records: the page's one full parse is the normalising worker's.
+    The document's proxies are valid until the parser takes the next page.
+    """
+    try:
+        document = parser.parse(body)
+    except (ValueError, RuntimeError):  # simdjson's parse errors (UnicodeDecodeError is a ValueError)
+        return None
+    listed = document
+    for key in at:
+        if not _single_keyed(listed):
+            return None
+        listed = listed.get(key)
+    if not isinstance(listed, simdjson.Array):
+        return None
+    positions, ids = [], []
+    for position, record in enumerate(listed):
+        if isinstance(record, simdjson.Object):
+            positions.append(position)
+            ids.append(record_id(record))
+    return ReceivedRecords(body, at, positions, ids), document
+
+
+def _single_keyed(value: Any) -> bool:
+    """An object whose keys are all different."""
+    return isinstance(value, simdjson.Object) and len(value) == len(set(value.keys()))
 
 
 @dataclass

@@ -23,11 +23,25 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from catalog.errors import HarvestError
-from catalog.sources.base import FIRST_PAGE_ROWS, GROW_AFTER_PAGES, MIN_ROWS, DatasetPage, rows_for_bytes
+from catalog.sources.base import (
+    FIRST_PAGE_ROWS,
+    GROW_AFTER_PAGES,
+    MIN_ROWS,
+    DatasetPage,
+    ReceivedRecords,
+    rows_for_bytes,
+)
 
 ReadPage = Callable[[str, dict[str, Any]], DatasetPage]
 """(url, query parameters) -> the page there. A client's API wrapper may take an action's name for the url."""
 RecordId = Callable[[dict[str, Any]], str | None]
+
+
+def page_ids(page: DatasetPage, record_id: RecordId) -> list[str | None]:
+    """The ids of a page's records, read when it was surveyed if its records are still in its bytes."""
+    if isinstance(page.records, ReceivedRecords):
+        return list(page.records.ids)
+    return [record_id(record) for record in page.records]
 
 
 class Pager(ABC):
@@ -165,7 +179,7 @@ class OffsetPager(SizedPager):
         self.params[offset_param] = 0
 
     def _advance(self, page: DatasetPage) -> bool:
-        ids = [self.record_id(record) for record in page.records]
+        ids = page_ids(page, self.record_id)
         if self.first_ids is None:
             self.first_ids = ids
         elif page.records and ids[: len(self.first_ids)] == self.first_ids[: len(ids)]:  # pages differ in size
@@ -206,7 +220,8 @@ class CursorPager(SizedPager):
         self.first_id: str | None = None
 
     def _advance(self, page: DatasetPage) -> bool:
-        first, last = (self.record_id(page.records[i]) for i in (0, -1)) if page.records else (None, None)
+        ids = page_ids(page, self.record_id)
+        first, last = (ids[0], ids[-1]) if ids else (None, None)
         if self.first_id is None:
             self.first_id = first
         elif last is not None and (last == self.cursor or first == self.first_id):

@@ -65,10 +65,16 @@ class ArcGisHubClient(PortalClient):
         yield from pager.pages(self._read_search_page)
 
     def _read_search_page(self, url: str, params: dict[str, Any]) -> DatasetPage:
-        answer = self.api.get(url, params, max_bytes=page_budget(self.rows), what="search/v1 items")
-        if not isinstance(answer, dict) or not isinstance(answer.get("features"), list):
+        records, answer = self.api.get_page(
+            url,
+            params,
+            records_at="features",
+            record_id=self.record_id,
+            what="search/v1 items",
+            max_bytes=page_budget(self.rows),
+        )
+        if records is None:
             raise HarvestError(self.host, "search/v1 items: answer is not a FeatureCollection")
-        records = [feature for feature in answer["features"] if isinstance(feature, dict)]
         matched = answer.get("numberMatched") if isinstance(answer.get("numberMatched"), int) else None
         following = [link for link in answer.get("links") or [] if isinstance(link, dict) and link.get("rel") == "next"]
         href = following[0].get("href") if following else None

@@ -52,6 +52,7 @@ from catalog.sources.base import (
     page_budget,
     retried,
     rows_for_bytes,
+    survey_records,
 )
 from catalog.sources.jsonapi import parse_json
 
@@ -223,42 +224,19 @@ def solr_time(moment: datetime) -> str:
 def survey_search_page(
     parser: simdjson.Parser, fetched: Fetched, record_id: Callable[[Any], str | None]
 ) -> tuple[ReceivedRecords, int] | None:
-    """A successful package_search page's records, left in the body, and its count; None for anything
-    else (an error, a malformed envelope, what simdjson refuses: invalid UTF-8, lone surrogates, integers
-    past 64 bits, nesting past 1,024 levels, duplicate keys on the way to the records), which the
-    lenient parser then reads, so every oddity is reported as before.
-
-    simdjson builds no Python object for the records: the page's only full parse is the normalising
-    worker's. Its proxies live only in this function, so the parser can take the next page.
-    """
+    """A successful package_search page's records, left in the body (`survey_records`), and its count;
+    None for anything else (an error, a malformed envelope, what the survey declines), which the lenient
+    parser then reads, so every oddity is reported as before."""
     if fetched.status >= 400:
         return None
-    try:
-        envelope = parser.parse(fetched.body)
-    except (ValueError, RuntimeError):  # simdjson's parse errors (UnicodeDecodeError is a ValueError)
+    surveyed = survey_records(parser, fetched.body, ("result", "results"), record_id)
+    if surveyed is None:
         return None
-    if not _single_keyed(envelope) or envelope.get("success") is not True:
+    received, envelope = surveyed
+    count = envelope.get("result").get("count")
+    if envelope.get("success") is not True or not isinstance(count, int) or count < 0:
         return None
-    result = envelope.get("result")
-    if not _single_keyed(result):
-        return None
-    count, listed = result.get("count"), result.get("results")
-    if not isinstance(count, int) or count < 0 or not isinstance(listed, simdjson.Array):
-        return None
-    positions, ids = [], []
-    for position, record in enumerate(listed):
-        if isinstance(record, simdjson.Object):
-            positions.append(position)
-            ids.append(record_id(record))
-    return ReceivedRecords(fetched.body, ("result", "results"), positions, ids), count
-
-
-def _single_keyed(value: Any) -> bool:
-    """An object whose keys are all different: simdjson reads the first of two equal keys, orjson the
-    last, so the records the worker parses would not be the records surveyed."""
-    if not isinstance(value, simdjson.Object):
-        return False
-    return len(value) == len(set(value.keys()))
+    return received, count
 
 
 def _search_page(host: str, result: Any) -> tuple[list[dict[str, Any]], int]:

@@ -68,11 +68,17 @@ class OpenDataSoftClient(PortalClient):
         yield from pages
 
     def _read_page(self, url: str, params: dict[str, Any]) -> DatasetPage:
-        answer = self.api.get(url, params, max_bytes=page_budget(params["limit"]), what="catalog/datasets")
-        if not isinstance(answer, dict) or not isinstance(answer.get("results"), list):
+        records, answer = self.api.get_page(
+            url,
+            params,
+            records_at="results",
+            record_id=self.record_id,
+            what="catalog/datasets",
+            max_bytes=page_budget(params["limit"]),
+        )
+        if records is None:
             raise HarvestError(self.host, "catalog/datasets: answer has no list of results")
         total = answer.get("total_count") if isinstance(answer.get("total_count"), int) else None
-        records = [record for record in answer["results"] if isinstance(record, dict)]
         return DatasetPage(records, total, self.api.take_notes())
 
     def _export(self, total: int, notes: list[str]) -> Iterator[DatasetPage]:

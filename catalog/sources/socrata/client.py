@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from catalog.errors import HarvestError
 from catalog.http import HttpSettings
-from catalog.sources.base import DatasetPage, PortalClient, page_budget
+from catalog.sources.base import JSON_OBJECT, DatasetPage, PortalClient, page_budget
 from catalog.sources.jsonapi import JsonApi
 from catalog.sources.pagers import CursorPager
 
@@ -47,7 +47,7 @@ class SocrataClient(PortalClient):
 
     def record_id(self, record: dict[str, Any]) -> str | None:
         resource = record.get("resource")
-        value = resource.get("id") if isinstance(resource, dict) else None
+        value = resource.get("id") if isinstance(resource, JSON_OBJECT) else None
         return value if isinstance(value, str) and value else None
 
     def iter_dataset_pages(self, since: datetime | None = None) -> Iterator[DatasetPage]:
@@ -63,9 +63,15 @@ class SocrataClient(PortalClient):
         return pager.pages(self._read_page)
 
     def _read_page(self, url: str, params: dict[str, Any]) -> DatasetPage:
-        answer = self.api.get(url, params, max_bytes=page_budget(params["limit"]), what="catalog/v1")
-        if not isinstance(answer, dict) or not isinstance(answer.get("results"), list):
+        records, answer = self.api.get_page(
+            url,
+            params,
+            records_at="results",
+            record_id=self.record_id,
+            what="catalog/v1",
+            max_bytes=page_budget(params["limit"]),
+        )
+        if records is None:
             raise HarvestError(self.host, "catalog/v1: answer has no list of results")
-        records = [record for record in answer["results"] if isinstance(record, dict)]
         count = answer.get("resultSetSize")
         return DatasetPage(records, count if isinstance(count, int) else None, self.api.take_notes())

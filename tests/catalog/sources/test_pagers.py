@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from catalog.sources.arcgis.client import ArcGisHubClient
-from catalog.sources.base import FIRST_PAGE_ROWS, PAGE_TARGET_BYTES
+from catalog.sources.base import FIRST_PAGE_ROWS, PAGE_TARGET_BYTES, ReceivedRecords
 from catalog.sources.datajson.client import DataJsonClient
 from catalog.sources.dcat.client import DcatClient
 from catalog.sources.dkan.client import DkanClient
@@ -216,3 +216,37 @@ def test_a_page_the_portal_fails_under_load_is_asked_again_smaller() -> None:
     assert pages[1].notes[0] == "/api/catalog/v1 failed with limit=1000 (catalog/v1: HTTP 503); asked again with 500"
     regrown = limits.count(124) // 2  # after a failure, pages grow again only after three good ones
     assert 0 < regrown <= len(pages) // 3
+
+
+def test_search_pages_travel_in_the_bytes_received() -> None:
+    """Socrata, OpenDataSoft and Hub search pages are surveyed, not parsed: their records reach the
+    workers in the page's bytes, to be parsed once there, and read as the records served."""
+    socrata = [socrata_result(n) for n in range(30)]
+    ods = [ods_record(n) for n in range(30)]
+    hub = [hub_item(n) for n in range(30)]
+    for routes, client, served in (
+        (discovery_api(socrata), SocrataClient, sorted(socrata, key=lambda r: r["resource"]["id"])),
+        (ods_api(ods), OpenDataSoftClient, ods),
+        (hub_search(hub), ArcGisHubClient, hub),
+    ):
+        with serve_routes(routes) as server:
+            pages = [page for page in client(server.base_url, settings=FAST).iter_dataset_pages() if page.records]
+        assert all(isinstance(page.records, ReceivedRecords) for page in pages)
+        assert [record for page in pages for record in page.records] == served
+
+
+def test_a_page_the_survey_declines_is_parsed_with_a_note() -> None:
+    """Invalid UTF-8 in one result: simdjson refuses the page, the lenient parser reads it (the bad bytes
+    replaced) and says so; every result is kept."""
+    results = [socrata_result(n) for n in range(5)]
+    paged = discovery_api(results)["/api/catalog/v1"]
+
+    def broken(query: dict[str, str], headers: Any) -> Answer:
+        status, content_type, body = paged(query, headers)[:3]
+        return status, content_type, body.replace(b"Permits issued", b"Permits \xff issued")
+
+    with serve_routes({"/api/catalog/v1": broken}) as server:
+        [page] = list(SocrataClient(server.base_url, settings=FAST).iter_dataset_pages())
+    assert isinstance(page.records, list) and len(page.records) == 5
+    assert page.records[0]["resource"]["description"].startswith("Permits \ufffd issued")
+    assert "catalog/v1: response needed the lenient parser" in page.notes[0]
