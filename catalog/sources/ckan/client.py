@@ -224,19 +224,26 @@ def solr_time(moment: datetime) -> str:
 def survey_search_page(
     parser: simdjson.Parser, fetched: Fetched, record_id: Callable[[Any], str | None]
 ) -> tuple[ReceivedRecords, int] | None:
-    """A successful package_search page's records, left in the body (`survey_records`), and its count;
-    None for anything else (an error, a malformed envelope, what the survey declines), which the lenient
-    parser then reads, so every oddity is reported as before."""
-    if fetched.status >= 400:
-        return None
-    surveyed = survey_records(parser, fetched.body, ("result", "results"), record_id)
+    """A successful package_search page's records, left in the body, and its count; None for anything
+    else (see `survey_action`)."""
+    surveyed = survey_action(parser, fetched, ("result", "results"), record_id)
     if surveyed is None:
         return None
     received, envelope = surveyed
     count = envelope.get("result").get("count")
-    if envelope.get("success") is not True or not isinstance(count, int) or count < 0:
+    return (received, count) if isinstance(count, int) and count >= 0 else None
+
+
+def survey_action(
+    parser: simdjson.Parser, fetched: Fetched, at: tuple[str, ...], record_id: Callable[[Any], str | None]
+) -> tuple[ReceivedRecords, simdjson.Object] | None:
+    """A successful Action API answer's records, at `at` in the envelope, left in the body
+    (`survey_records`), and the envelope; None for anything else (an error, a malformed envelope, what
+    the survey declines), which `read_action_response` then reads, so every oddity is reported as before."""
+    if fetched.status >= 400:
         return None
-    return received, count
+    surveyed = survey_records(parser, fetched.body, at, record_id)
+    return surveyed if surveyed is not None and surveyed[1].get("success") is True else None
 
 
 def _search_page(host: str, result: Any) -> tuple[list[dict[str, Any]], int]:

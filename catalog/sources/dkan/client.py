@@ -17,14 +17,16 @@ DKAN 2 sites (Drupal 9+) dropped this API; their `data.json` is read by the data
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
+import simdjson
+
 from catalog.errors import HarvestError
-from catalog.http import HttpSettings
-from catalog.sources.base import DatasetPage, PortalClient, page_budget
-from catalog.sources.ckan.client import CkanActionApi
+from catalog.http import Fetched, HttpSettings
+from catalog.sources.base import DatasetPage, PortalClient, ReceivedRecords, page_budget
+from catalog.sources.ckan.client import CkanActionApi, read_action_response, survey_action
 from catalog.sources.pagers import OffsetPager
 
 PAGE_SIZE = 100
@@ -45,16 +47,25 @@ class DkanClient(PortalClient):
         self.api = CkanActionApi(base_url, self.session)
         self.rows = rows
         self._api_path_found = False
+        self.parser = simdjson.Parser()
+        """Surveys listing pages; only the thread that reads pages may use it."""
 
-    def _call(self, action: str, params: dict[str, Any] | None = None, *, max_bytes: int) -> Any:
+    def _call(
+        self,
+        action: str,
+        params: dict[str, Any] | None = None,
+        *,
+        max_bytes: int,
+        read: Callable[[Fetched], Any] | None = None,
+    ) -> Any:
         """An action, on whichever of DKAN's two API paths this site answers (found on the first call)."""
         if self._api_path_found:
-            return self.api.call_action(action, params, max_bytes=max_bytes)
+            return self.api.call_action(action, params, max_bytes=max_bytes, read=read)
         failures: list[HarvestError] = []
         for path in API_PATHS:
             self.api.base_url = path
             try:
-                result = self.api.call_action(action, params, max_bytes=max_bytes)
+                result = self.api.call_action(action, params, max_bytes=max_bytes, read=read)
             except HarvestError as exc:
                 failures.append(exc)
                 continue
@@ -69,11 +80,18 @@ class DkanClient(PortalClient):
         yield from pager.pages(lambda action, params: self._listing_page(action, params, count))
 
     def _listing_page(self, action: str, params: dict[str, Any], count: int | None) -> DatasetPage:
-        page = self._call(action, params, max_bytes=page_budget(params["limit"]))
+        page = self._call(action, params, max_bytes=page_budget(params["limit"]), read=self._read_listing)
+        if isinstance(page, ReceivedRecords):
+            return DatasetPage(page, count, self.api.take_notes())
         if not isinstance(page, list):
             raise HarvestError(self.host, f"{action}: result is not a list")
         records = [record for record in page if isinstance(record, dict)]
         return DatasetPage(records, count, self.api.take_notes())
+
+    def _read_listing(self, fetched: Fetched) -> Any:
+        """A listing page's records left in its bytes (`survey_action`), else its `result`, parsed."""
+        surveyed = survey_action(self.parser, fetched, ("result",), self.record_id)
+        return surveyed[0] if surveyed is not None else read_action_response(LISTING, fetched, self.api.notes)
 
     def iter_publishers(self) -> Iterator[dict[str, Any]]:
         groups = self._call("group_list", {"all_fields": "true"}, max_bytes=LIST_BUDGET)

@@ -219,15 +219,17 @@ def test_a_page_the_portal_fails_under_load_is_asked_again_smaller() -> None:
 
 
 def test_search_pages_travel_in_the_bytes_received() -> None:
-    """Socrata, OpenDataSoft and Hub search pages are surveyed, not parsed: their records reach the
-    workers in the page's bytes, to be parsed once there, and read as the records served."""
+    """Socrata, OpenDataSoft and Hub search pages, and DKAN's listing, are surveyed, not parsed: their
+    records reach the workers in the page's bytes, to be parsed once there, and read as those served."""
     socrata = [socrata_result(n) for n in range(30)]
     ods = [ods_record(n) for n in range(30)]
     hub = [hub_item(n) for n in range(30)]
+    dkan = real_and_copies(30)
     for routes, client, served in (
         (discovery_api(socrata), SocrataClient, sorted(socrata, key=lambda r: r["resource"]["id"])),
         (ods_api(ods), OpenDataSoftClient, ods),
         (hub_search(hub), ArcGisHubClient, hub),
+        (dkan_routes(dkan, prefix="/api/3/action/"), DkanClient, dkan),
     ):
         with serve_routes(routes) as server:
             pages = [page for page in client(server.base_url, settings=FAST).iter_dataset_pages() if page.records]
