@@ -4,15 +4,16 @@ In the style of dlt's paginators (`dlt.sources.helpers.rest_client.paginators`):
 next request (`url` and `params`, what dlt's `update_request` fills in), learns from each page as it
 comes (`update_state`) and says whether another follows (`has_next_page`); `pages` drives it to the
 end. Three kinds cover the APIs we read:
-- `OffsetPager`: `limit` and `offset` parameters (DKAN, OpenDataSoft), like dlt's `OffsetPaginator`;
+- `OffsetPager`: `limit` and `offset` parameters (CKAN's `rows` and `start`, DKAN, OpenDataSoft), like
+  dlt's `OffsetPaginator`;
 - `CursorPager`: the last record's id is the cursor of the next page (Socrata's `scroll_id`), like
   dlt's `JSONResponseCursorPaginator`;
 - `LinkPager`: the answer says where the next page is (ArcGIS Hub's `rel=next` link, Hydra's
   `hydra:next`, CSW's `nextRecord`), like dlt's `JSONLinkPaginator` and `HeaderLinkPaginator`.
 Each stops on an empty page (unless told that a listing may have empty pages midway), on a page served
 before (a site that ignores the paging parameters would loop), and where its API marks the end. The
-offset and cursor pagers choose how many records a page holds by what pages weigh (`SizedPager`), as
-`CkanClient._search` does for CKAN's `package_search`.
+offset and cursor pagers choose how many records a page holds by what pages weigh and how the portal
+copes (`SizedPager`).
 """
 
 from __future__ import annotations
@@ -134,9 +135,8 @@ class SizedPager(Pager):
                 if not exc.overloaded or self.limit <= MIN_ROWS:
                     raise
                 smaller, self.failed, self.good_pages = max(MIN_ROWS, self.limit // 2), True, 0
-                retried.append(
-                    f"{self.what} failed with {self.limit_param}={self.limit} ({exc.cause}); asked again with {smaller}"
-                )
+                why = f"{self.what} failed with {self.limit_param}={self.limit} ({exc.cause})"
+                retried.append(f"{why}; retried with {self.limit_param}={smaller}")
                 self._resize(smaller)
                 continue
             page.notes[:0], retried = retried, []
@@ -187,6 +187,10 @@ class OffsetPager(SizedPager):
         self.offset += len(page.records)
         self.params[self.offset_param] = self.offset
         counted = page.reported_count if self.stop_at_count else None
+        if counted is not None and 0 < len(page.records) < self.asked and self.offset < counted:
+            page.notes.append(f"portal capped {self.limit_param} at {len(page.records)} (asked {self.asked})")
+            self.ceiling = len(page.records)
+            self._resize(min(self.limit, self.ceiling))
         if counted is not None and self.offset >= counted:
             return False
         if self.maximum_offset is not None and self.offset + self.limit > self.maximum_offset:

@@ -27,7 +27,7 @@ from catalog.harvest import harvest_portal
 from catalog.http import HttpSettings
 from catalog.lake import Lake
 from catalog.sample.server import JSON, RESET
-from catalog.sources.ckan.client import FIRST_PAGE_ROWS
+from catalog.sources.base import FIRST_PAGE_ROWS
 from catalog.views import query
 from tests.conftest import FAST, SHIPPED, portal_at, published_files, real_packages
 from tests.hostile import page_served_twice

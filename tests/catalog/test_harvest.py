@@ -14,7 +14,7 @@ import pytest
 from catalog.errors import HarvestError
 from catalog.harvest import Progress, harvest_portal, prefetched
 from catalog.lake import Lake
-from catalog.sources.ckan.client import FIRST_PAGE_ROWS
+from catalog.sources.base import FIRST_PAGE_ROWS
 from catalog.views import query
 from tests.conftest import FAST, portal_at, published_files, real_packages
 from tests.recorded import multiplied

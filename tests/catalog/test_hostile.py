@@ -25,9 +25,9 @@ from catalog.errors import CatalogError, HarvestError, SuspiciousHarvestError
 from catalog.harvest import HarvestLimitError, HarvestLimits, harvest_portal
 from catalog.lake import ABANDONED, Lake, PortalBusyError, lock_holder
 from catalog.sources import base as portals_base
-from catalog.sources import portal_settings
-from catalog.sources.ckan import client as ckan_client
-from catalog.sources.ckan.client import FIRST_PAGE_ROWS, CkanClient
+from catalog.sources import pagers, portal_settings
+from catalog.sources.base import FIRST_PAGE_ROWS
+from catalog.sources.ckan.client import CkanClient
 from catalog.sources.dcat import rdf_input
 from catalog.sources.dcat.client import DcatClient
 from catalog.sources.dcat.rdf_input import UnsafeDocumentError
@@ -334,7 +334,7 @@ def ckan_with_rows(rows: int):
 
 
 def test_a_page_over_its_memory_budget_is_asked_again_smaller(serve, lake, monkeypatch) -> None:
-    monkeypatch.setattr(ckan_client, "FIRST_PAGE_ROWS", 100)  # the first page asks the client's whole 100 rows
+    monkeypatch.setattr(pagers, "FIRST_PAGE_ROWS", 100)  # the first page asks the client's whole 100 rows
     monkeypatch.setattr(portals_base, "PAGE_BYTES_PER_ROW", 4 * 1024)
     monkeypatch.setattr(portals_base, "PAGE_BYTES_FLOOR", 100 * 1024)
     packages = multiplied(real_packages()[:10], 200)  # Birmingham's records: about 7.8 KB each

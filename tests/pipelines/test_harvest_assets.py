@@ -8,7 +8,7 @@ from dagster import DagsterInstance, materialize
 
 from catalog.errors import LakeError
 from catalog.lake import Lake
-from catalog.sources.ckan.client import FIRST_PAGE_ROWS, MIN_ROWS
+from catalog.sources.base import FIRST_PAGE_ROWS, MIN_ROWS
 from catalog.views import query
 from pipelines.assets.harvest import catalog_tables
 from pipelines.assets.liveness import portal_checks

@@ -42,19 +42,16 @@ from ckanapi import RemoteCKAN
 from catalog.errors import HarvestError
 from catalog.http import Fetched, FetchError, HttpSettings, PortalSession
 from catalog.sources.base import (
-    FIRST_PAGE_ROWS,
-    GROW_AFTER_PAGES,
-    MIN_ROWS,
     DatasetPage,
     IncrementalClient,
     PageNotes,
     ReceivedRecords,
     page_budget,
     retried,
-    rows_for_bytes,
     survey_records,
 )
 from catalog.sources.jsonapi import parse_json
+from catalog.sources.pagers import OffsetPager
 
 MAX_ROWS = 1000
 ORGANIZATION_PAGE = 100
@@ -157,42 +154,30 @@ class CkanClient(IncrementalClient):
         return _search_page(self.host, read_action_response("package_search", fetched, self.api.notes))
 
     def _search(self, fq: str | None, fields: str | None) -> Iterator[DatasetPage]:
-        """package_search pages, adapting to the portal's rows cap and to its failures under load."""
-        start, rows, ceiling, good_pages, failed = 0, min(self.rows, FIRST_PAGE_ROWS), self.rows, 0, False
-        while True:
-            params: dict[str, Any] = {"q": "*:*", "sort": SEARCH_SORT, "rows": rows, "start": start}
-            if fq:
-                params["fq"] = fq
-            if fields:
-                params["fl"] = fields
-            received = self.traffic.bytes_received
-            read = self._read_page if fields else self._read_search_page
-            try:
-                records, count = self.api.call_action("package_search", params, max_bytes=page_budget(rows), read=read)
-            except HarvestError as exc:
-                if not exc.overloaded or rows <= MIN_ROWS:
-                    raise
-                smaller = max(MIN_ROWS, rows // 2)
-                self.api.notes.append(
-                    f"package_search failed with rows={rows} ({exc.cause}); retried with rows={smaller}"
-                )
-                rows, good_pages, failed = smaller, 0, True
-                continue
-            if 0 < len(records) < rows and len(records) < count - start:
-                self.api.notes.append(f"portal capped rows at {len(records)} (asked {rows})")
-                ceiling = rows = len(records)
-            elif records:
-                fitting = min(ceiling, rows_for_bytes(len(records), self.traffic.bytes_received - received))
-                if not failed or fitting < rows:
-                    rows = fitting
-                else:
-                    good_pages += 1
-                    if good_pages >= GROW_AFTER_PAGES:
-                        rows, good_pages = min(fitting, rows * 2), 0
-            yield DatasetPage(records=records, reported_count=count, notes=self.api.take_notes())
-            start += len(records)
-            if not records or start >= count:
-                return
+        """package_search pages by `start`/`rows`, their size following the bytes, the portal's rows cap and
+        its failures under load (`SizedPager`), until the reported count is read."""
+        params: dict[str, Any] = {"q": "*:*", "sort": SEARCH_SORT}
+        if fq:
+            params["fq"] = fq
+        if fields:
+            params["fl"] = fields
+        read = self._read_page if fields else self._read_search_page
+
+        def page(action: str, params: dict[str, Any]) -> DatasetPage:
+            records, count = self.api.call_action(action, params, max_bytes=page_budget(params["rows"]), read=read)
+            return DatasetPage(records=records, reported_count=count, notes=self.api.take_notes())
+
+        pager = OffsetPager(
+            "package_search",
+            params,
+            limit=self.rows,
+            record_id=self.record_id,
+            received=self.bytes_received,
+            offset_param="start",
+            limit_param="rows",
+            stop_at_count=True,
+        )
+        return pager.pages(page)
 
     def iter_publishers(self) -> Iterator[dict[str, Any]]:
         seen: set[str] = set()

@@ -19,8 +19,7 @@ from catalog.harvest.workers import BATCH_BYTES, BATCH_RECORDS, Normalising, bat
 from catalog.lake import Lake
 from catalog.normalise.rows import HarvestContext
 from catalog.normalise.values import json_bytes
-from catalog.sources.base import ReceivedRecords
-from catalog.sources.ckan.client import FIRST_PAGE_ROWS
+from catalog.sources.base import FIRST_PAGE_ROWS, ReceivedRecords
 from tests.conftest import FAST, portal_at, real_packages
 from tests.hostile import ckan_envelope
 from tests.recorded import multiplied

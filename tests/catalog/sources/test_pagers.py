@@ -213,7 +213,7 @@ def test_a_page_the_portal_fails_under_load_is_asked_again_smaller() -> None:
     read = [result["resource"]["id"] for page in pages for result in page.records]
     assert sorted(read) == sorted(result["resource"]["id"] for result in results)
     assert list(dict.fromkeys(limits))[:6] == [FIRST_PAGE_ROWS, 1000, 500, 250, 125, 62]  # each tried twice by HTTP
-    assert pages[1].notes[0] == "/api/catalog/v1 failed with limit=1000 (catalog/v1: HTTP 503); asked again with 500"
+    assert pages[1].notes[0] == "/api/catalog/v1 failed with limit=1000 (catalog/v1: HTTP 503); retried with limit=500"
     regrown = limits.count(124) // 2  # after a failure, pages grow again only after three good ones
     assert 0 < regrown <= len(pages) // 3
 
