@@ -7,7 +7,8 @@ Paging: `package_search` with `rows` up to 1000 (`ckan.search.rows_max`; many po
 after everything already read, so offsets neither skip nor repeat on insertion; ids seen twice
 (deletions or early insertions shift offsets) are dropped by the harvest loop, which then makes one
 catch-up pass for what the shift hid. A page shorter than asked while more remain means the portal
-capped `rows`: we adopt the cap. Pages are sized by bytes, not only rows: the first asks for 20
+capped `rows`: we adopt the cap. The shared `OffsetPager` (a `SizedPager`) does all this, and sizes
+pages by bytes, not only rows: the first asks for 20
 rows (records of unknown weight: 100 records of 90 KB took a worker 90 MB to parse), each next one for
 as many as make about 2 MB (`PAGE_TARGET_BYTES`) at the weight of the rows just read, within the cap,
 so a catalogue of heavy records (10,000 resources in one dataset) is read in pages as light as any
