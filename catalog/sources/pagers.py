@@ -182,7 +182,7 @@ class OffsetPager(SizedPager):
         ids = page_ids(page, self.record_id)
         if self.first_ids is None:
             self.first_ids = ids
-        elif page.records and ids[: len(self.first_ids)] == self.first_ids[: len(ids)]:  # pages differ in size
+        elif ids and self.first_ids and ids[: len(self.first_ids)] == self.first_ids[: len(ids)]:  # sizes differ
             return self._drop_repeat(page, self.offset_param)
         self.offset += len(page.records)
         self.params[self.offset_param] = self.offset
