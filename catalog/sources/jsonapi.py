@@ -84,8 +84,10 @@ class JsonApi(PageNotes):
         """
 
         def read(fetched: Fetched, what: str) -> tuple[Records | None, dict[str, Any]]:
-            surveyed = survey_records(self.parser, fetched.body, (records_at,), record_id)
-            if surveyed is not None and fetched.status < 400:
+            surveyed = (
+                None if fetched.status >= 400 else survey_records(self.parser, fetched.body, (records_at,), record_id)
+            )
+            if surveyed is not None:
                 received, answer = surveyed
                 return received, {key: _python(answer[key]) for key in answer if key != records_at}
             answer = self._parsed(fetched, what)
