@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import simdjson
 
+from catalog.errors import HarvestError
 from catalog.http import Fetched, FetchError, PortalSession
 from catalog.normalise.values import loads_lenient
 from catalog.sources.base import PageNotes, ReceivedRecords, retried, survey_records
@@ -77,13 +78,13 @@ class JsonApi(PageNotes):
         record_id: Callable[[Any], str | None],
         what: str,
         max_bytes: int,
-    ) -> tuple[Records | None, dict[str, Any]]:
+    ) -> tuple[Records, dict[str, Any]]:
         """A page of records: those of the answer's list `records_at` (its objects), and the answer's other
         keys. The records stay in the bytes received (`survey_records`) unless the survey declines the
-        page (then it is parsed, every oddity noted as `get` notes it); None if the answer has no such list.
-        """
+        page (then it is parsed, every oddity noted as `get` notes it). An answer without that list is a
+        `HarvestError`."""
 
-        def read(fetched: Fetched, what: str) -> tuple[Records | None, dict[str, Any]]:
+        def read(fetched: Fetched, what: str) -> tuple[Records, dict[str, Any]]:
             surveyed = (
                 None if fetched.status >= 400 else survey_records(self.parser, fetched.body, (records_at,), record_id)
             )
@@ -93,7 +94,7 @@ class JsonApi(PageNotes):
             answer = self._parsed(fetched, what)
             listed = answer.get(records_at) if isinstance(answer, dict) else None
             if not isinstance(listed, list):
-                return None, answer if isinstance(answer, dict) else {}
+                raise HarvestError(self.host or urlsplit(url).netloc, f"{what}: answer has no list of {records_at}")
             return [record for record in listed if isinstance(record, dict)], answer
 
         return self._get(url, params, what, max_bytes, read)

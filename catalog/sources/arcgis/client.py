@@ -73,8 +73,6 @@ class ArcGisHubClient(PortalClient):
             what="search/v1 items",
             max_bytes=page_budget(self.rows),
         )
-        if records is None:
-            raise HarvestError(self.host, "search/v1 items: answer is not a FeatureCollection")
         matched = answer.get("numberMatched") if isinstance(answer.get("numberMatched"), int) else None
         following = [link for link in answer.get("links") or [] if isinstance(link, dict) and link.get("rel") == "next"]
         href = following[0].get("href") if following else None

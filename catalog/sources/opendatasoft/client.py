@@ -76,8 +76,6 @@ class OpenDataSoftClient(PortalClient):
             what="catalog/datasets",
             max_bytes=page_budget(params["limit"]),
         )
-        if records is None:
-            raise HarvestError(self.host, "catalog/datasets: answer has no list of results")
         total = answer.get("total_count") if isinstance(answer.get("total_count"), int) else None
         return DatasetPage(records, total, self.api.take_notes())
 

@@ -21,7 +21,6 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from catalog.errors import HarvestError
 from catalog.http import HttpSettings
 from catalog.sources.base import JSON_OBJECT, DatasetPage, PortalClient, page_budget
 from catalog.sources.jsonapi import JsonApi
@@ -71,7 +70,5 @@ class SocrataClient(PortalClient):
             what="catalog/v1",
             max_bytes=page_budget(params["limit"]),
         )
-        if records is None:
-            raise HarvestError(self.host, "catalog/v1: answer has no list of results")
         count = answer.get("resultSetSize")
         return DatasetPage(records, count if isinstance(count, int) else None, self.api.take_notes())

@@ -7,6 +7,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
+from catalog.errors import HarvestError
 from catalog.sources.arcgis.client import ArcGisHubClient
 from catalog.sources.base import FIRST_PAGE_ROWS, PAGE_TARGET_BYTES, ReceivedRecords
 from catalog.sources.datajson.client import DataJsonClient
@@ -252,3 +255,9 @@ def test_a_page_the_survey_declines_is_parsed_with_a_note() -> None:
     assert isinstance(page.records, list) and len(page.records) == 5
     assert page.records[0]["resource"]["description"].startswith("Permits \ufffd issued")
     assert "catalog/v1: response needed the lenient parser" in page.notes[0]
+
+
+def test_a_page_without_its_list_of_records_says_so() -> None:
+    routes = {"/api/catalog/v1": static(json.dumps({"results": None, "resultSetSize": 3}).encode())}
+    with serve_routes(routes) as server, pytest.raises(HarvestError, match="catalog/v1: answer has no list of results"):
+        list(SocrataClient(server.base_url, settings=FAST).iter_dataset_pages())
