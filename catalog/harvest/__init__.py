@@ -39,6 +39,7 @@ import pyarrow.parquet as pq
 from catalog.errors import CatalogError, SuspiciousHarvestError
 from catalog.harvest.changes import ChangeWriter, write_publishers
 from catalog.harvest.fetch import Fetch, fetch_publishers
+from catalog.harvest.heap import HARVEST_HEAP_SLACK, keep_heap_slack
 from catalog.harvest.limits import Budget, HarvestLimitError, HarvestLimits, largest_harvest
 from catalog.harvest.prefetch import prefetched
 from catalog.harvest.progress import Progress
@@ -108,6 +109,7 @@ def run_harvest(
     SuspiciousHarvestError, unless `allow_mass_deletion`, or unless it is a full harvest asked for as
     such (`confirming`) that finds what an earlier suspicious run found.
     """
+    keep_heap_slack(HARVEST_HEAP_SLACK)
     if not isinstance(client, IncrementalClient):
         since = None  # the portal cannot filter by modification: read everything, tell changes apart by hash
     mode = "full" if since is None else "incremental"

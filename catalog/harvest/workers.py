@@ -43,6 +43,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from catalog.harvest.heap import WORKER_HEAP_SLACK, keep_heap_slack
 from catalog.normalise.rows import HarvestContext
 from catalog.normalise.values import RecordTooDeepError, json_bytes, loads_lenient
 from catalog.schemas import DATASETS, DISTRIBUTIONS
@@ -230,9 +231,11 @@ def batches(raws: list[bytes]) -> Iterator[list[bytes]]:
 def _start_worker() -> None:
     """Ignore SIGINT (the harvest shuts its workers down), and leave what the fork inherited out of the
     garbage collector's full passes: a worker allocates millions of short-lived objects, and each full
-    pass would otherwise walk every imported module's too."""
+    pass would otherwise walk every imported module's too. Keep more of the heap a batch frees than
+    the harvesting process does (`catalog.harvest.heap`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     gc.freeze()
+    keep_heap_slack(WORKER_HEAP_SLACK)
 
 
 class Normalising:
