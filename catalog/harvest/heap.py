@@ -8,11 +8,10 @@ zero again: 1.1 million page faults in a harvest of 100,000 datasets, about a te
 
 With `M_TOP_PAD`, glibc keeps that much free at the top of a heap when it shrinks it. The workers
 churn the most (a page's parsed records, several megabytes, then freed), so they keep more than the
-harvesting process, whose memory grows with the catalogue. Measured with `/tmp`-free A/B runs of
-`bench/harvest_child.py` at 100,000 datasets (medians of 4 interleaved runs): 18.0 s of CPU without
-slack, 16.8 s with these; page faults 1.1 million -> about 0.3 million. A larger slack gained nothing
-measurable and cost memory: at 300,000 datasets 64 MB for every process took the harvest's peak PSS
-over 300 MB.
+harvesting process, whose own memory grows with the catalogue. At 100,000 datasets (4 interleaved
+runs of `bench/harvest_child.py` each way, medians): 17.8 s of CPU without slack, 15.9 s with it, and
+page faults from 1.1 million to 0.46 million. More slack gained nothing measurable and cost
+memory: 64 MB in every process took a 300,000-dataset harvest over 300 MB of PSS.
 """
 
 from __future__ import annotations
