@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 
 import simdjson
 
-from catalog.errors import HarvestError
 from catalog.http import Fetched, FetchError, PortalSession
 from catalog.normalise.values import loads_lenient
 from catalog.sources.base import PageNotes, ReceivedRecords, retried, survey_records
@@ -94,7 +93,7 @@ class JsonApi(PageNotes):
             answer = self._parsed(fetched, what)
             listed = answer.get(records_at) if isinstance(answer, dict) else None
             if not isinstance(listed, list):
-                raise HarvestError(self.host or urlsplit(url).netloc, f"{what}: answer has no list of {records_at}")
+                raise FetchError(f"answer has no list of {records_at}")  # `retried` names the host and `what`
             return [record for record in listed if isinstance(record, dict)], answer
 
         return self._get(url, params, what, max_bytes, read)
