@@ -202,8 +202,10 @@ class CursorPager(SizedPager):
     """The page after the last record read: `cursor_param` is that record's id. Stable under insertions and
     with no depth limit, where the API sorts by id.
 
-    Ends also on a page shorter than asked (the last one). A page that ends at the cursor it was asked to
-    start after, or starts where the first page did, is a site ignoring the cursor.
+    Ends also on a page shorter than asked (the last one), unless the page's reported count says more
+    records follow: then the site caps the page size, and the pages after are asked no larger. A page that
+    ends at the cursor it was asked to start after, or starts where the first page did, is a site ignoring
+    the cursor.
     """
 
     def __init__(
@@ -222,6 +224,7 @@ class CursorPager(SizedPager):
         self.cursor_param = cursor_param
         self.cursor: str | None = None
         self.first_id: str | None = None
+        self.read = 0
 
     def _advance(self, page: DatasetPage) -> bool:
         ids = page_ids(page, self.record_id)
@@ -230,8 +233,16 @@ class CursorPager(SizedPager):
             self.first_id = first
         elif last is not None and (last == self.cursor or first == self.first_id):
             return self._drop_repeat(page, self.cursor_param)
-        if len(page.records) < self.asked or last is None:
+        if last is None:
             return False
+        self.read += len(page.records)
+        if len(page.records) < self.asked:
+            counted = page.reported_count
+            if counted is None or self.read >= counted:
+                return False
+            page.notes.append(f"portal capped {self.limit_param} at {len(page.records)} (asked {self.asked})")
+            self.ceiling = len(page.records)
+            self._resize(min(self.limit, self.ceiling))
         self.cursor = self.params[self.cursor_param] = last
         return True
 

@@ -115,6 +115,24 @@ def test_cursor_pager_stops_on_an_empty_page() -> None:
         assert len(server.requests) == 4
 
 
+def test_cursor_pager_goes_on_past_a_short_page_while_the_count_says_more_follow() -> None:
+    """A site serving fewer results than asked, not at the end: the pages after are asked that large."""
+    results = [socrata_result(n) for n in range(1000)]
+    served = discovery_api(results)["/api/catalog/v1"]
+
+    def capped(query: dict[str, str], headers: Any) -> Answer:
+        return served(query | {"limit": str(min(int(query["limit"]), 300))}, headers)
+
+    with serve_routes({"/api/catalog/v1": capped}) as server:
+        pages = list(SocrataClient(server.base_url, settings=FAST).iter_dataset_pages())
+        assert [len(page.records) for page in pages] == [FIRST_PAGE_ROWS, 300, 300, 300, 80]
+        assert pages[1].notes == ["portal capped limit at 300 (asked 1000)"]
+        assert [query["limit"] for query in queries(server, "/api/catalog/v1")] == ["20", "1000", "300", "300", "300"]
+        assert sorted(r["resource"]["id"] for page in pages for r in page.records) == sorted(
+            r["resource"]["id"] for r in results
+        )
+
+
 def test_cursor_pager_drops_a_page_from_a_site_that_ignores_the_cursor() -> None:
     results = [socrata_result(n) for n in range(1500)]
     first_page = discovery_api(results)["/api/catalog/v1"]
