@@ -54,13 +54,13 @@ FREQUENCY_KEYS = (
 THEME_KEYS = ("groups", "theme", "theme-primary", "theme-secondary")
 
 DISTRIBUTION_TEXT = {
-    "distribution_id": ("id",),
-    "title": ("name",),
-    "description": ("description",),
-    "format": ("format",),
-    "media_type": ("mimetype",),
-    "access_url": ("url",),
-    "checksum": ("hash",),
+    "distribution_id": "id",
+    "title": "name",
+    "description": "description",
+    "format": "format",
+    "media_type": "mimetype",
+    "access_url": "url",
+    "checksum": "hash",
 }
 DISTRIBUTION_TIMES = {
     "issued": ("created",),
@@ -119,8 +119,7 @@ def normalise_distribution(
     """One CKAN resource as a distribution row of `dataset`."""
     row = new_distribution_row(dataset, position)
     warnings = warnings.scoped(f"resources[{position}].")
-    for column, keys in DISTRIBUTION_TEXT.items():
-        row[column] = text(_first(resource, keys), column, warnings)
+    _set_texts(row, resource, DISTRIBUTION_TEXT, warnings)
     for column, keys in DISTRIBUTION_TIMES.items():
         row[column] = timestamp(_first(resource, keys), column, warnings)
     row["byte_size"] = integer(resource.get("size"), "size", warnings)
@@ -153,6 +152,19 @@ def _first(record: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
         if value or value not in EMPTY_VALUES:  # a true value is never empty: compared only when false
             return value
     return None
+
+
+def _set_texts(row: dict[str, Any], record: Mapping[str, Any], columns: Mapping[str, str], warnings: Warnings) -> None:
+    """`row[column] = text(_first(record, (key,)))` for each column and its one key, with `text`'s
+    common case (a plain ASCII string) inlined: a dataset's distributions make most of its calls."""
+    for column, key in columns.items():
+        value = record.get(key)
+        if type(value) is str and value.isascii():
+            row[column] = value.strip() or None
+        elif not value and value in EMPTY_VALUES:
+            row[column] = None
+        else:
+            row[column] = text(value, column, warnings)
 
 
 def _lookup(record: Mapping[str, Any], extras: Mapping[str, str], keys: tuple[str, ...]) -> Any:
