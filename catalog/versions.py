@@ -93,8 +93,10 @@ class IdIndex:
             return pa.nulls(len(wanted), pa.int32())
         hashes = _hashes(wanted)
         at = np.minimum(np.searchsorted(self.sorted_hashes, hashes), len(self.sorted_hashes) - 1)
-        candidates = self.order[at]
         hashed_alike = self.sorted_hashes[at] == hashes
+        if not hashed_alike.any() and not wanted.null_count:  # none of them (a first harvest's every page)
+            return pa.nulls(len(wanted), pa.int32())
+        candidates = self.order[at]
         equal = pc.equal(_array(self.ids.take(candidates)), wanted).fill_null(False)
         same = hashed_alike & equal.to_numpy(zero_copy_only=False)
         unsure = hashed_alike & ~same | wanted.is_null().to_numpy(zero_copy_only=False)
