@@ -51,8 +51,8 @@ DCAT = Namespace("http://www.w3.org/ns/dcat#")
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
 CSW = "{http://www.opengis.net/cat/csw/2.0.2}"
 RDF_XML_ROOT = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}RDF"
-# Content type -> rdflib parser.
-FORMATS = {
+# Media type (or, failing that, file suffix) -> the rdflib parser of that RDF syntax.
+RDF_PARSERS = {
     "text/turtle": "turtle",
     "application/x-turtle": "turtle",
     "text/n3": "n3",
@@ -63,7 +63,7 @@ FORMATS = {
     "application/json": "json-ld",
     "application/n-triples": "nt",
 }
-SUFFIXES = {".ttl": "turtle", ".n3": "n3", ".rdf": "xml", ".xml": "xml", ".jsonld": "json-ld", ".nt": "nt"}
+RDF_SUFFIXES = {".ttl": "turtle", ".n3": "n3", ".rdf": "xml", ".xml": "xml", ".jsonld": "json-ld", ".nt": "nt"}
 # rdflib logs a traceback for every typed literal it cannot convert (`"2019"^^xsd:date`); we keep
 # lexical forms and judge dates ourselves, so those conversions do not matter here. For the same
 # reason literals are not normalised (`...Z` would become `...+00:00`): `modified_text` is the source's.
@@ -163,11 +163,11 @@ def parse_page(url: str, content_type: str, body: bytes, host: str, resolver: Co
 
 def _rdf_format(url: str, content_type: str, body: bytes) -> str:
     media_type = content_type.split(";", maxsplit=1)[0].strip().lower()
-    if media_type in FORMATS:
-        return FORMATS[media_type]
+    if media_type in RDF_PARSERS:
+        return RDF_PARSERS[media_type]
     suffix = "." + urlsplit(url).path.rsplit(".", 1)[-1].lower() if "." in urlsplit(url).path else ""
-    if suffix in SUFFIXES:
-        return SUFFIXES[suffix]
+    if suffix in RDF_SUFFIXES:
+        return RDF_SUFFIXES[suffix]
     start = body.lstrip()[:1]
     return "xml" if start == b"<" else "json-ld" if start in (b"{", b"[") else "turtle"
 
