@@ -94,7 +94,7 @@ class IdIndex:
         hashes = _hashes(wanted)
         at = np.minimum(np.searchsorted(self.sorted_hashes, hashes), len(self.sorted_hashes) - 1)
         hashed_alike = self.sorted_hashes[at] == hashes
-        if not hashed_alike.any() and not wanted.null_count:  # none of them (a first harvest's every page)
+        if not hashed_alike.any():  # none of them (every page of a first harvest); a null is hashed too
             return pa.nulls(len(wanted), pa.int32())
         candidates = self.order[at]
         equal = pc.equal(_array(self.ids.take(candidates)), wanted).fill_null(False)

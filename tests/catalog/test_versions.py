@@ -25,14 +25,15 @@ def recorded_ids() -> list[str]:
 
 
 def lookups(known: list[str | None], rounds: int = 100) -> list[pa.Array]:
-    """Batches of ids to look up: known ones, unknown ones, near misses, empty text and nulls, in any order."""
+    """Batches of ids to look up: known ones, unknown ones, near misses, empty text and nulls, in any order;
+    and unknown ones alone (every page of a first harvest), with nulls and without."""
     chooser = random.Random(SEED)
     others = ["", "x", *(f"{value}-2" for value in known if value), *(value.upper() for value in known if value)]
+    mixed, unknown, unknown_or_null = [known, others, [None]], [others], [others, [None]]
     return [
-        pa.array(
-            [chooser.choice([chooser.choice(known), chooser.choice(others), None]) for _ in range(size)], pa.string()
-        )
+        pa.array([chooser.choice(chooser.choice(pools)) for _ in range(size)], pa.string())
         for size in [0, 1, *(chooser.randint(2, 300) for _ in range(rounds))]
+        for pools in (mixed, unknown, unknown_or_null)
     ]
 
 
