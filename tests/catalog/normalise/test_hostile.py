@@ -11,9 +11,16 @@ import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from catalog.normalise.values import json_text, loads_lenient
+from catalog.normalise.values import Warnings, json_text, loads_lenient, text
 from catalog.schemas import DATASETS, DISTRIBUTIONS, PUBLISHERS
-from catalog.sources.ckan.mapping import HarvestContext, normalise_dataset, normalise_publisher
+from catalog.sources.ckan.mapping import (
+    DISTRIBUTION_TEXT,
+    HarvestContext,
+    _first,
+    _set_texts,
+    normalise_dataset,
+    normalise_publisher,
+)
 
 CONTEXT = HarvestContext("hostile", "h1", "https://portal.example", datetime(2026, 1, 1, tzinfo=UTC))
 
@@ -78,6 +85,18 @@ def test_any_dataset_record_normalises_into_the_schema(record: dict) -> None:
 def test_any_organisation_record_normalises_into_the_schema(record: dict) -> None:
     row, _ = normalise_publisher(record, CONTEXT)
     pa.Table.from_pylist([row], schema=PUBLISHERS)
+
+
+@HOSTILE
+@given(st.dictionaries(st.sampled_from(RESOURCE_KEYS), JSON_VALUES))
+def test_resource_text_columns_read_as_text_reads_the_first_non_empty_value(resource: dict) -> None:
+    """The inlined common case changes nothing: same values, same warnings, for anything in any field."""
+    inlined, inlined_warnings = {}, Warnings("dataset d")
+    _set_texts(inlined, resource, DISTRIBUTION_TEXT, inlined_warnings)
+    plain, plain_warnings = {}, Warnings("dataset d")
+    for column, key in DISTRIBUTION_TEXT.items():
+        plain[column] = text(_first(resource, (key,)), column, plain_warnings)
+    assert (inlined, inlined_warnings) == (plain, plain_warnings)
 
 
 def test_bad_values_become_null_and_a_warning_and_the_raw_record_keeps_them() -> None:
