@@ -53,6 +53,7 @@ FREQUENCY_KEYS = (
 )
 THEME_KEYS = ("groups", "theme", "theme-primary", "theme-secondary")
 
+# column -> the resource's one key for it (`_set_texts`).
 DISTRIBUTION_TEXT = {
     "distribution_id": "id",
     "title": "name",
