@@ -125,6 +125,13 @@ class SizedPager(Pager):
             self._resize(min(fitting, self.limit * 2))
             self.good_pages = 0
 
+    def _capped(self, page: DatasetPage) -> None:
+        """`page` held fewer records than asked, and more follow: the portal caps the page size there,
+        and the pages after are asked no larger."""
+        page.notes.append(f"portal capped {self.limit_param} at {len(page.records)} (asked {self.asked})")
+        self.ceiling = len(page.records)
+        self._resize(min(self.limit, self.ceiling))
+
     def pages(self, read: ReadPage) -> Iterator[DatasetPage]:
         retried: list[str] = []
         while self.has_next_page:
@@ -188,9 +195,7 @@ class OffsetPager(SizedPager):
         self.params[self.offset_param] = self.offset
         counted = page.reported_count if self.stop_at_count else None
         if counted is not None and 0 < len(page.records) < self.asked and self.offset < counted:
-            page.notes.append(f"portal capped {self.limit_param} at {len(page.records)} (asked {self.asked})")
-            self.ceiling = len(page.records)
-            self._resize(min(self.limit, self.ceiling))
+            self._capped(page)
         if counted is not None and self.offset >= counted:
             return False
         if self.maximum_offset is not None and self.offset + self.limit > self.maximum_offset:
@@ -240,9 +245,7 @@ class CursorPager(SizedPager):
             counted = page.reported_count
             if counted is None or self.read >= counted:
                 return False
-            page.notes.append(f"portal capped {self.limit_param} at {len(page.records)} (asked {self.asked})")
-            self.ceiling = len(page.records)
-            self._resize(min(self.limit, self.ceiling))
+            self._capped(page)
         self.cursor = self.params[self.cursor_param] = last
         return True
 
