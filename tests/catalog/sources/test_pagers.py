@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from catalog.errors import HarvestError
+from catalog.http import HttpSettings
 from catalog.sources.arcgis.client import ArcGisHubClient
 from catalog.sources.base import FIRST_PAGE_ROWS, PAGE_TARGET_BYTES, ReceivedRecords
 from catalog.sources.datajson.client import DataJsonClient
@@ -22,7 +23,7 @@ from tests.catalog.sources.test_dcat import paged_catalogue
 from tests.catalog.sources.test_dkan import dkan_routes, envelope, real_and_copies
 from tests.catalog.sources.test_opendatasoft import ods_api, ods_record
 from tests.catalog.sources.test_socrata import discovery_api, socrata_result
-from tests.conftest import FAST, fixture_bytes
+from tests.conftest import FAST, SHIPPED, fixture_bytes
 from tests.routes import Answer, serve_routes, static
 
 LISTING = "/api/3/action/current_package_list_with_resources"
@@ -115,7 +116,8 @@ def test_cursor_pager_stops_on_an_empty_page() -> None:
         assert len(server.requests) == 4
 
 
-def test_cursor_pager_goes_on_past_a_short_page_while_the_count_says_more_follow() -> None:
+@pytest.mark.parametrize("settings", [SHIPPED, FAST], ids=["shipped", "fast"])
+def test_cursor_pager_goes_on_past_a_short_page_while_the_count_says_more_follow(settings: HttpSettings) -> None:
     """A site serving fewer results than asked, not at the end: the pages after are asked that large."""
     results = [socrata_result(n) for n in range(1000)]
     served = discovery_api(results)["/api/catalog/v1"]
@@ -124,7 +126,7 @@ def test_cursor_pager_goes_on_past_a_short_page_while_the_count_says_more_follow
         return served(query | {"limit": str(min(int(query["limit"]), 300))}, headers)
 
     with serve_routes({"/api/catalog/v1": capped}) as server:
-        pages = list(SocrataClient(server.base_url, settings=FAST).iter_dataset_pages())
+        pages = list(SocrataClient(server.base_url, settings=settings).iter_dataset_pages())
         assert [len(page.records) for page in pages] == [FIRST_PAGE_ROWS, 300, 300, 300, 80]
         assert pages[1].notes == ["portal capped limit at 300 (asked 1000)"]
         assert [query["limit"] for query in queries(server, "/api/catalog/v1")] == ["20", "1000", "300", "300", "300"]
