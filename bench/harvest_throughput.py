@@ -1,7 +1,7 @@
 """Harvest throughput, CPU and all-process memory against a local CKAN portal, beside a baseline revision.
 
     python bench/harvest_throughput.py [--sizes 20000 100000 300000] [--record-scale 1] [--baseline REV]
-                                       [--rate-cost-at 20000] [--dump-max 100000]
+                                       [--rate-cost-at 20000] [--dump-max 100000] [--rounds 1]
 
 Each dataset is one of the 15 real CKAN records in the fixtures (8.7 KB of JSON on average) with a
 fresh id, name and creation time. `--record-scale K` gives each record K times its resources (fresh
@@ -34,6 +34,12 @@ For each N (and engine) it prints:
 - then a full harvest of the same portal again: every dataset classified against the current state,
   none written (a daily full harvest of an unchanged portal).
 
+With `--rounds K`, the full harvest runs K times per engine, the engines taking turns (A B, B A...),
+and the floor is timed again before each round: the figures are medians over the rounds (peak memory
+the largest), and `cpu_vs_baseline` is the median of each round's CPU over the baseline's in the same
+round, the share that the machine's drifts (±30 % from one hour to the next on a shared machine) touch
+least.
+
 It ends with one markdown table. Figures, not assertions: timings on shared machines are noisy.
 """
 
@@ -45,13 +51,15 @@ import ctypes
 import json
 import os
 import resource
+import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -413,12 +421,11 @@ def measure(size: int, record_scale: int, under_test: list[Engine], args: argpar
         url, record_bytes = server.stdout.readline().split()
         print(f"{size:,} datasets, record scale {record_scale} (mean record {int(record_bytes) / 1000:.1f} KB)",
               flush=True)  # fmt: skip
-        shared = {"datasets": size, "record_scale": record_scale, "raw_transfer_s": raw_transfer(url, size)}
+        shared = {"datasets": size, "record_scale": record_scale}
         rows = {engine.name: {"engine": engine.label, **shared} for engine in under_test}
         with tempfile.TemporaryDirectory(prefix="bench-") as folder:
             work = Path(folder)
-            for engine in under_test:
-                _full_harvest(engine, url, work / engine.name, rows[engine.name])
+            _full_harvests(under_test, url, work, rows, args.rounds)
             search_s = run_measured([CKANAPI, "search", "datasets", "q=*:*",
                                      "-O", str(work / "search.jsonl"), "-g", "-r", url]).wall_s  # fmt: skip
             dump_s = None
@@ -445,24 +452,68 @@ def measure(size: int, record_scale: int, under_test: list[Engine], args: argpar
         server.wait(timeout=60)
 
 
-def _full_harvest(engine: Engine, url: str, lake: Path, row: dict[str, Any]) -> None:
+def _full_harvests(
+    under_test: list[Engine], url: str, work: Path, rows: dict[str, dict[str, Any]], rounds: int
+) -> None:
+    """`rounds` full harvests by each engine, interleaved (A B, B A, A B...) and each round with the floor
+    timed again, so that the machine's drifts fall on every engine alike. Each figure is the median over
+    the rounds (peak memory: the largest); `cpu_vs_baseline` is the median of each round's CPU over the
+    baseline's in the same round. The last round's lakes stay for the runs that follow."""
+    samples: dict[str, list[dict[str, Any]]] = {engine.name: [] for engine in under_test}
+    for round_ in range(rounds):
+        transfer_s = raw_transfer(url, rows[under_test[0].name]["datasets"])
+        for engine in under_test if round_ % 2 == 0 else under_test[::-1]:
+            row = rows[engine.name]
+            if "failed" in row:
+                continue
+            shutil.rmtree(work / engine.name, ignore_errors=True)
+            sample = _full_harvest(engine, url, work / engine.name, row["datasets"])
+            if isinstance(sample, str):
+                row["failed"] = sample
+                print(f"  {engine.name}: FAILED: {sample}", flush=True)
+                continue
+            sample |= {"raw_transfer_s": transfer_s, "ratio_to_raw": sample["wall_s"] / transfer_s}
+            samples[engine.name].append(sample)
+            print(f"  round {round_ + 1}: {engine.name} wall {sample['wall_s']:.1f} s (floor {transfer_s:.1f} s), "
+                  f"CPU {sample['cpu_s']:.1f} s", flush=True)  # fmt: skip
+    for engine in under_test:
+        taken = samples[engine.name]
+        if "failed" in rows[engine.name] or not taken:
+            continue
+        rows[engine.name] |= {key: statistics.median(sample[key] for sample in taken) for key in taken[0]}
+        rows[engine.name] |= {key: max(sample[key] for sample in taken) for key in PEAKS}
+        rows[engine.name] |= {"rounds": len(taken), "ratio_range": _range(sample["ratio_to_raw"] for sample in taken)}
+    baseline = samples.get("baseline")
+    for engine in under_test:
+        if engine.name != "baseline" and baseline and len(baseline) == len(samples[engine.name]):
+            pairs = zip(samples[engine.name], baseline, strict=True)
+            paired = [ours["cpu_s"] / theirs["cpu_s"] for ours, theirs in pairs]
+            rows[engine.name] |= {"cpu_vs_baseline": statistics.median(paired), "cpu_vs_baseline_range": _range(paired)}
+
+
+PEAKS = ("peak_rss_mb", "peak_pss_mb", "largest_process_rss_mb")
+
+
+def _range(values: Iterable[float]) -> str:
+    ordered = sorted(values)
+    return f"{ordered[0]:.2f}-{ordered[-1]:.2f}"
+
+
+def _full_harvest(engine: Engine, url: str, lake: Path, datasets: int) -> dict[str, Any] | str:
+    """One full harvest's figures, or why it failed."""
     try:
         result = harvest(engine, url, lake, full=True)
         full = last_run(lake)
-        if full["status"] != "complete" or full["added"] != row["datasets"]:
+        if full["status"] != "complete" or full["added"] != datasets:
             raise CommandError(f"full harvest ended {full['status']} with {full['added']:,} added")
     except CommandError as failure:
-        row["failed"] = str(failure)
-        print(f"  {engine.name}: FAILED: {failure}", flush=True)
-        return
+        return str(failure)
     measured: Measured = result["measured"]
-    print(f"  {engine.name} imports {result['catalog_file']}", flush=True)
-    row |= {
+    return {
         "wall_s": measured.wall_s,
-        "datasets_per_s": row["datasets"] / measured.wall_s,
-        "ratio_to_raw": measured.wall_s / row["raw_transfer_s"],
+        "datasets_per_s": datasets / measured.wall_s,
         "cpu_s": measured.cpu_s,
-        "cpu_s_per_100k": measured.cpu_s / row["datasets"] * 100_000,
+        "cpu_s_per_100k": measured.cpu_s / datasets * 100_000,
         "peak_rss_mb": measured.peak_rss_bytes / 2**20,
         "peak_pss_mb": measured.peak_pss_bytes / 2**20,
         "largest_process_rss_mb": measured.largest_process_rss_bytes / 2**20,
@@ -532,7 +583,8 @@ def _full_reharvest(engine: Engine, url: str, lake: Path, row: dict[str, Any]) -
 # --- printing ----------------------------------------------------------------------------------------
 
 COLUMNS = ["datasets", "record_scale", "wall_s", "run_record_s", "datasets_per_s", "requests", "mb_received", "lake_mb",
-           "raw_transfer_s", "ratio_to_raw", "cpu_s", "cpu_s_per_100k", "peak_rss_mb", "peak_pss_mb",
+           "raw_transfer_s", "ratio_to_raw", "ratio_range", "rounds", "cpu_s", "cpu_vs_baseline",
+           "cpu_vs_baseline_range", "cpu_s_per_100k", "peak_rss_mb", "peak_pss_mb",
            "largest_process_rss_mb",
            "ckanapi_search_s", "ratio_to_ckanapi_search", "ckanapi_dump_s", "ratio_to_ckanapi_dump",
            "default_rate_wall_s", "default_rate_extra_s", "default_rate_requests", "limiter_wait_s",
@@ -540,8 +592,9 @@ COLUMNS = ["datasets", "record_scale", "wall_s", "run_record_s", "datasets_per_s
            "reharvest_wall_s", "reharvest_cpu_s"]  # fmt: skip
 TABLE = [("size", "datasets", "{:,}"), ("record scale", "record_scale", "{}"), ("engine", "engine", "{}"),
          ("wall s", "wall_s", "{:.1f}"), ("transfer s", "raw_transfer_s", "{:.1f}"),
-         ("ratio", "ratio_to_raw", "{:.2f}"), ("CPU s", "cpu_s", "{:.1f}"),
-         ("CPU s per 100k", "cpu_s_per_100k", "{:.1f}"), ("peak RSS MB (all processes)", "peak_rss_mb", "{:.0f}"),
+         ("ratio", "ratio_to_raw", "{:.2f}"), ("ratio range", "ratio_range", "{}"), ("CPU s", "cpu_s", "{:.1f}"),
+         ("CPU s per 100k", "cpu_s_per_100k", "{:.1f}"), ("CPU vs baseline", "cpu_vs_baseline", "{:.2f}"),
+         ("its range", "cpu_vs_baseline_range", "{}"), ("peak RSS MB (all processes)", "peak_rss_mb", "{:.0f}"),
          ("peak PSS MB (all processes)", "peak_pss_mb", "{:.0f}"),
          ("datasets/s", "datasets_per_s", "{:,.0f}"), ("re-harvest wall s", "reharvest_wall_s", "{:.1f}"),
          ("re-harvest CPU s", "reharvest_cpu_s", "{:.1f}")]  # fmt: skip
@@ -580,11 +633,12 @@ def main() -> int:
     parser.add_argument("--baseline", metavar="REV", help="also run this revision's harvest, from a git worktree")
     parser.add_argument("--rate-cost-at", type=int, default=20_000, help="N at which to time the default rate too")
     parser.add_argument("--dump-max", type=int, default=100_000, help="largest N to run ckanapi dump on")
+    parser.add_argument("--rounds", type=int, default=1, help="full harvests per engine, interleaved; medians shown")
     parser.add_argument("--fixtures", type=Path, default=DEFAULT_FIXTURES)
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.record_scale < 1:
-        parser.error("--record-scale must be 1 or more")
+    if args.record_scale < 1 or args.rounds < 1:
+        parser.error("--record-scale and --rounds must be 1 or more")
     if args.serve is not None:
         serve(args.serve, args.record_scale, args.fixtures)
         return 0
