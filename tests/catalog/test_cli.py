@@ -8,6 +8,7 @@ import json
 import socket
 import subprocess
 import sys
+from importlib.metadata import entry_points
 
 import duckdb
 import pytest
@@ -216,3 +217,22 @@ def test_a_harvest_runs_without_duckdb() -> None:
     done = subprocess.run([sys.executable, "-c", HARVEST_AND_LIST_MODULES], capture_output=True, text=True, check=True)
     assert done.stderr.splitlines()[-2:] == ["complete 1200", "complete 0"]
     assert "'pyarrow'" in done.stdout and "'duckdb'" not in done.stdout
+
+
+def test_the_installed_command_runs_main_and_exits_with_its_code(serve, lake) -> None:
+    """`catalog` is `run`: `main`, then the collector frozen for the interpreter's end. The exit code is
+    main's, and a harvest's files and run record are whole."""
+    (script,) = entry_points(group="console_scripts", name="catalog")
+    assert script.value == "catalog.cli:run"
+    command = [sys.executable, "-c", "from catalog.cli import run; run()"]
+    portal = serve(real_packages())
+    harvest = [*command, "harvest", portal.url, "--portal", "uk-sample", "--lake", str(lake.root)]
+    done = subprocess.run(harvest, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "15 datasets fetched; 15 added, 0 modified, 0 deleted; 61 distributions" in done.stdout
+    (record,) = lake.runs("uk-sample")
+    assert (record["status"], record["added"], record["distributions"]) == ("complete", 15, 61)
+    unknown = [*command, "harvest", "--portal", "no-such-portal", "--lake", str(lake.root)]
+    refused = subprocess.run(unknown, capture_output=True, text=True, timeout=120, check=False)
+    assert refused.returncode == 1
+    assert "no-such-portal" in refused.stderr
