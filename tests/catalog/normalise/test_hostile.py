@@ -11,6 +11,7 @@ import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from catalog.normalise.rows import rows_table
 from catalog.normalise.values import Warnings, json_text, loads_lenient, text
 from catalog.schemas import DATASETS, DISTRIBUTIONS, PUBLISHERS
 from catalog.sources.ckan.mapping import (
@@ -73,8 +74,8 @@ HOSTILE = settings(
 @given(RECORDS)
 def test_any_dataset_record_normalises_into_the_schema(record: dict) -> None:
     result = normalise_dataset(record, CONTEXT)
-    pa.Table.from_pylist([result.dataset], schema=DATASETS)
-    pa.Table.from_pylist(result.distributions, schema=DISTRIBUTIONS)
+    for rows, schema in (([result.dataset], DATASETS), (result.distributions, DISTRIBUTIONS)):
+        assert rows_table(rows, schema).equals(pa.Table.from_pylist(rows, schema=schema))
     assert loads_lenient(result.dataset["raw"])[0] is not None or record == {}
     assert all(isinstance(message, str) and message.startswith("dataset ") for message in result.warnings)
 
