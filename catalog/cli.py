@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import gc
 import logging
 import math
 import shutil
@@ -594,20 +593,5 @@ def _query_errors() -> tuple[type[Exception], ...]:
     return (duckdb.Error,) if duckdb else ()
 
 
-def run() -> NoReturn:
-    """The `catalog` command: `main`, then the process's end without the collector walking what is left.
-
-    Finalising the interpreter collects garbage several times over, each pass visiting every object
-    still alive: after a harvest, 0.1-0.17 s of the process's life (its `catalog/` code, pyarrow's,
-    requests'), about 4 % of a 20,000-dataset harvest's wall time. Frozen, those objects are freed as
-    their modules are cleared, without the passes. atexit handlers and the flush of the standard
-    streams run as before. Only here, where the process ends: a Python session that calls `main` keeps
-    its collector whole.
-    """
-    code = main()
-    gc.freeze()
-    sys.exit(code)
-
-
 if __name__ == "__main__":
-    run()
+    sys.exit(main())

@@ -220,11 +220,11 @@ def test_a_harvest_runs_without_duckdb() -> None:
 
 
 def test_the_installed_command_runs_main_and_exits_with_its_code(serve, lake) -> None:
-    """`catalog` is `run`: `main`, then the collector frozen for the interpreter's end. The exit code is
-    main's, and a harvest's files and run record are whole."""
+    """`catalog` (and `python -m catalog`) is `run`: `main`, the collector off while it imports and frozen
+    for the interpreter's end. The exit code is main's, and a harvest's files and run record are whole."""
     (script,) = entry_points(group="console_scripts", name="catalog")
-    assert script.value == "catalog.cli:run"
-    command = [sys.executable, "-c", "from catalog.cli import run; run()"]
+    assert script.value == "catalog.__main__:run"
+    command = [sys.executable, "-m", "catalog"]
     portal = serve(real_packages())
     harvest = [*command, "harvest", portal.url, "--portal", "uk-sample", "--lake", str(lake.root)]
     done = subprocess.run(harvest, capture_output=True, text=True, timeout=120, check=False)
