@@ -255,7 +255,9 @@ def test_a_run_stopped_half_way_keeps_what_it_checked(farm, serve, lake: Lake, t
     link_checks, to be skipped by the next run."""
     packages = copy.deepcopy(real_packages())
     for number, resource in enumerate(r for package in packages for r in package["resources"]):
-        resource["url"] = farm.url(number % farm.hosts, f"/slow/200/ok/{number}.csv")
+        # a second an answer: the run lasts well past the first answers, however loaded the machine (a
+        # fifth of a second let a whole run end unsignalled once, in a full suite on a busy machine)
+        resource["url"] = farm.url(number % farm.hosts, f"/slow/1000/ok/{number}.csv")
     assert main(["harvest", serve(packages).url, "--portal", "uk-farm", "--lake", str(lake.root)]) == 0
     command = [sys.executable, "-m", "catalog.cli", "links", "--allow-private", "--lake", str(lake.root)]
     answered_before = len(farm.state.log)
