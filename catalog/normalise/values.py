@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -64,6 +64,12 @@ def valid_utf8(value: str) -> str:
     except UnicodeEncodeError:
         return _SURROGATE.sub("\ufffd", value)
     return value
+
+
+def is_object(value: Any) -> bool:
+    """Whether a value is a JSON object. Parsed JSON holds plain dicts, tested first: `isinstance(value,
+    Mapping)` alone runs the ABC's check in Python (0.11 µs against 0.03), a dozen times a dataset."""
+    return type(value) is dict or isinstance(value, Mapping)
 
 
 def text(value: Any, field: str, warnings: Warnings) -> str | None:
@@ -181,16 +187,21 @@ def json_text(value: Any) -> str:
     orjson is fast but refuses nesting deeper than 254 levels; the standard library takes those, up
     to its recursion limit. Deeper still raises `RecordTooDeepError`: the caller drops the record.
     """
-    try:
-        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
-    except orjson.JSONEncodeError:
-        return _standard_json_text(value)
+    return json_bytes(value).decode()
 
 
 def json_bytes(value: Any) -> bytes:
     """`json_text(value)` encoded as UTF-8: how rows hold a record's `raw`. orjson writes bytes; decoding
     them only for the content hash and Arrow to encode them again cost 7 µs a dataset, 5 % of the
-    worker's time (Arrow takes the bytes into its string column, checking that they are UTF-8)."""
+    worker's time (Arrow takes the bytes into its string column, checking that they are UTF-8).
+
+    Parsed JSON has text keys only. orjson's option for other keys (a graph's terms, numbers) is asked
+    for when the plain call refuses them: on every record it cost 1.4 µs of the 5.2 a CKAN record takes,
+    for the same bytes."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        pass
     try:
         return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
     except orjson.JSONEncodeError:
@@ -312,4 +323,4 @@ def clean_email(value: str | None) -> str | None:
 
 def unique(values: list[str | None]) -> list[str]:
     """Non-empty values, first occurrence kept, order kept."""
-    return list(dict.fromkeys(value for value in values if value))
+    return list(dict.fromkeys(filter(None, values)))

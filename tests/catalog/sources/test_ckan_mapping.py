@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any
 
 import pytest
 
+from catalog.normalise.values import json_bytes
 from catalog.sources.ckan.mapping import HarvestContext, normalise_dataset, normalise_publisher
 from tests.conftest import birmingham_packages, data_gov_uk_packages, load_fixture, real_packages
 
@@ -23,6 +27,29 @@ def test_every_real_record_normalises_without_losing_anything(record: dict) -> N
     assert [d["distribution_id"] for d in result.distributions] == [r["id"] for r in record["resources"]]
     assert json.loads(row["raw"]) == record
     assert row["issued"].tzinfo is UTC and row["modified"].tzinfo is UTC
+
+
+def read_only(value: Any) -> Any:
+    """`value` with every JSON object in it a read-only mapping instead of a dict."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({key: read_only(item) for key, item in value.items()})
+    return [read_only(item) for item in value] if isinstance(value, list) else value
+
+
+@pytest.mark.parametrize("record", real_packages(), ids=lambda record: record["name"])
+def test_objects_of_any_mapping_type_normalise_as_dicts_do(record: dict) -> None:
+    """Parsed JSON holds dicts, and the mapping tests for them first (`is_object`): any other mapping
+    (the organisation, resources, tags, extras) must still be read, not dropped with a warning."""
+    as_dicts = normalise_dataset(record, CONTEXT, json_bytes(record))
+    as_mappings = normalise_dataset(read_only(record), CONTEXT, json_bytes(record))
+    assert as_dicts.dataset["num_distributions"] == len(record.get("resources") or [])
+    if "tracking_summary" not in record:
+        assert as_mappings.dataset == as_dicts.dataset
+    else:  # its hash is of its JSON without the counter, written again: JSON writers take dicts only
+        assert as_mappings.dataset | {"content_hash": None} == as_dicts.dataset | {"content_hash": None}
+    assert as_mappings.distributions == as_dicts.distributions
+    assert as_mappings.warnings == as_dicts.warnings
+    assert as_mappings.publisher == as_dicts.publisher
 
 
 def test_birmingham_values() -> None:
