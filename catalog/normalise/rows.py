@@ -36,8 +36,6 @@ from catalog.schemas import DATASETS, DISTRIBUTIONS, PUBLISHERS
 # Keys whose values change without anyone editing the dataset (view and download counters).
 VOLATILE_KEYS = ("tracking_summary", "page_views", "download_count")
 _VOLATILE = frozenset(VOLATILE_KEYS)
-_NEVER_MAPPINGS = frozenset({str, int, float, bool, list, type(None)})
-"""Exact types of parsed JSON values that cannot be a Mapping: skips the slow ABC check for them."""
 # Every column, empty, in schema order: copied for each row rather than asking the schema for its names
 # (`dict(empty, **values)`: half the time of `copy()` then `update(**values)`).
 _EMPTY_DATASET: dict[str, Any] = dict.fromkeys(DATASETS.names)
@@ -131,11 +129,7 @@ def content_hash(record: Mapping[str, Any], raw: bytes) -> str:
 
 def _without_counters(record: Mapping[str, Any]) -> dict[str, Any] | None:
     """The record without VOLATILE_KEYS, or None when it has none (the common case: hash the raw JSON)."""
-    counted = {
-        key
-        for key, value in record.items()
-        if type(value) not in _NEVER_MAPPINGS and is_object(value) and not value.keys().isdisjoint(_VOLATILE)
-    }
+    counted = {key for key, value in record.items() if is_object(value) and not value.keys().isdisjoint(_VOLATILE)}
     if not counted and record.keys().isdisjoint(_VOLATILE):
         return None
     return {
