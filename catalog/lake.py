@@ -132,8 +132,10 @@ def new_harvest_id(now: datetime | None = None) -> str:
 
 
 GROUP_BYTES = 8 * 2**20
-"""The most a row group holds in memory before it is written (records ten times the usual size): it is
-copied into one chunk per column on the way out, so this is also what that copy costs."""
+"""The most a row group holds in memory before it is written (records ten times the usual size), and
+the size of its data pages: a column's chunks (one per batch written) fill pages across their
+boundaries, so each group's `raw` is compressed as one page, as one chunk was, without first copying
+the chunks into one (0.45 s of CPU per 100k datasets, the same file to the byte)."""
 
 
 class TableWriter:
@@ -158,7 +160,9 @@ class TableWriter:
         # nor a dictionary: no two records are alike, so every group's attempt at one was wasted (a fifth
         # of the time spent writing a harvest's datasets, and the file came out larger)
         others = [name for name in schema.names if name != "raw"]
-        self._writer = pq.ParquetWriter(path, schema, write_statistics=others, use_dictionary=others, **PARQUET_OPTIONS)
+        self._writer = pq.ParquetWriter(
+            path, schema, write_statistics=others, use_dictionary=others, data_page_size=group_bytes, **PARQUET_OPTIONS
+        )
 
     def write(self, rows: Iterable[Mapping[str, Any]]) -> None:
         self._rows.extend(rows)
@@ -189,9 +193,9 @@ class TableWriter:
         if self._rows:
             self._wait(self._rows_table())
         if self._tables:
-            # one chunk per column: written chunk by chunk, each batch's values became data pages of their
-            # own, and a harvest of heavy records wrote its raw JSON 1.5 to 2.7 times larger
-            group = pa.concat_tables(self._tables).combine_chunks()
+            # with pages of the default 1 MB, each chunk of `raw` closed a page of its own: compressed apart,
+            # a harvest of heavy records wrote its raw JSON 1.5 to 2.7 times larger (see GROUP_BYTES)
+            group = pa.concat_tables(self._tables)
             self._writer.write_table(group, row_group_size=max(group.num_rows, 1))
             self.rows_written += group.num_rows
             self._tables, self._waiting_rows, self._waiting_bytes = [], 0, 0
