@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -236,3 +237,25 @@ def test_the_installed_command_runs_main_and_exits_with_its_code(serve, lake) ->
     refused = subprocess.run(unknown, capture_output=True, text=True, timeout=120, check=False)
     assert refused.returncode == 1
     assert "no-such-portal" in refused.stderr
+
+
+THREADS_AT_EXIT = """
+import atexit, os, sys
+atexit.register(lambda: print(len(os.listdir("/proc/self/task"))))
+sys.argv = ["catalog", "--version"]
+from catalog.__main__ import run
+run()
+"""
+
+
+def test_the_command_starts_no_blas_threads_unless_asked() -> None:
+    """numpy (pyarrow imports it) would start OpenBLAS threads that spin for CPU the command never uses;
+    a user's own OPENBLAS_NUM_THREADS still wins."""
+    environment = {key: value for key, value in os.environ.items() if key != "OPENBLAS_NUM_THREADS"}
+
+    def threads(**more: str) -> int:
+        command = [sys.executable, "-c", THREADS_AT_EXIT]
+        done = subprocess.run(command, env=environment | more, capture_output=True, text=True, check=True)
+        return int(done.stdout.split()[-1])
+
+    assert threads() < threads(OPENBLAS_NUM_THREADS="2")
