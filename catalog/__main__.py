@@ -9,8 +9,9 @@ freed as their modules are cleared, without the passes; atexit handlers and the 
 streams run as before. Only here, where the process is the command's: a Python session that calls
 `main` keeps its collector whole.
 
-For the same reason, numpy's OpenBLAS (numpy comes in with pyarrow) starts no threads of its own: the
-command does no linear algebra, and each such thread spun for about 0.1 s of CPU after the import.
+Here too, and only here, numpy's OpenBLAS (numpy comes in with pyarrow) starts no threads of its own,
+unless the user's OPENBLAS_NUM_THREADS asks for them: the command does no linear algebra, and such a
+thread spun for about 0.1 s of CPU after the import.
 """
 
 from __future__ import annotations
