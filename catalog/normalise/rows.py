@@ -34,8 +34,7 @@ from catalog.normalise.values import (
 from catalog.schemas import DATASETS, DISTRIBUTIONS, PUBLISHERS
 
 # Keys whose values change without anyone editing the dataset (view and download counters).
-VOLATILE_KEYS = ("tracking_summary", "page_views", "download_count")
-_VOLATILE = frozenset(VOLATILE_KEYS)
+VOLATILE_KEYS = frozenset({"tracking_summary", "page_views", "download_count"})
 # Every column, empty, in schema order: copied for each row rather than asking the schema for its names
 # (`dict(empty, **values)`: half the time of `copy()` then `update(**values)`).
 _EMPTY_DATASET: dict[str, Any] = dict.fromkeys(DATASETS.names)
@@ -129,8 +128,8 @@ def content_hash(record: Mapping[str, Any], raw: bytes) -> str:
 
 def _without_counters(record: Mapping[str, Any]) -> dict[str, Any] | None:
     """The record without VOLATILE_KEYS, or None when it has none (the common case: hash the raw JSON)."""
-    counted = {key for key, value in record.items() if is_object(value) and not value.keys().isdisjoint(_VOLATILE)}
-    if not counted and record.keys().isdisjoint(_VOLATILE):
+    counted = {key for key, value in record.items() if is_object(value) and not value.keys().isdisjoint(VOLATILE_KEYS)}
+    if not counted and record.keys().isdisjoint(VOLATILE_KEYS):
         return None
     return {
         key: {inner: item for inner, item in value.items() if inner not in VOLATILE_KEYS} if key in counted else value
