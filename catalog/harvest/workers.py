@@ -5,7 +5,8 @@ is CPU-bound; the fetch waits on the network and the writes are Arrow and Parque
 records go to worker processes (`Parallelism.workers`), each parsing its records once and returning
 Arrow tables; the harvesting process takes the results back in the order it sent them, so the output
 is the same, row for row, as normalising in one process. A batch is either records as compact JSON or a
-whole page in the bytes received (`ReceivedRecords`: search pages), parsed here, not before.
+whole page in the bytes received (`ReceivedRecords`: search pages), parsed here, not before, a record at
+a time.
 Such pages and all results travel as files in a spool folder on local disk (a page as received, a
 result as Arrow IPC), each mapped by the process that reads it: through a pipe, pickled, a page or a
 batch's rows were copied five times, each copy into freshly mapped memory, and a quarter of a
@@ -100,9 +101,10 @@ def normalise_batch(software: str, context: HarvestContext, records: list[bytes]
     if isinstance(records, ReceivedRecords):
         parsed = _with_json(records, unstorable)
     else:
-        parsed = ((loads_lenient(raw)[0], raw) for raw in records)
-    for record, raw in parsed:
-        result = normaliser.dataset(record, context, raw)
+        parsed = ((loads_lenient(raw)[0], raw, raw) for raw in records)
+    for record, compact, as_sent in parsed:
+        result = normaliser.dataset(record, context, compact)
+        result.dataset["raw"] = as_sent
         datasets.append(result.dataset)
         distributions.extend(result.distributions)
         warnings.extend(result.warnings)
@@ -204,14 +206,23 @@ def _mapped(path: Path) -> pa.Table:
     return table
 
 
-def _with_json(page: ReceivedRecords, unstorable: dict[str, str]) -> Iterator[tuple[Any, bytes]]:
-    """A received page's records, parsed, each as compact JSON (`json_bytes`: the `raw` every software's
-    rows keep); a record nested too deep to store goes to `unstorable` instead."""
-    for dataset_id, record in zip(page.ids, page, strict=True):
+def _with_json(page: ReceivedRecords, unstorable: dict[str, str]) -> Iterator[tuple[Any, bytes, bytes]]:
+    """A received page's records, parsed, each with its compact JSON (`json_bytes`, what the content
+    hash reads) and the bytes its row's `raw` keeps: the record as the portal sent it, cut from the page
+    (`ReceivedRecords.as_sent`), or where it cannot be cut, the compact JSON. A record nested too deep
+    to serialise goes to `unstorable` instead.
+
+    Records cut from the page are parsed one by one, so that no more than one is ever parsed at a time:
+    a worker's memory follows its rows, not the size of the page it was handed."""
+    as_sent = page.as_sent()
+    parsed = iter(page) if as_sent is None else (loads_lenient(source)[0] for source in as_sent)
+    for index, (dataset_id, record) in enumerate(zip(page.ids, parsed, strict=True)):
         try:
-            yield record, json_bytes(record)
+            compact = json_bytes(record)
         except RecordTooDeepError as exc:
             unstorable[str(dataset_id)] = exc.warning(dataset_id)
+            continue
+        yield record, compact, compact if as_sent is None else as_sent[index]
 
 
 def batches(raws: list[bytes]) -> Iterator[list[bytes]]:

@@ -121,15 +121,27 @@ SERVED = {
 }
 
 
-def harvest_document(document: Document, lake: Lake) -> tuple[HarvestRun, HarvestRun]:
-    """The document's portal harvested twice, as a user's two runs would."""
+def harvest_document(document: Document, lake: Lake, sent: list[bytes] | None = None) -> tuple[HarvestRun, HarvestRun]:
+    """The document's portal harvested twice, as a user's two runs would; `sent` collects every body
+    the portal answered with."""
     with serve_routes({}) as server:
         software, routes, api_path = SERVED[document.folder](document, server.base_url)
+        if sent is not None:
+            routes = {path: recorded(answer, sent) for path, answer in routes.items()}
         server.routes.update(routes)
         portal = portal_at(server.base_url, software=software, api_url=server.base_url + api_path if api_path else None)
         first = harvest_portal(portal, lake, settings=FAST)
         second = harvest_portal(portal, lake, settings=FAST, full=True)
     return first, second
+
+
+def recorded(answer: Responder, sent: list[bytes]) -> Responder:
+    def answering(query: dict[str, str], headers: Any) -> Any:
+        answered = answer(query, headers)
+        sent.append(answered[2])
+        return answered
+
+    return answering
 
 
 def expected_datasets(document: Document) -> list[dict[str, Any]]:
@@ -155,6 +167,30 @@ def test_a_document_normalises_to_what_its_text_says_and_reharvests_unchanged(do
         compare(lake, found, wanted, derived=document.folder in DERIVED_DISTRIBUTIONS)
     assert (second.added, second.modified, second.deleted) == (0, 0, 0)
     assert rows(lake, "SELECT count(*) AS n FROM lake_datasets WHERE harvest_id = ?", second.harvest_id) == [{"n": 0}]
+
+
+def read_from_api_pages(document: Document) -> bool:
+    """Served as pages of an API's search (not a data.json feed, not RDF)."""
+    return document.folder in SEARCH_APIS and not document.entry["endpoint"].startswith("data.json")
+
+
+SEARCH_APIS = {"ckan", "dkan", "socrata", "opendatasoft", "arcgis"}
+
+
+@pytest.mark.parametrize(
+    "document", [d for d in DOCUMENTS if d.entry["datasets"] and read_from_api_pages(d)], ids=lambda d: d.name
+)
+def test_raw_is_each_record_in_the_bytes_the_portal_sent(document, lake) -> None:
+    """What the README promises of `raw` for the softwares read page by page: the record exactly as the
+    portal's answer has it, spacing and escapes included; a whole JSON object, cut from a page."""
+    sent: list[bytes] = []
+    first, _ = harvest_document(document, lake, sent)
+    assert first.status == "complete", first.error
+    kept = [row["raw"].encode() for row in rows(lake, "SELECT raw FROM datasets")]
+    assert len(kept) == first.datasets > 0
+    for raw in kept:
+        assert isinstance(orjson.loads(raw), dict)
+        assert any(raw in body for body in sent), raw[:200]
 
 
 def test_the_documented_error_answer_is_a_clear_failure(lake) -> None:

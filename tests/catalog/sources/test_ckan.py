@@ -46,6 +46,22 @@ def test_search_pages_leave_their_records_in_the_bytes_received(serve) -> None:
     assert [r["id"] for r in first.keeping([4, 1])] == [packages[4]["id"], packages[1]["id"]]
 
 
+def test_a_surveyed_page_cuts_each_record_out_as_sent() -> None:
+    """`ReceivedRecords.as_sent`: each record's bytes as the page has them (spacing, escapes, a number's
+    spelling, a key repeated inside a record, brackets inside strings); items that are not objects are
+    not records."""
+    records = [
+        b'{"id": "a", "title": "Caf\\u00e9 } ]", "n": 1.50}',
+        b'{ "id" : "b", "id": "c",\n "x": [{"y": "\\"{"}] }',
+    ]
+    body = ckan_envelope(b'{"count": 2, "results": [%s, 7, "s", %s]}' % tuple(records))
+    page, count = survey_search_page(simdjson.Parser(), Fetched(200, "application/json", body), lambda r: r.get("id"))
+    assert (page.positions, count) == ([0, 3], 2)
+    assert page.as_sent() == records
+    assert page.keeping([1]).as_sent() == records[1:]
+    assert [orjson.loads(record) for record in records] == list(page)
+
+
 RECORD = b'{"id": "x", "title": "T'
 
 
