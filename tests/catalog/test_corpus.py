@@ -169,12 +169,12 @@ def test_a_document_normalises_to_what_its_text_says_and_reharvests_unchanged(do
     assert rows(lake, "SELECT count(*) AS n FROM lake_datasets WHERE harvest_id = ?", second.harvest_id) == [{"n": 0}]
 
 
+SEARCH_APIS = {"ckan", "dkan", "socrata", "opendatasoft", "arcgis"}
+
+
 def read_from_api_pages(document: Document) -> bool:
     """Served as pages of an API's search (not a data.json feed, not RDF)."""
     return document.folder in SEARCH_APIS and not document.entry["endpoint"].startswith("data.json")
-
-
-SEARCH_APIS = {"ckan", "dkan", "socrata", "opendatasoft", "arcgis"}
 
 
 @pytest.mark.parametrize(

@@ -12,11 +12,13 @@ import simdjson
 
 from catalog.errors import HarvestError
 from catalog.http import USER_AGENT, Fetched
+from catalog.normalise.values import json_bytes
 from catalog.sources.base import ReceivedRecords
 from catalog.sources.ckan.client import CkanClient, survey_search_page
-from tests.conftest import FAST, load_fixture, real_packages
+from tests.conftest import FAST, fixture_bytes, load_fixture, real_packages, rows
 from tests.hostile import ckan_envelope, pages_with_deep_records
-from tests.recorded import multiplied
+from tests.recorded import BIRMINGHAM_SEARCH, multiplied
+from tests.routes import static
 
 
 def test_pages_follow_the_portal_cap_in_stable_order(serve) -> None:
@@ -60,6 +62,20 @@ def test_a_surveyed_page_cuts_each_record_out_as_sent() -> None:
     assert page.as_sent() == records
     assert page.keeping([1]).as_sent() == records[1:]
     assert [orjson.loads(record) for record in records] == list(page)
+
+
+def test_a_real_portals_answer_keeps_each_record_in_its_own_bytes(harvest_served, lake) -> None:
+    """data.birmingham.gov.uk's recorded package_search answer, served verbatim but for its count (cut to
+    the 10 records it holds): each dataset's `raw` is its record's bytes in that answer, spaced as CKAN
+    spaced them, which is not the compact JSON its content hash reads."""
+    body = fixture_bytes(BIRMINGHAM_SEARCH).replace(b'"count": 38,', b'"count": 10,', 1)
+    empty = static(b'{"help": "", "success": true, "result": []}')
+    routes = {"/api/3/action/package_search": static(body), "/api/3/action/organization_list": empty}
+    run = harvest_served(routes, "ckan")
+    kept = [row["raw"].encode() for row in rows(lake, "SELECT raw FROM datasets")]
+    assert run.datasets == len(kept) == 10
+    for raw in kept:
+        assert raw in body and raw.startswith(b'{"license_title": ') and raw != json_bytes(orjson.loads(raw))
 
 
 RECORD = b'{"id": "x", "title": "T'
