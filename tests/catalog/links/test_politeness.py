@@ -4,13 +4,14 @@ second, and a redirect to another host is that host's request."""
 from __future__ import annotations
 
 from collections import defaultdict
-from itertools import pairwise
 
 from catalog.links.settings import LinkCheckSettings
 from tests.linkfarm import farm_address
 
-TOLERANCE_S = 0.02
-"""Timer granularity between the checker's clock and the farm's."""
+DELIVERY_JITTER_S = 0.1
+"""How much later than sent the farm may note a request on a loaded machine (seen in CI: 29 ms). One
+late arrival makes the gap before it look that much shorter and the next that much longer, so the rate
+is checked over every run of consecutive requests, where the jitter counts once, not on each gap."""
 
 
 def starts_by_host(farm) -> dict[str, list[float]]:
@@ -18,6 +19,13 @@ def starts_by_host(farm) -> dict[str, list[float]]:
     for request in farm.state.log:
         starts[request.host].append(request.started)
     return {host: sorted(times) for host, times in starts.items()}
+
+
+def assert_no_faster_than(rate: float, times: list[float]) -> None:
+    """No run of consecutive requests came at more than `rate` a second, allowing one arrival's jitter."""
+    for first, earlier in enumerate(times):
+        for later_index, later in enumerate(times[first + 1 :], start=1):
+            assert later - earlier >= later_index / rate - DELIVERY_JITTER_S, (first, later_index, later - earlier)
 
 
 def test_the_shipped_limits_one_request_a_second_two_at_once_per_host(farm, check) -> None:
@@ -29,8 +37,7 @@ def test_the_shipped_limits_one_request_a_second_two_at_once_per_host(farm, chec
     starts = starts_by_host(farm)
     assert set(starts) == {farm_address(0), farm_address(1)}
     for times in starts.values():
-        gaps = [later - earlier for earlier, later in pairwise(times)]
-        assert min(gaps) >= 1 - TOLERANCE_S
+        assert_no_faster_than(shipped.per_host_rate, times)
     assert set(farm.state.most_in_flight.values()) == {2}  # 1.5 s answers a second apart: two at once, never three
     first, second = starts.values()
     assert second[0] < first[-1]  # hosts are worked on at once, not one after the other
@@ -41,7 +48,8 @@ def test_fast_limits_are_kept_to_the_request(farm, check) -> None:
     found, _ = check(urls, per_host_rate=20, per_host_concurrency=2, allow_private=True)
     assert len(found) == 60
     for times in starts_by_host(farm).values():
-        assert min(later - earlier for earlier, later in pairwise(times)) >= 0.05 - TOLERANCE_S
+        assert len(times) == 15
+        assert_no_faster_than(20, times)
     assert set(farm.state.most_in_flight.values()) == {2}  # the cap is used, never passed
 
 
@@ -59,4 +67,4 @@ def test_a_redirect_to_another_host_keeps_that_hosts_rate(farm, check) -> None:
     assert {row["status"] for row in found.values()} == {200}
     times = starts_by_host(farm)[farm_address(3)]
     assert len(times) == 12
-    assert min(later - earlier for earlier, later in pairwise(times)) >= 0.1 - TOLERANCE_S
+    assert_no_faster_than(10, times)
