@@ -212,8 +212,8 @@ def _with_json(page: ReceivedRecords, unstorable: dict[str, str]) -> Iterator[tu
     (`ReceivedRecords.as_sent`), or where it cannot be cut, the compact JSON. A record nested too deep
     to serialise goes to `unstorable` instead.
 
-    Records cut from the page are parsed one by one, so that no more than one is ever parsed at a time:
-    a worker's memory follows its rows, not the size of the page it was handed."""
+    Records cut from the page are parsed one by one, not the whole page at once: a worker's memory
+    follows its rows, not the size of the page it was handed."""
     as_sent = page.as_sent()
     parsed = iter(page) if as_sent is None else (loads_lenient(source)[0] for source in as_sent)
     for index, (dataset_id, record) in enumerate(zip(page.ids, parsed, strict=True)):
