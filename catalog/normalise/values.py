@@ -66,7 +66,7 @@ def valid_utf8(value: str) -> str:
     return value
 
 
-_NEVER_OBJECTS = frozenset({str, int, float, bool, list, type(None)})
+NEVER_OBJECTS = frozenset({str, int, float, bool, list, type(None)})
 """Exact types of parsed JSON values that cannot be a Mapping."""
 
 
@@ -74,7 +74,7 @@ def is_object(value: Any) -> bool:
     """Whether a value is a JSON object. `isinstance(value, Mapping)` alone runs the ABC's check in Python
     (0.11 µs), a dozen times a dataset: parsed JSON's own types are told by their exact type first."""
     kind = type(value)
-    return kind is dict or (kind not in _NEVER_OBJECTS and isinstance(value, Mapping))
+    return kind is dict or (kind not in NEVER_OBJECTS and isinstance(value, Mapping))
 
 
 def text(value: Any, field: str, warnings: Warnings) -> str | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import orjson
@@ -64,3 +65,10 @@ def test_counters_move_without_moving_the_pinned_digest() -> None:
     socrata["resource"]["page_views"]["page_views_total"] += 1
     assert content_hash(inspire, json_bytes(inspire)) == "65d56a145bfa2018588851d0ad155e6a"
     assert content_hash(socrata, json_bytes(socrata)) == "214ebbf6e683aebff0d957f9bcffe981"
+
+
+def test_a_counter_inside_a_mapping_that_is_not_a_dict_is_left_out_too() -> None:
+    """Counters are looked for in every value that can be an object, not only in dicts."""
+    socrata = socrata_results()[0]
+    viewed = dict(socrata, resource=MappingProxyType(socrata["resource"]))
+    assert content_hash(viewed, json_bytes(socrata)) == "214ebbf6e683aebff0d957f9bcffe981"
