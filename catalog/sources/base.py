@@ -32,13 +32,15 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 PAGE_BYTES_PER_ROW = 48 * 1024
 PAGE_BYTES_FLOOR = 8 * 2**20
-PAGE_TARGET_BYTES = 2 * 2**20
+PAGE_TARGET_BYTES = 3 * 2**20
 """What a page should weigh where the API lets us choose its rows: a harvest holds a few pages at once,
 each several times over (its body in the fetch and the simdjson survey, queued for a worker, its records
-cut out, their rows and Arrow tables on the way back). Real records weigh 2 to 30 KB (70 to 1,000 rows a
-page); records ten times that heavy get a tenth of the rows. With 4 MB pages, all processes of a harvest
-of 20k or 100k datasets together took 50 to 60 MB more (PSS 204-208 -> 255-270 MB) for 5 to 10 % less
-time on loopback."""
+cut out, their rows and Arrow tables on the way back). Real records weigh 2 to 30 KB (100 to 1,500 rows
+a page); records ten times that heavy get a tenth of the rows. Each page also costs a fixed few
+milliseconds (a request on both sides, a spooled page, a worker's result files): against 2 MB pages,
+3 MB took 5 % less CPU and time on loopback for 25 to 30 MB more (PSS of all processes 201 -> 229 MB
+at 100k datasets, 223 -> 236 at 300k, 225 -> 250 with records ten times as heavy); 4 MB, about as
+fast as 3, took 270 MB at 100k."""
 
 
 FIRST_PAGE_ROWS = 20

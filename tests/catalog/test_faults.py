@@ -239,7 +239,7 @@ def test_a_portal_that_times_out_on_big_pages_gets_smaller_ones(serve, lake, set
     # no transport retries: what is tested is the page halving after they are spent
     run = harvest_portal(portal_at(portal.url), lake, settings=dataclasses.replace(settings, retries=0))
     assert run.datasets == 300
-    # the first page (20 rows) passes; the next, sized to ~2 MB, times out and is halved until it passes
+    # the first page (20 rows) passes; the next, sized to ~3 MB, times out and is halved until it passes
     halvings = [tuple(int(rows) for rows in re.fullmatch(HALVED, note).groups()) for note in run.notes]
     assert halvings and all(smaller == rows // 2 for rows, smaller in halvings)
     assert halvings[0][0] > 100 and all(smaller <= 100 for _, smaller in halvings[-1:])

@@ -57,7 +57,7 @@ def test_many_pages_with_a_capped_portal(serve, lake) -> None:
     portal = serve(packages, rows_max=150)
     run = harvest_portal(portal_at(portal.url), lake, settings=FAST)
     assert run.datasets == 2345
-    # the first page asks 20 rows; the next as many as make ~2 MB of these records: more than 150
+    # the first page asks 20 rows; the next as many as make ~3 MB of these records: more than 150
     assert len(run.notes) == 1 and re.fullmatch(r"portal capped rows at 150 \(asked \d+\)", run.notes[0])
     # a first page, pages of 150 for the rest, the organisations
     assert run.requests == 1 + math.ceil((2345 - FIRST_PAGE_ROWS) / 150) + 2

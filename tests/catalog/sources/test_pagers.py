@@ -209,7 +209,7 @@ def heavy(record: dict[str, Any], into: dict[str, Any], size: int) -> dict[str, 
 
 def test_pages_hold_as_many_records_as_make_two_megabytes() -> None:
     """Records of 90 KB, ten times the usual: ODS's usual 100 would be a 9 MB page, past its 8 MB budget
-    (the read failed). The first page asks for 20, the next ones as many as weigh 2 MB."""
+    (the read failed). The first page asks for 20, the next ones as many as weigh 3 MB."""
     records = [ods_record(n) for n in range(150)]
     records = [heavy(record, record["metas"]["default"], 90_000) for record in records]
     with serve_routes(ods_api(records)) as server:
