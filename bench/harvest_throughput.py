@@ -24,11 +24,14 @@ For each N (and engine) it prints:
   its started_at to finished_at), requests, MB received, lake size;
 - CPU seconds, user + system, of the harvest process and every process it starts (this process is their
   subreaper, so orphans are reaped and counted too), in all and per 100k datasets;
-- peak RSS of all the harvest's processes together: VmRSS from /proc/<pid>/status of the harvest and its
-  descendants, summed every 20 ms; the largest of those sums, or the largest single process's ru_maxrss
-  if that is higher (a peak between two samples); the largest single process is printed too; and the
-  same sum of PSS (/proc/<pid>/smaps_rollup), which counts the pages a forked worker shares with its
-  parent once in all, not once per process: what the processes occupy together;
+- peak RSS of all the harvest's processes together, from one more full harvest per engine after the
+  timed ones: VmRSS from /proc/<pid>/status of the harvest and its descendants, summed every 20 ms; the
+  largest of those sums, or the largest single process's ru_maxrss if that is higher (a peak between
+  two samples); the largest single process is printed too; and the same sum of PSS
+  (/proc/<pid>/smaps_rollup), which counts the pages a forked worker shares with its parent once in
+  all, not once per process: what the processes occupy together. Timed runs are not polled: polling
+  (smaps_rollup walks every mapping of every process) took 0.59-0.64 s of CPU during a 20k harvest of
+  3.3-3.7 s, a sixth of one of the two cores the harvest is bound by, and made it 0.2-0.4 s slower;
 - `ckanapi search datasets` and `ckanapi dump datasets --all -p 2` on the same portal, and ratios
   (dump makes one request per dataset, so it is skipped above --dump-max);
 - at N = --rate-cost-at: the same full harvest with the default rate limit (no `--rate 0`), its wall
@@ -38,10 +41,9 @@ For each N (and engine) it prints:
   none written (a daily full harvest of an unchanged portal).
 
 With `--rounds K`, the full harvest runs K times per engine, the engines taking turns (A B, B A...),
-and the floor is timed again before each round: the figures are medians over the rounds (peak memory
-the largest), and `cpu_vs_baseline` is the median of each round's CPU over the baseline's in the same
-round, the share that the machine's drifts (±30 % from one hour to the next on a shared machine) touch
-least.
+and the floor is timed again before each round: the figures are medians over the rounds, and
+`cpu_vs_baseline` is the median of each round's CPU over the baseline's in the same round, the share
+that the machine's drifts (±30 % from one hour to the next on a shared machine) touch least.
 
 It ends with one markdown table. Figures, not assertions: timings on shared machines are noisy.
 """
@@ -282,10 +284,12 @@ class ProcessTreeMemory:
 class Measured:
     wall_s: float
     cpu_s: float
-    peak_rss_bytes: int
-    """All processes together: the largest summed sample, or the largest single process if higher."""
-    peak_pss_bytes: int
-    """All processes together, each shared page counted once: the largest summed PSS sample."""
+    peak_rss_bytes: int | None
+    """All processes together: the largest summed sample, or the largest single process if higher (None
+    unless polled)."""
+    peak_pss_bytes: int | None
+    """All processes together, each shared page counted once: the largest summed PSS sample (None unless
+    polled)."""
     largest_process_rss_bytes: int
     left_behind: int
     """Processes still running when the command's own process ended (killed after LEFTOVER_GRACE_S)."""
@@ -324,8 +328,9 @@ def _reap_left_behind(ours_before: set[int]) -> tuple[int, float]:
     return len(seen), time.monotonic() - started if seen else 0.0
 
 
-def run_measured(command: list[str], cwd: Path = REPO) -> Measured:
-    """Run a command to its end, with the wall time, CPU time and peak memory of it and all it starts."""
+def run_measured(command: list[str], cwd: Path = REPO, *, memory: bool = False) -> Measured:
+    """Run a command to its end, with the wall time and CPU time of it and all it starts, and with
+    `memory`, their peak memory polled (which costs the machine CPU: see the module's docstring)."""
     # ckanapi's dump workers start `ckanapi` by name: put this Python's scripts first on PATH
     environment = os.environ | {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     children_before = _our_children()
@@ -333,7 +338,8 @@ def run_measured(command: list[str], cwd: Path = REPO) -> Measured:
     with tempfile.TemporaryFile() as errors:  # a file, not a pipe: ckanapi logs a line per dataset
         started = time.perf_counter()
         process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=errors, env=environment)
-        with ProcessTreeMemory(process.pid) as memory:
+        poller = ProcessTreeMemory(process.pid) if memory else None
+        with poller or contextlib.nullcontext():
             _, status, usage = os.wait4(process.pid, 0)
         wall_s = time.perf_counter() - started
         left_behind, outlived_s = _reap_left_behind(children_before)
@@ -345,8 +351,8 @@ def run_measured(command: list[str], cwd: Path = REPO) -> Measured:
     return Measured(
         wall_s=wall_s,
         cpu_s=(cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime),
-        peak_rss_bytes=max(memory.peak_bytes, usage.ru_maxrss * 1024),
-        peak_pss_bytes=memory.peak_pss_bytes,
+        peak_rss_bytes=max(poller.peak_bytes, usage.ru_maxrss * 1024) if poller else None,
+        peak_pss_bytes=poller.peak_pss_bytes if poller else None,
         largest_process_rss_bytes=usage.ru_maxrss * 1024,
         left_behind=left_behind,
         outlived_s=outlived_s,
@@ -389,15 +395,18 @@ def compiled(engine: Engine) -> Engine:
     return engine
 
 
-def harvest(engine: Engine, url: str, lake: Path, *, full: bool, rate_limited: bool = False) -> dict[str, Any]:
-    """One `catalog harvest` of `engine`, measured, with what bench/harvest_child.py reports about it."""
+def harvest(
+    engine: Engine, url: str, lake: Path, *, full: bool, rate_limited: bool = False, memory: bool = False
+) -> dict[str, Any]:
+    """One `catalog harvest` of `engine`, measured (with `memory`, its peak memory polled), with what
+    bench/harvest_child.py reports about it."""
     with tempfile.TemporaryDirectory(prefix="bench-child-") as folder:
         report = Path(folder) / "report.json"
         command = [sys.executable, str(HARVEST_CHILD), str(engine.checkout), str(report), "harvest", url,
                    "--portal", "bench", "--software", "ckan", "--lake", str(lake)]  # fmt: skip
         command += ["--full"] if full else []
         command += [] if rate_limited else ["--rate", "0"]
-        measured = run_measured(command, cwd=engine.checkout)
+        measured = run_measured(command, cwd=engine.checkout, memory=memory)
         child = json.loads(report.read_text())
     imported = Path(child["catalog_file"]).resolve()
     if not imported.is_relative_to(engine.checkout.resolve()):
@@ -467,8 +476,9 @@ def _full_harvests(
 ) -> None:
     """`rounds` full harvests by each engine, interleaved (A B, B A, A B...) and each round with the floor
     timed again, so that the machine's drifts fall on every engine alike. Each figure is the median over
-    the rounds (peak memory: the largest); `cpu_vs_baseline` is the median of each round's CPU over the
-    baseline's in the same round. The last round's lakes stay for the runs that follow."""
+    the rounds; `cpu_vs_baseline` is the median of each round's CPU over the baseline's in the same
+    round. Then one more full harvest per engine, its memory polled, gives the peaks (the timed ones are
+    not polled: polling slows them); its lakes stay for the runs that follow."""
     samples: dict[str, list[dict[str, Any]]] = {engine.name: [] for engine in under_test}
     for round_ in range(rounds):
         transfer_s = raw_transfer(url, rows[under_test[0].name]["datasets"])
@@ -491,8 +501,16 @@ def _full_harvests(
         if "failed" in rows[engine.name] or not taken:
             continue
         rows[engine.name] |= {key: statistics.median(sample[key] for sample in taken) for key in taken[0]}
-        rows[engine.name] |= {key: max(sample[key] for sample in taken) for key in PEAKS}
         rows[engine.name] |= {"rounds": len(taken), "ratio_range": _range(sample["ratio_to_raw"] for sample in taken)}
+        shutil.rmtree(work / engine.name, ignore_errors=True)
+        polled = _full_harvest(engine, url, work / engine.name, rows[engine.name]["datasets"], memory=True)
+        if isinstance(polled, str):
+            rows[engine.name]["failed"] = polled
+            print(f"  {engine.name}: FAILED: {polled}", flush=True)
+            continue
+        rows[engine.name] |= {key: polled[key] for key in PEAKS}
+        print(f"  memory: {engine.name} peak PSS {polled['peak_pss_mb']:.0f} MB, RSS {polled['peak_rss_mb']:.0f} MB "
+              f"(wall {polled['wall_s']:.1f} s while polled)", flush=True)  # fmt: skip
     baseline = samples.get("baseline")
     for engine in under_test:
         if engine.name != "baseline" and baseline and len(baseline) == len(samples[engine.name]):
@@ -509,10 +527,10 @@ def _range(values: Iterable[float]) -> str:
     return f"{ordered[0]:.2f}-{ordered[-1]:.2f}"
 
 
-def _full_harvest(engine: Engine, url: str, lake: Path, datasets: int) -> dict[str, Any] | str:
-    """One full harvest's figures, or why it failed."""
+def _full_harvest(engine: Engine, url: str, lake: Path, datasets: int, *, memory: bool = False) -> dict[str, Any] | str:
+    """One full harvest's figures (with `memory`, its peak memory polled), or why it failed."""
     try:
-        result = harvest(engine, url, lake, full=True)
+        result = harvest(engine, url, lake, full=True, memory=memory)
         full = last_run(lake)
         if full["status"] != "complete" or full["added"] != datasets:
             raise CommandError(f"full harvest ended {full['status']} with {full['added']:,} added")
@@ -524,9 +542,12 @@ def _full_harvest(engine: Engine, url: str, lake: Path, datasets: int) -> dict[s
         "datasets_per_s": datasets / measured.wall_s,
         "cpu_s": measured.cpu_s,
         "cpu_s_per_100k": measured.cpu_s / datasets * 100_000,
-        "peak_rss_mb": measured.peak_rss_bytes / 2**20,
-        "peak_pss_mb": measured.peak_pss_bytes / 2**20,
         "largest_process_rss_mb": measured.largest_process_rss_bytes / 2**20,
+        **(
+            {"peak_rss_mb": measured.peak_rss_bytes / 2**20, "peak_pss_mb": measured.peak_pss_bytes / 2**20}
+            if measured.peak_rss_bytes is not None and measured.peak_pss_bytes is not None
+            else {}
+        ),
         "run_record_s": (full["finished_at"] - full["started_at"]).total_seconds(),
         "requests": full["requests"],
         "mb_received": full["bytes_received"] / 1e6,
