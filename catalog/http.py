@@ -146,18 +146,36 @@ class Fetched:
     body: bytes
 
 
+HELD_BACK_S = 0.005
+"""A wait for the rate limit longer than this is our rate holding a request back: a free acquire takes
+microseconds, one held back sleeps at least the limiter's 50 ms buffer."""
+
+
 @dataclass
 class TrafficCounter:
-    """Requests made and bytes received (a request retried by the transport counts once)."""
+    """Requests made and bytes received (a request retried by the transport counts once), and when our
+    own rate limit last held a request back."""
 
     requests: int = 0
     bytes_received: int = 0
+    held_back_at: float | None = None
+    """When our rate limit last held a request back (`time.monotonic()`): a pager reads it to tell
+    whether our rate, rather than the portal or our own work, sets the pace."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def record(self, size: int) -> None:
         with self._lock:
             self.requests += 1
             self.bytes_received += size
+
+    def waited(self, seconds: float) -> None:
+        """A request waited `seconds` for the rate limit."""
+        if seconds > HELD_BACK_S:
+            self.held_back_at = time.monotonic()
+
+    def held_back_within(self, seconds: float) -> bool:
+        """Whether our rate limit held a request back in the last `seconds`."""
+        return self.held_back_at is not None and time.monotonic() - self.held_back_at <= seconds
 
 
 # --- the address guard -------------------------------------------------------------------------
@@ -414,16 +432,36 @@ class PortalAdapter(HTTPAdapter):
             return super().send(request, **kwargs)
 
 
+class CountedLimiter:
+    """The process-wide limiter as one session uses it: the time its requests wait there is counted in
+    the session's traffic. It offers what `LimiterMixin` asks of a limiter."""
+
+    def __init__(self, limiter: Limiter, traffic: TrafficCounter) -> None:
+        self.limiter = limiter
+        self.bucket_factory = limiter.bucket_factory
+        self.traffic = traffic
+
+    def try_acquire(self, name: str, weight: int = 1, blocking: bool = True, timeout: float = -1) -> bool:
+        started = time.perf_counter()
+        try:
+            return self.limiter.try_acquire(name, weight=weight, blocking=blocking, timeout=timeout)
+        finally:
+            self.traffic.waited(time.perf_counter() - started)
+
+    def buckets(self) -> list[Any]:
+        return self.limiter.buckets()
+
+
 class RateLimitedAdapter(LimiterMixin, PortalAdapter):  # type: ignore[misc]
     """The portal adapter, plus the process-wide per-host request rate."""
 
 
-def mount_adapter(settings: HttpSettings) -> HTTPAdapter:
-    """The adapter a session with these settings mounts for http and https."""
+def mount_adapter(settings: HttpSettings, traffic: TrafficCounter) -> HTTPAdapter:
+    """The adapter a session with these settings mounts for http and https; `traffic` counts the time
+    its requests wait for the rate limit."""
     if settings.requests_per_second > 0:
-        return RateLimitedAdapter(
-            settings=settings, limiter=shared_limiter(settings.requests_per_second), per_host=True
-        )
+        limiter = CountedLimiter(shared_limiter(settings.requests_per_second), traffic)
+        return RateLimitedAdapter(settings=settings, limiter=limiter, per_host=True)
     return PortalAdapter(settings)
 
 
@@ -471,14 +509,14 @@ class PortalSession:
         settings = settings or HttpSettings()
         homes = frozenset(host_of(url) for url in home if url)
         self.settings = settings = dataclasses.replace(settings, trusted_hosts=settings.trusted_hosts | homes)
-        adapter = mount_adapter(settings)
+        self.traffic = TrafficCounter()
+        adapter = mount_adapter(settings, self.traffic)
         credentials = {api_key_header: settings.api_key} if settings.api_key else {}
         self.session = _CredentialSession(credentials, homes)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers["User-Agent"] = settings.user_agent
         self.session.headers["Accept"] = "application/json"
-        self.traffic = TrafficCounter()
 
     def get(
         self,

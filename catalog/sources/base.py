@@ -42,6 +42,20 @@ milliseconds (a request on both sides, a spooled page, a worker's result files):
 at 100k datasets, 223 -> 236 at 300k, 225 -> 250 with records ten times as heavy); 4 MB, about as
 fast as 3, took 270 MB at 100k."""
 
+PAGE_TARGET_BYTES_RATE_BOUND = 6 * 2**20
+"""What a page should weigh while our own rate limit holds requests back: the portal answers, and the
+workers keep up, faster than the rate lets us ask, so each request saved is time saved (5 requests a
+second by default: a harvest of 20,000 bench records took 59 requests and 12.0 s, 10.1 of them in the
+limiter, with pages of 3 MB; 34 requests and 6.8 s with 6 MB). With the workers ahead, little queues
+for them: PSS of all processes 251-267 MB against 209-218 at 20k datasets, 258 at 100k, 278 with records
+ten times as heavy; even with every queue full of such pages (forced, unlimited) 265, 278 and 288. Below
+`PAGE_BYTES_FLOOR` with room to spare, so that records heavier than the 48 KB a row's budget allows
+still fit a page's budget."""
+RATE_BOUND_WITHIN_S = 2.0
+"""Pages are `PAGE_TARGET_BYTES_RATE_BOUND` while our rate limit has held a request back this recently.
+The limiter lets a second's worth of requests through at once and holds the next back, so while our
+rate sets the pace a request is held back every second or so (below one request a second, every one);
+once the workers fall behind, the fetch waits for them instead, and pages shrink back within 2 s."""
 
 FIRST_PAGE_ROWS = 20
 """Rows of a portal's first page where we choose the size: its records' weight is not known yet (100
@@ -52,7 +66,7 @@ GROW_AFTER_PAGES = 3
 """Once a page has failed under load, good pages in a row before pages grow again (doubling)."""
 
 
-def rows_for_bytes(records: int, page_bytes: int, target: int = PAGE_TARGET_BYTES) -> int:
+def rows_for_bytes(records: int, page_bytes: int, target: int) -> int:
     """How many rows of records like these (`records` of them took `page_bytes`) make a page of `target`
     bytes; at least one."""
     return max(1, target * records // max(page_bytes, 1))
@@ -205,10 +219,6 @@ class PortalClient(ABC):
         self.session = PortalSession(settings, home=[url, *other_homes], api_key_header=api_key_header)
         self.traffic = self.session.traffic
         self.host = urlsplit(url).netloc
-
-    def bytes_received(self) -> int:
-        """Bytes received from the portal so far: a pager weighs each page by how much this grew."""
-        return self.traffic.bytes_received
 
     def record_id(self, record: dict[str, Any]) -> str | None:
         """The portal's own identifier of a raw dataset record (CKAN: `id`, falling back to `name`)."""

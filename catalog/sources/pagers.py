@@ -24,10 +24,14 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from catalog.errors import HarvestError
+from catalog.http import TrafficCounter
 from catalog.sources.base import (
     FIRST_PAGE_ROWS,
     GROW_AFTER_PAGES,
     MIN_ROWS,
+    PAGE_TARGET_BYTES,
+    PAGE_TARGET_BYTES_RATE_BOUND,
+    RATE_BOUND_WITHIN_S,
     DatasetPage,
     ReceivedRecords,
     rows_for_bytes,
@@ -85,7 +89,8 @@ class SizedPager(Pager):
     """A pager that chooses its pages' size (`limit`, at most the client's), by the bytes pages weigh.
 
     A record's weight is unknown before the first page, so it asks for `FIRST_PAGE_ROWS`; then as many
-    as make a page of `PAGE_TARGET_BYTES` (records ten times as heavy, a tenth as many). A page the
+    as make a page of `PAGE_TARGET_BYTES` (records ten times as heavy, a tenth as many), or of
+    `PAGE_TARGET_BYTES_RATE_BOUND` while our own rate limit sets the pace. A page the
     portal fails under load, or that passes its byte budget (`page_budget` of the rows asked, which the
     client's `read` enforces), is asked again with half the rows, down to `MIN_ROWS`, with a note: no page
     in flight outgrows the memory it was given, however heavy a portal's records.
@@ -98,13 +103,14 @@ class SizedPager(Pager):
         *,
         limit: int,
         limit_param: str,
-        received: Callable[[], int],
+        traffic: TrafficCounter,
     ) -> None:
         super().__init__(url, params)
         self.ceiling = limit
         self.limit_param = limit_param
-        self.received = received
-        """Bytes the client has received in all: a page weighs what this grew by while it was read."""
+        self.traffic = traffic
+        """The client's traffic: a page weighs what its bytes received grew by while it was read; when
+        the rate limit last held a request back says whether our rate sets the pace."""
         self.failed = False
         """A page failed: from then on, pages grow only after `GROW_AFTER_PAGES` good ones, doubling."""
         self.good_pages = 0
@@ -135,7 +141,7 @@ class SizedPager(Pager):
     def pages(self, read: ReadPage) -> Iterator[DatasetPage]:
         retried: list[str] = []
         while self.has_next_page:
-            before = self.received()
+            received = self.traffic.bytes_received
             try:
                 page = read(self.url, dict(self.params))
             except HarvestError as exc:
@@ -149,7 +155,10 @@ class SizedPager(Pager):
             page.notes[:0], retried = retried, []
             self.asked = self.limit
             if page.records and len(page.records) == self.limit:  # a full page: records like these fit so many
-                self._fit(min(self.ceiling, rows_for_bytes(len(page.records), self.received() - before)))
+                rate_bound = self.traffic.held_back_within(RATE_BOUND_WITHIN_S)
+                target = PAGE_TARGET_BYTES_RATE_BOUND if rate_bound else PAGE_TARGET_BYTES
+                weight = self.traffic.bytes_received - received
+                self._fit(min(self.ceiling, rows_for_bytes(len(page.records), weight, target)))
             self.update_state(page)
             yield page
 
@@ -170,13 +179,13 @@ class OffsetPager(SizedPager):
         *,
         limit: int,
         record_id: RecordId,
-        received: Callable[[], int],
+        traffic: TrafficCounter,
         offset_param: str = "offset",
         limit_param: str = "limit",
         maximum_offset: int | None = None,
         stop_at_count: bool = False,
     ) -> None:
-        super().__init__(url, params, limit=limit, limit_param=limit_param, received=received)
+        super().__init__(url, params, limit=limit, limit_param=limit_param, traffic=traffic)
         self.record_id = record_id
         self.offset_param = offset_param
         self.maximum_offset = maximum_offset
@@ -220,11 +229,11 @@ class CursorPager(SizedPager):
         *,
         limit: int,
         record_id: RecordId,
-        received: Callable[[], int],
+        traffic: TrafficCounter,
         cursor_param: str,
         limit_param: str = "limit",
     ) -> None:
-        super().__init__(url, params, limit=limit, limit_param=limit_param, received=received)
+        super().__init__(url, params, limit=limit, limit_param=limit_param, traffic=traffic)
         self.record_id = record_id
         self.cursor_param = cursor_param
         self.cursor: str | None = None

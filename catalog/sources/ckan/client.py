@@ -8,13 +8,14 @@ after everything already read, so offsets neither skip nor repeat on insertion; 
 (deletions or early insertions shift offsets) are dropped by the harvest loop, which then makes one
 catch-up pass for what the shift hid. A page shorter than asked while more remain means the portal
 capped `rows`: we adopt the cap. The shared `OffsetPager` (a `SizedPager`) does all this, and sizes
-pages by bytes, not only rows: the first asks for 20
-rows (records of unknown weight: 100 records of 90 KB took a worker 90 MB to parse), each next one for
-as many as make about 3 MB (`PAGE_TARGET_BYTES`) at the weight of the rows just read, within the cap,
-so a catalogue of heavy records (10,000 resources in one dataset) is read in pages as light as any
-other's. A page that times out, fails with 5xx (after the transport's retries) or passes its memory
-budget (`page_budget`: 48 KB a row, at least 8 MB) is asked again with half the rows, down to 10;
-after that failure the size grows back by doubling after three good pages. A page of
+pages by bytes, not only rows: the first asks for 20 rows (records of unknown weight: 100 records of
+90 KB took a worker 90 MB to parse), each next one for as many as make about 3 MB
+(`PAGE_TARGET_BYTES`) at the weight of the rows just read, within the cap, so a catalogue of heavy
+records (10,000 resources in one dataset) is read in pages as light as any other's; 6 MB while our own
+rate limit holds requests back (a portal that answers faster than the rate lets us ask gets fewer,
+fuller pages). A page that times out, fails with 5xx (after the transport's retries) or passes its
+memory budget (`page_budget`: 48 KB a row, at least 8 MB) is asked again with half the rows, down to
+10; after that failure the size grows back by doubling after three good pages. A page of
 whole records is surveyed, not parsed (`survey_search_page`): its records travel on in the bytes
 received and are parsed once, where they are normalised.
 
@@ -173,7 +174,7 @@ class CkanClient(IncrementalClient):
             params,
             limit=self.rows,
             record_id=self.record_id,
-            received=self.bytes_received,
+            traffic=self.traffic,
             offset_param="start",
             limit_param="rows",
             stop_at_count=True,

@@ -76,7 +76,7 @@ class DkanClient(PortalClient):
     def iter_dataset_pages(self, since: datetime | None = None) -> Iterator[DatasetPage]:
         names = self._call("package_list", max_bytes=LIST_BUDGET)
         count = len(names) if isinstance(names, list) else None
-        pager = OffsetPager(LISTING, limit=self.rows, record_id=self.record_id, received=self.bytes_received)
+        pager = OffsetPager(LISTING, limit=self.rows, record_id=self.record_id, traffic=self.traffic)
         yield from pager.pages(lambda action, params: self._listing_page(action, params, count))
 
     def _listing_page(self, action: str, params: dict[str, Any], count: int | None) -> DatasetPage:

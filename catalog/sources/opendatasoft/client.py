@@ -55,7 +55,7 @@ class OpenDataSoftClient(PortalClient):
             {"order_by": "dataset_id"},
             limit=self.rows,
             record_id=self.record_id,
-            received=self.bytes_received,
+            traffic=self.traffic,
             maximum_offset=OFFSET_LIMIT,
             stop_at_count=True,
         )

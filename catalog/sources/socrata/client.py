@@ -56,7 +56,7 @@ class SocrataClient(PortalClient):
             params,
             limit=self.rows,
             record_id=self.record_id,
-            received=self.bytes_received,
+            traffic=self.traffic,
             cursor_param="scroll_id",
         )
         return pager.pages(self._read_page)

@@ -5,14 +5,18 @@ before, a count reached, an offset limit, a missing link)."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
+import orjson
 import pytest
 
 from catalog.errors import HarvestError
 from catalog.http import HttpSettings
 from catalog.sources.arcgis.client import ArcGisHubClient
-from catalog.sources.base import FIRST_PAGE_ROWS, PAGE_TARGET_BYTES, ReceivedRecords
+from catalog.sources.base import FIRST_PAGE_ROWS, PAGE_TARGET_BYTES, PAGE_TARGET_BYTES_RATE_BOUND, ReceivedRecords
+from catalog.sources.ckan.client import CkanClient
 from catalog.sources.datajson.client import DataJsonClient
 from catalog.sources.dcat.client import DcatClient
 from catalog.sources.dkan.client import DkanClient
@@ -23,7 +27,8 @@ from tests.catalog.sources.test_dcat import paged_catalogue
 from tests.catalog.sources.test_dkan import dkan_routes, envelope, real_and_copies
 from tests.catalog.sources.test_opendatasoft import ods_api, ods_record
 from tests.catalog.sources.test_socrata import discovery_api, socrata_result
-from tests.conftest import FAST, SHIPPED, fixture_bytes
+from tests.conftest import FAST, SHIPPED, fixture_bytes, real_packages
+from tests.recorded import multiplied
 from tests.routes import Answer, serve_routes, static
 
 LISTING = "/api/3/action/current_package_list_with_resources"
@@ -207,7 +212,7 @@ def heavy(record: dict[str, Any], into: dict[str, Any], size: int) -> dict[str, 
     return record
 
 
-def test_pages_hold_as_many_records_as_make_two_megabytes() -> None:
+def test_pages_hold_as_many_records_as_make_three_megabytes() -> None:
     """Records of 90 KB, ten times the usual: ODS's usual 100 would be a 9 MB page, past its 8 MB budget
     (the read failed). The first page asks for 20, the next ones as many as weigh 3 MB."""
     records = [ods_record(n) for n in range(150)]
@@ -219,6 +224,35 @@ def test_pages_hold_as_many_records_as_make_two_megabytes() -> None:
     assert limits[0] == FIRST_PAGE_ROWS and set(limits[1:-1]) == {limits[1]}
     weights = [sum(len(json.dumps(record)) for record in page.records) for page in pages]
     assert max(weights[1:]) <= PAGE_TARGET_BYTES < weights[1] + 2 * weights[1] // limits[1]  # as full as fits
+
+
+def test_pages_grow_while_the_shipped_rate_holds_requests_back_and_shrink_once_the_portal_is_slower(serve) -> None:
+    """At the shipped rate (5 a second: a second's worth at once, then the next held back), a CKAN portal
+    that answers at once: after the first request held back, pages are asked for 6 MB instead of 3, and
+    the same records come in fewer requests. Once the portal answers slower than the rate, no request
+    waits for it (polite without sleeping), and within 2 s pages are asked for 3 MB again."""
+    packages = [heavy(package, package, 60_000) for package in multiplied(real_packages(), 1500)]
+    answered: list[tuple[float, int]] = []
+    slowing_at = 500  # the offset from which the portal answers slower than the rate
+
+    def answer(start: int) -> None:
+        if start >= slowing_at:
+            time.sleep(0.25)
+        answered.append((time.monotonic(), start))
+
+    portal = serve(packages, on_search=[answer])
+    client = CkanClient(portal.url, settings=SHIPPED)
+    pages = list(client.iter_dataset_pages())
+    assert [r["id"] for page in pages for r in page.records] == [p["id"] for p in packages]
+    asked = [int(parse_qs(urlsplit(path).query)["rows"][0]) for path, _ in portal.server.log]
+    weight = sum(len(orjson.dumps(package)) for package in packages) // len(packages)  # a record as served
+    at_three, at_six = PAGE_TARGET_BYTES // weight, PAGE_TARGET_BYTES_RATE_BOUND // weight
+    assert asked[:6] == [FIRST_PAGE_ROWS] + [pytest.approx(at_three, rel=0.1)] * 5  # a second's worth: none held
+    assert asked[6] == pytest.approx(at_six, rel=0.1)  # the 6th was held back
+    assert asked[-2] == pytest.approx(at_three, rel=0.1)  # the last full page: the portal sets the pace again
+    slowed = next(at for at, start in answered if start >= slowing_at)  # a limiter's second later, no waits
+    assert client.traffic.held_back_at is not None and client.traffic.held_back_at < slowed + 1.1
+    assert len(asked) < 2 + 1500 // at_three
 
 
 def test_a_page_the_portal_fails_under_load_is_asked_again_smaller() -> None:
