@@ -41,7 +41,9 @@ For each N (and engine) it prints:
 - `ckanapi search datasets` and `ckanapi dump datasets --all -p 2` on the same portal, and ratios
   (dump makes one request per dataset, so it is skipped above --dump-max);
 - at N = --rate-cost-at: the same full harvest with the default rate limit (no `--rate 0`), its wall
-  time against `--rate 0`, and the seconds the harvest process spent waiting in the rate limiter;
+  time against `--rate 0`, the seconds the harvest process spent waiting in the rate limiter, and its
+  peak PSS, all processes (polled: the harvest waits for the rate, not for CPU, so polling costs it no
+  time; its pages grow to 6 MB while the limiter holds requests back);
 - an incremental harvest after 1 % of datasets changed: requests, bytes and their share of the full run;
 - then a full harvest of the same portal again: every dataset classified against the current state,
   none written (a daily full harvest of an unchanged portal).
@@ -623,7 +625,7 @@ def _rate_limited_harvest(engine: Engine, url: str, lake: Path, row: dict[str, A
     if "failed" in row:
         return
     try:
-        result = harvest(engine, url, lake, full=True, rate_limited=True)
+        result = harvest(engine, url, lake, full=True, rate_limited=True, memory=True)
     except CommandError as failure:
         row["failed"] = f"with the default rate: {failure}"
         return
@@ -632,6 +634,7 @@ def _rate_limited_harvest(engine: Engine, url: str, lake: Path, row: dict[str, A
         "default_rate_wall_s": wall_s,
         "default_rate_extra_s": wall_s - row["wall_s"],
         "default_rate_requests": last_run(lake)["requests"],
+        "default_rate_peak_pss_mb": result["measured"].peak_pss_bytes / 2**20,
         "limiter_wait_s": result["limiter_wait_s"] if result["limiter_calls"] else None,
         "limiter_calls": result["limiter_calls"],
     }
@@ -682,8 +685,8 @@ COLUMNS = ["datasets", "record_scale", "wall_s", "run_record_s", "datasets_per_s
            "cpu_vs_baseline_range", "cpu_s_per_100k", "peak_rss_mb", "peak_pss_mb",
            "largest_process_rss_mb",
            "ckanapi_search_s", "ratio_to_ckanapi_search", "ckanapi_dump_s", "ratio_to_ckanapi_dump",
-           "default_rate_wall_s", "default_rate_extra_s", "default_rate_requests", "limiter_wait_s",
-           "limiter_calls", "incr_wall_s", "incr_requests", "incr_mb", "incr_share_of_full_bytes",
+           "default_rate_wall_s", "default_rate_extra_s", "default_rate_requests", "default_rate_peak_pss_mb",
+           "limiter_wait_s", "limiter_calls", "incr_wall_s", "incr_requests", "incr_mb", "incr_share_of_full_bytes",
            "reharvest_wall_s", "reharvest_cpu_s"]  # fmt: skip
 TABLE = [("size", "datasets", "{:,}"), ("record scale", "record_scale", "{}"), ("engine", "engine", "{}"),
          ("wall s", "wall_s", "{:.2f}"), ("curl s", "raw_transfer_s", "{:.2f}"),
