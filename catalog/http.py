@@ -146,9 +146,10 @@ class Fetched:
     body: bytes
 
 
-HELD_BACK_S = 0.005
-"""A wait for the rate limit longer than this is our rate holding a request back: a free acquire takes
-microseconds, one held back sleeps at least the limiter's 50 ms buffer."""
+HELD_BACK_S = 0.025
+"""A wait for the rate limit longer than this is our rate holding a request back: one held back sleeps
+at least the limiter's 50 ms buffer, and a free acquire takes microseconds, or a few milliseconds when
+another thread holds the interpreter (its switch interval is 5 ms)."""
 
 
 @dataclass

@@ -47,15 +47,15 @@ PAGE_TARGET_BYTES_RATE_BOUND = 6 * 2**20
 workers keep up, faster than the rate lets us ask, so each request saved is time saved (5 requests a
 second by default: a harvest of 20,000 bench records took 59 requests and 12.0 s, 10.1 of them in the
 limiter, with pages of 3 MB; 34 requests and 6.8 s with 6 MB). With the workers ahead, little queues
-for them: PSS of all processes 251-267 MB against 209-218 at 20k datasets, 258 at 100k, 278 with records
-ten times as heavy; even with every queue full of such pages (forced, unlimited) 265, 278 and 288. Below
-`PAGE_BYTES_FLOOR` with room to spare, so that records heavier than the 48 KB a row's budget allows
-still fit a page's budget."""
+for them: PSS of all processes 254 MB against 201 at 20k datasets, 261 against 209 at 100k, 278
+against 239 with records ten times as heavy; with every queue full of such pages (forced, unlimited)
+265, 278 and 288. No page is asked for more than half its budget (`rate_bound_target`)."""
 RATE_BOUND_WITHIN_S = 2.0
-"""Pages are `PAGE_TARGET_BYTES_RATE_BOUND` while our rate limit has held a request back this recently.
-The limiter lets a second's worth of requests through at once and holds the next back, so while our
-rate sets the pace a request is held back every second or so (below one request a second, every one);
-once the workers fall behind, the fetch waits for them instead, and pages shrink back within 2 s."""
+"""Pages are sized for `PAGE_TARGET_BYTES_RATE_BOUND` while our rate limit has held a request back this
+recently. The limiter lets a second's worth of requests through at once and holds the next back, so
+while our rate sets the pace a request is held back every second or so (below one request a second,
+every one); once the workers fall behind, the fetch waits for them instead, and the first full page
+read 2 s after the last request held back is followed by pages of `PAGE_TARGET_BYTES` again."""
 
 FIRST_PAGE_ROWS = 20
 """Rows of a portal's first page where we choose the size: its records' weight is not known yet (100
@@ -70,6 +70,16 @@ def rows_for_bytes(records: int, page_bytes: int, target: int) -> int:
     """How many rows of records like these (`records` of them took `page_bytes`) make a page of `target`
     bytes; at least one."""
     return max(1, target * records // max(page_bytes, 1))
+
+
+def rate_bound_target(records: int, page_bytes: int) -> int:
+    """What the next page should weigh while our rate sets the pace, for records like these (`records` of
+    them took `page_bytes`): `PAGE_TARGET_BYTES_RATE_BOUND`, but at most half of such a page's budget, as
+    `PAGE_TARGET_BYTES` is, so that a page of heavier records than the last still fits. Records heavier
+    than half a row's budget (24 KB) have the budget's floor, so they get half of that (4 MB)."""
+    if 2 * page_bytes <= records * PAGE_BYTES_PER_ROW:
+        return PAGE_TARGET_BYTES_RATE_BOUND
+    return max(PAGE_TARGET_BYTES, min(PAGE_TARGET_BYTES_RATE_BOUND, PAGE_BYTES_FLOOR // 2))
 
 
 def page_budget(rows: int) -> int:

@@ -30,10 +30,10 @@ from catalog.sources.base import (
     GROW_AFTER_PAGES,
     MIN_ROWS,
     PAGE_TARGET_BYTES,
-    PAGE_TARGET_BYTES_RATE_BOUND,
     RATE_BOUND_WITHIN_S,
     DatasetPage,
     ReceivedRecords,
+    rate_bound_target,
     rows_for_bytes,
 )
 
@@ -90,7 +90,7 @@ class SizedPager(Pager):
 
     A record's weight is unknown before the first page, so it asks for `FIRST_PAGE_ROWS`; then as many
     as make a page of `PAGE_TARGET_BYTES` (records ten times as heavy, a tenth as many), or of
-    `PAGE_TARGET_BYTES_RATE_BOUND` while our own rate limit sets the pace. A page the
+    `rate_bound_target` (6 MB, 4 for heavy records) while our own rate limit sets the pace. A page the
     portal fails under load, or that passes its byte budget (`page_budget` of the rows asked, which the
     client's `read` enforces), is asked again with half the rows, down to `MIN_ROWS`, with a note: no page
     in flight outgrows the memory it was given, however heavy a portal's records.
@@ -155,9 +155,9 @@ class SizedPager(Pager):
             page.notes[:0], retried = retried, []
             self.asked = self.limit
             if page.records and len(page.records) == self.limit:  # a full page: records like these fit so many
-                rate_bound = self.traffic.held_back_within(RATE_BOUND_WITHIN_S)
-                target = PAGE_TARGET_BYTES_RATE_BOUND if rate_bound else PAGE_TARGET_BYTES
                 weight = self.traffic.bytes_received - received
+                rate_bound = self.traffic.held_back_within(RATE_BOUND_WITHIN_S)
+                target = rate_bound_target(len(page.records), weight) if rate_bound else PAGE_TARGET_BYTES
                 self._fit(min(self.ceiling, rows_for_bytes(len(page.records), weight, target)))
             self.update_state(page)
             yield page

@@ -11,8 +11,8 @@ capped `rows`: we adopt the cap. The shared `OffsetPager` (a `SizedPager`) does 
 pages by bytes, not only rows: the first asks for 20 rows (records of unknown weight: 100 records of
 90 KB took a worker 90 MB to parse), each next one for as many as make about 3 MB
 (`PAGE_TARGET_BYTES`) at the weight of the rows just read, within the cap, so a catalogue of heavy
-records (10,000 resources in one dataset) is read in pages as light as any other's; 6 MB while our own
-rate limit holds requests back (a portal that answers faster than the rate lets us ask gets fewer,
+records (10,000 resources in one dataset) is read in pages as light as any other's; up to 6 MB while our
+own rate limit holds requests back (a portal that answers faster than the rate lets us ask gets fewer,
 fuller pages). A page that times out, fails with 5xx (after the transport's retries) or passes its
 memory budget (`page_budget`: 48 KB a row, at least 8 MB) is asked again with half the rows, down to
 10; after that failure the size grows back by doubling after three good pages. A page of

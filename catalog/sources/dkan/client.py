@@ -6,7 +6,7 @@ one-item list), `group_list` and a few revision actions (https://dkan.readthedoc
 API"). There is no `package_search`, no `status_show`, and `help` is a docstring, not a URL.
 
 Paging: `current_package_list_with_resources` with `limit`/`offset` (as many records as make a 3 MB
-page, 6 MB while our rate limit holds requests back, at most 100: `SizedPager`), until an empty page. A
+page, up to 6 MB while our rate limit holds requests back, at most 100: `SizedPager`), until an empty page. A
 site that ignores `offset` is noticed when a page repeats. `package_list` gives the count up front.
 
 Publishers: DKAN groups are its publishers (`group_list?all_fields=true`).

@@ -3,8 +3,8 @@
 API: `GET {site}/api/explore/v2.1/catalog/datasets?limit=N&offset=K` answers
 `{"total_count": N, "results": [...]}`; each result is described in `catalog.sources.opendatasoft.mapping`.
 
-Paging: `limit` (at most 100; as many as make a 3 MB page, 6 MB while our rate limit holds requests
-back, `SizedPager`) and `offset`, but `offset + limit` may not pass 10,000. A larger catalogue is read
+Paging: `limit` (at most 100; as many as make a 3 MB page, up to 6 MB while our rate limit holds
+requests back, `SizedPager`) and `offset`, but `offset + limit` may not pass 10,000. A larger catalogue is read
 whole from `/api/explore/v2.1/catalog/exports/json` (a JSON array of the same
 records), parsed as it streams. Results are ordered by `dataset_id` so pages do not overlap.
 

@@ -7,7 +7,7 @@ registry's `api_url` may point there.
 
 Paging: `scroll_id` (the last id of the previous page; results come sorted by id), which is stable
 under insertions and has no depth limit, unlike `offset`, which the API caps at 10,000. A page holds as
-many results as make 3 MB (6 MB while our rate limit holds requests back), at most 1,000 (`SizedPager`).
+many results as make 3 MB (up to 6 MB while our rate limit holds requests back), at most 1,000 (`SizedPager`).
 
 Limits: unauthenticated requests are throttled; an app token (`X-App-Token`, from the registry's
 `api_key_env`) lifts that. Incremental: no modification filter; every harvest is full. Publishers:

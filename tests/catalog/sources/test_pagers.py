@@ -12,10 +12,19 @@ from urllib.parse import parse_qs, urlsplit
 import orjson
 import pytest
 
+import catalog.http
 from catalog.errors import HarvestError
 from catalog.http import HttpSettings
 from catalog.sources.arcgis.client import ArcGisHubClient
-from catalog.sources.base import FIRST_PAGE_ROWS, PAGE_TARGET_BYTES, PAGE_TARGET_BYTES_RATE_BOUND, ReceivedRecords
+from catalog.sources.base import (
+    FIRST_PAGE_ROWS,
+    PAGE_TARGET_BYTES,
+    PAGE_TARGET_BYTES_RATE_BOUND,
+    ReceivedRecords,
+    page_budget,
+    rate_bound_target,
+    rows_for_bytes,
+)
 from catalog.sources.ckan.client import CkanClient
 from catalog.sources.datajson.client import DataJsonClient
 from catalog.sources.dcat.client import DcatClient
@@ -226,11 +235,14 @@ def test_pages_hold_as_many_records_as_make_three_megabytes() -> None:
     assert max(weights[1:]) <= PAGE_TARGET_BYTES < weights[1] + 2 * weights[1] // limits[1]  # as full as fits
 
 
-def test_pages_grow_while_the_shipped_rate_holds_requests_back_and_shrink_once_the_portal_is_slower(serve) -> None:
+def test_pages_grow_while_the_shipped_rate_holds_requests_back_and_shrink_once_the_portal_is_slower(
+    serve, monkeypatch
+) -> None:
     """At the shipped rate (5 a second: a second's worth at once, then the next held back), a CKAN portal
-    that answers at once: after the first request held back, pages are asked for 6 MB instead of 3, and
-    the same records come in fewer requests. Once the portal answers slower than the rate, no request
-    waits for it (polite without sleeping), and within 2 s pages are asked for 3 MB again."""
+    that answers at once: after the first request held back, pages are asked larger (records of 87 KB:
+    4 MB, half their budget) and the same records come in fewer requests. Once the portal answers slower
+    than the rate, no request waits for it (polite without sleeping), and pages go back to 3 MB."""
+    monkeypatch.setattr(catalog.http, "_LIMITERS", {})  # no bucket left from an earlier server on this port
     packages = [heavy(package, package, 60_000) for package in multiplied(real_packages(), 1500)]
     answered: list[tuple[float, int]] = []
     slowing_at = 500  # the offset from which the portal answers slower than the rate
@@ -246,13 +258,26 @@ def test_pages_grow_while_the_shipped_rate_holds_requests_back_and_shrink_once_t
     assert [r["id"] for page in pages for r in page.records] == [p["id"] for p in packages]
     asked = [int(parse_qs(urlsplit(path).query)["rows"][0]) for path, _ in portal.server.log]
     weight = sum(len(orjson.dumps(package)) for package in packages) // len(packages)  # a record as served
-    at_three, at_six = PAGE_TARGET_BYTES // weight, PAGE_TARGET_BYTES_RATE_BOUND // weight
+    at_three, larger = PAGE_TARGET_BYTES // weight, rate_bound_target(1, weight) // weight
+    assert rate_bound_target(1, weight) == 4 * 2**20 and larger > at_three * 1.2
     assert asked[:6] == [FIRST_PAGE_ROWS] + [pytest.approx(at_three, rel=0.1)] * 5  # a second's worth: none held
-    assert asked[6] == pytest.approx(at_six, rel=0.1)  # the 6th was held back
+    assert asked[6] == pytest.approx(larger, rel=0.1)  # the 6th was held back
     assert asked[-2] == pytest.approx(at_three, rel=0.1)  # the last full page: the portal sets the pace again
     slowed = next(at for at, start in answered if start >= slowing_at)  # a limiter's second later, no waits
     assert client.traffic.held_back_at is not None and client.traffic.held_back_at < slowed + 1.1
     assert len(asked) < 2 + 1500 // at_three
+
+
+@pytest.mark.parametrize("kilobytes", [1, 5, 9, 20, 24, 25, 36, 48, 87, 500, 5_000])
+def test_pages_paced_by_our_rate_grow_but_stay_within_half_their_budget(kilobytes) -> None:
+    """However heavy the records, a page asked while our rate sets the pace is at most half its budget,
+    as a 3 MB page is: one of records heavier than the last still fits. Records of up to 24 KB get 6 MB."""
+    weight = kilobytes * 1024
+    target = rate_bound_target(10, 10 * weight)
+    rows = rows_for_bytes(10, 10 * weight, target)
+    assert PAGE_TARGET_BYTES < target <= PAGE_TARGET_BYTES_RATE_BOUND
+    assert rows * weight * 2 <= page_budget(rows) or rows == 1
+    assert (target == PAGE_TARGET_BYTES_RATE_BOUND) == (kilobytes <= 24)
 
 
 def test_a_page_the_portal_fails_under_load_is_asked_again_smaller() -> None:
