@@ -47,9 +47,9 @@ PAGE_TARGET_BYTES_RATE_BOUND = 6 * 2**20
 workers keep up, faster than the rate lets us ask, so each request saved is time saved (5 requests a
 second by default: a harvest of 20,000 bench records took 59 requests and 12.0 s, 10.1 of them in the
 limiter, with pages of 3 MB; 34 requests and 6.8 s with 6 MB). With the workers ahead, little queues
-for them: PSS of all processes 254 MB against 201 at 20k datasets, 261 against 209 at 100k, 278
-against 239 with records ten times as heavy; with every queue full of such pages (forced, unlimited)
-265, 278 and 288. No page is asked for more than half its budget (`rate_bound_target`)."""
+for them: PSS of all processes 253 MB against 212 at 20k datasets, 261 against 209 at 100k; with every
+queue full of such pages (forced, unlimited) 265 and 278. No page is asked for more than half its
+budget (`rate_bound_target`)."""
 RATE_BOUND_WITHIN_S = 2.0
 """Pages are sized for `PAGE_TARGET_BYTES_RATE_BOUND` while our rate limit has held a request back this
 recently. The limiter lets a second's worth of requests through at once and holds the next back, so
