@@ -43,7 +43,7 @@ For each N (and engine) it prints:
 - at N = --rate-cost-at: the same full harvest with the default rate limit (no `--rate 0`), its wall
   time against `--rate 0`, the seconds the harvest process spent waiting in the rate limiter, and its
   peak PSS, all processes (polled: the harvest waits for the rate, not for CPU, so polling costs it no
-  time; its pages grow to 6 MB while the limiter holds requests back);
+  time; its pages grow to 6 MB, 4 for records over 24 KB, while the limiter holds requests back);
 - an incremental harvest after 1 % of datasets changed: requests, bytes and their share of the full run;
 - then a full harvest of the same portal again: every dataset classified against the current state,
   none written (a daily full harvest of an unchanged portal).

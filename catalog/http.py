@@ -146,9 +146,11 @@ class Fetched:
     body: bytes
 
 
-HELD_BACK_S = 0.025
-"""A wait for the rate limit longer than this is our rate holding a request back: one held back sleeps
-at least the limiter's 50 ms buffer, and a free acquire takes microseconds, or a few milliseconds when
+LIMITER_BUFFER_MS = 50
+"""What the limiter adds to every wait it makes a request sleep (pyrate-limiter's default)."""
+HELD_BACK_S = LIMITER_BUFFER_MS / 2 / 1000
+"""A wait for the rate limit longer than this (25 ms) is our rate holding a request back: one held back
+sleeps at least the limiter's buffer, and a free acquire takes microseconds, or a few milliseconds when
 another thread holds the interpreter (its switch interval is 5 ms)."""
 
 
@@ -409,7 +411,7 @@ def shared_limiter(per_second: float) -> Limiter:
     with _SHARED_LOCK:
         if per_second not in _LIMITERS:
             factory = HostBucketFactory(rates=[_convert_rate(per_second, 1000)])
-            _LIMITERS[per_second] = Limiter(factory, buffer_ms=50)
+            _LIMITERS[per_second] = Limiter(factory, buffer_ms=LIMITER_BUFFER_MS)
         return _LIMITERS[per_second]
 
 
