@@ -544,12 +544,9 @@ class Lake:
         The leading `_` of `name` keeps it apart from any portal's lock."""
         path = self.root / LOCKS / f"{name}.lock"
         path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
+        with _lock_file(path, os.O_RDWR | os.O_CREAT) as descriptor:
             fcntl.flock(descriptor, fcntl.LOCK_EX)
             yield
-        finally:
-            os.close(descriptor)
 
     # --- one harvest of a portal at a time ---------------------------------------------------------
 
@@ -559,12 +556,12 @@ class Lake:
     @contextlib.contextmanager
     def portal_lock(self, portal_id: str, *, holder: Mapping[str, Any], wait: float = 0) -> Iterator[None]:
         """Hold the portal's lock while harvesting it: the OS releases it when this process ends, however
-        it ends, so a killed harvest never leaves a portal locked. Waits up to `wait` seconds for a
-        harvest already running, then refuses, naming it."""
+        it ends, so a killed harvest never leaves a portal locked (the processes it forked hold no copy:
+        see `_lock_file`). Waits up to `wait` seconds for a harvest already running, then refuses,
+        naming it."""
         path = self.lock_path(portal_id)
         path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
+        with _lock_file(path, os.O_RDWR | os.O_CREAT) as descriptor:
             # a moment's grace even without --wait: `catalog doctor` takes each lock for an instant
             give_up, told = time.monotonic() + max(wait, LOCK_GRACE_S), False
             while not _try_lock(descriptor):
@@ -582,19 +579,14 @@ class Lake:
             os.ftruncate(descriptor, 0)
             os.pwrite(descriptor, json.dumps(dict(holder), default=str).encode(), 0)
             yield
-        finally:
-            os.close(descriptor)  # closing the descriptor releases the lock
 
     def is_locked(self, portal_id: str) -> bool:
         """Whether a live process holds the portal's lock now."""
         path = self.lock_path(portal_id)
         if not path.exists():
             return False
-        descriptor = os.open(path, os.O_RDONLY)
-        try:
+        with _lock_file(path, os.O_RDONLY) as descriptor:
             return not _try_lock(descriptor)
-        finally:
-            os.close(descriptor)
 
     def abandon_orphans(self, portal_id: str, reason: str = ABANDONED) -> list[str]:
         """Mark the portal's runs still `running` as failed and drop its staging folders.
@@ -620,6 +612,36 @@ def _redacted(value: Any) -> Any:
     if isinstance(value, list):
         return [_redacted(item) for item in value]
     return value
+
+
+_LOCK_DESCRIPTORS: set[int] = set()
+"""This process's open lock files. A flock belongs to the open file, and a forked process gets a copy
+of every descriptor: a harvest's normalising workers, outliving their harvest killed with SIGKILL,
+kept its portal locked, and every harvest after it was refused. So children close these first thing."""
+
+
+@contextlib.contextmanager
+def _lock_file(path: Path, flags: int) -> Iterator[int]:
+    """A descriptor of a lock file, open for the block and never inherited by a forked process; closing
+    it releases whatever lock it took."""
+    descriptor = os.open(path, flags, 0o644)
+    _LOCK_DESCRIPTORS.add(descriptor)
+    try:
+        yield descriptor
+    finally:
+        _LOCK_DESCRIPTORS.discard(descriptor)
+        os.close(descriptor)
+
+
+def _close_inherited_locks() -> None:
+    """In a forked child: close the lock files the parent holds; the parent's own copies keep its locks."""
+    for descriptor in _LOCK_DESCRIPTORS:
+        with contextlib.suppress(OSError):
+            os.close(descriptor)
+    _LOCK_DESCRIPTORS.clear()
+
+
+os.register_at_fork(after_in_child=_close_inherited_locks)
 
 
 def _try_lock(descriptor: int) -> bool:

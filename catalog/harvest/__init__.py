@@ -16,7 +16,8 @@ Each run has a record in `harvest_runs` (`catalog.runs.HarvestRun`) from its sta
 end ('complete', 'failed', or 'suspicious' when it would have deleted implausibly much), so every
 outcome is queryable, and nothing but a complete run ever touches the published snapshot. A harvest
 holds the portal's lock in the lake throughout (`Lake.portal_lock`): two harvests of one portal never
-interleave, and runs left 'running' by a killed process are marked abandoned by the next harvest.
+interleave, and runs left 'running' by a killed process are marked abandoned by the next harvest,
+which also removes what their workers spooled.
 
 Every harvest is bounded (`limits.py`): a page and dataset limit derived from what the portal reports
 and from its own history (with a hard ceiling) stops a listing that never ends, and a wall-clock
@@ -43,7 +44,7 @@ from catalog.harvest.heap import HARVEST_HEAP_SLACK, keep_heap_slack
 from catalog.harvest.limits import Budget, HarvestLimitError, HarvestLimits, largest_harvest
 from catalog.harvest.prefetch import prefetched
 from catalog.harvest.progress import Progress
-from catalog.harvest.workers import NormalisedBatch, Normalising, Parallelism
+from catalog.harvest.workers import NormalisedBatch, Normalising, Parallelism, remove_left_spools
 from catalog.http import HttpSettings
 from catalog.lake import Lake, StagedHarvest, lock_holder, new_harvest_id
 from catalog.normalise.rows import HarvestContext
@@ -300,6 +301,8 @@ def harvest_portal(
         abandoned = lake.abandon_orphans(portal.id)
         if abandoned:
             log.warning("%s: marked %d run(s) left running by a dead process as abandoned", portal.id, len(abandoned))
+        if removed := remove_left_spools(portal.id, {run["harvest_id"] for run in lake.runs(portal.id)}):
+            log.warning("%s: removed %d spool folder(s) that killed harvests left", portal.id, removed)
         if since is None and not full:
             since = watermark(lake, portal.id)
         client = client_factory(portal, settings)

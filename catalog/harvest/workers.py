@@ -21,22 +21,29 @@ code and data copy-on-write, so together they add only what they allocate (a spa
 worker would import everything again: about 100 MB more). The other thread then running, the
 fetch, holds no lock a worker takes: a worker touches only the mappings, orjson and Arrow (which
 re-initialises its thread pools after a fork). Workers ignore SIGINT, so a Ctrl-C reaches the
-harvest alone, which shuts them down.
+harvest alone, which shuts them down. A worker whose harvest ended without shutting it down (killed
+with SIGKILL) exits within `PARENT_CHECK_S`, and the next harvest of the portal removes the spool
+folder it left (`remove_left_spools`).
 """
 
 from __future__ import annotations
 
 import gc
+import glob
 import itertools
 import logging
 import mmap
 import multiprocessing
 import os
+import shutil
 import signal
 import tempfile
+import threading
+import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +51,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from catalog.errors import HarvestError
 from catalog.harvest.heap import WORKER_HEAP_SLACK, keep_heap_slack
 from catalog.normalise.rows import HarvestContext, rows_table
 from catalog.normalise.values import RecordTooDeepError, json_bytes, loads_lenient
@@ -58,6 +66,10 @@ BATCH_BYTES = 4 * 2**20
 """A batch sent to a worker holds at most this many records and, past the first, this much JSON:
 large enough to amortise the hand-over, small enough that the batches in flight stay a few tens of
 megabytes however heavy a portal's records are."""
+SPOOL_PREFIX = "catalog-normalising-"
+"""A spool folder is named `<SPOOL_PREFIX><portal>-<harvest>-<random>`, in the system's temporary folder."""
+PARENT_CHECK_S = 0.5
+"""How often a worker checks that the process that forked it is still there."""
 
 
 @dataclass(frozen=True)
@@ -239,14 +251,41 @@ def batches(raws: list[bytes]) -> Iterator[list[bytes]]:
         yield batch
 
 
-def _start_worker() -> None:
-    """Ignore SIGINT (the harvest shuts its workers down), and leave what the fork inherited out of the
-    garbage collector's full passes: a worker allocates millions of short-lived objects, and each full
-    pass would otherwise walk every imported module's too. Keep more of the heap a batch frees than
-    the harvesting process does (`catalog.harvest.heap`)."""
+def _start_worker(parent: int) -> None:
+    """Ignore SIGINT (the harvest shuts its workers down), and exit once `parent`, the harvesting
+    process, is gone. Leave what the fork inherited out of the garbage collector's full passes: a worker
+    allocates millions of short-lived objects, and each full pass would otherwise walk every imported
+    module's too. Keep more of the heap a batch frees than the harvesting process does
+    (`catalog.harvest.heap`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_without, args=(parent,), name="parent-check", daemon=True).start()
     gc.freeze()
     keep_heap_slack(WORKER_HEAP_SLACK)
+
+
+def _exit_without(parent: int) -> None:
+    """Exit the worker once the process that forked it has ended: a harvest killed with SIGKILL never
+    shuts its workers down, and they waited forever for another batch, each holding its memory and a
+    copy of the harvest's connections and open files. An orphan's parent is another process, so the
+    check is portable (`os.getppid`) and immune to a pid being reused."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_S)
+    os._exit(1)
+
+
+def remove_left_spools(portal_id: str, harvest_ids: Collection[str], folder: Path | None = None) -> int:
+    """Remove the spool folders that harvests of `portal_id` among `harvest_ids` left behind (killed
+    before they could): each holds pages and results, tens of megabytes. Only safe under the portal's
+    lock, with `harvest_ids` the lake's runs of the portal: no live harvest owns them then, and another
+    lake's harvests of a portal by the same id keep theirs. Returns how many were removed."""
+    prefix = f"{SPOOL_PREFIX}{portal_id}-"
+    removed = 0
+    for path in Path(folder or tempfile.gettempdir()).glob(f"{glob.escape(prefix)}*"):
+        harvest_id = path.name.removeprefix(prefix).rpartition("-")[0]  # the random suffix has no "-"
+        if harvest_id in harvest_ids and path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 class Normalising:
@@ -295,9 +334,10 @@ class Normalising:
                 self.take(normalise_batch(self.software, self.context, batch))
                 continue
             work = self._spooled(batch) if isinstance(batch, ReceivedRecords) else batch
-            self.pending.append(self.executor.submit(normalise_into, self.spool, self.software, self.context, work))
+            with self._workers_intact():
+                self.pending.append(self.executor.submit(normalise_into, self.spool, self.software, self.context, work))
             while len(self.pending) > self.parallelism.workers * self.parallelism.pending_batches:
-                self.take(self.pending.popleft().result().load())
+                self._take_first()
 
     @property
     def spool(self) -> Path:
@@ -314,15 +354,37 @@ class Normalising:
     def finish(self) -> None:
         """Take every batch still in the workers."""
         while self.pending:
-            self.take(self.pending.popleft().result().load())
+            self._take_first()
+
+    def _take_first(self) -> None:
+        with self._workers_intact():
+            batch = self.pending.popleft().result()
+        self.take(batch.load())
+
+    @contextmanager
+    def _workers_intact(self) -> Iterator[None]:
+        """A worker that died (the kernel's out-of-memory killer picks the largest process) breaks the
+        pool: said as a harvest error, in one line, rather than as concurrent.futures' traceback."""
+        try:
+            yield
+        except BrokenProcessPool as exc:
+            raise HarvestError(
+                f"normalising {self.context.portal_id}",
+                "a worker process ended abruptly (killed by a signal, or by the system for lack of memory); "
+                "--normalise-workers 0 normalises in the harvest's own process",
+            ) from exc
 
     def _start(self) -> ProcessPoolExecutor:
         gc.freeze()  # see `_start_worker`; here, so that the harvest's own collections leave shared pages shared
         self.spool_folder = tempfile.TemporaryDirectory(
-            prefix=f"catalog-normalising-{self.context.portal_id}-", dir=self.spool_in, ignore_cleanup_errors=True
+            prefix=f"{SPOOL_PREFIX}{self.context.portal_id}-{self.context.harvest_id}-",
+            dir=self.spool_in,
+            ignore_cleanup_errors=True,
         )
         context = multiprocessing.get_context("fork")
-        return ProcessPoolExecutor(self.parallelism.workers, mp_context=context, initializer=_start_worker)
+        return ProcessPoolExecutor(
+            self.parallelism.workers, mp_context=context, initializer=_start_worker, initargs=(os.getpid(),)
+        )
 
     def __enter__(self) -> Normalising:
         return self

@@ -14,6 +14,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -142,10 +143,12 @@ def test_a_since_in_the_future_is_refused(harvested, lake, capsys) -> None:
     assert published_files(lake) == before and len(runs(lake)) == 1
 
 
-def harvest_process(url: str, lake: Lake, *extra: str) -> subprocess.Popen:
+def harvest_process(url: str, lake: Lake, *extra: str, temporary: Path | None = None) -> subprocess.Popen:
+    """`catalog harvest` in a process of its own; `temporary`: its temporary folder (where workers spool)."""
     command = [sys.executable, "-m", "catalog.cli", "harvest", url, "--portal", "test-portal", "--software", "ckan"]
     command += ["--lake", str(lake.root), "--rate", "0", *extra]
-    return subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = None if temporary is None else os.environ | {"TMPDIR": str(temporary)}
+    return subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def test_two_harvests_of_one_portal_never_run_at_once(serve, lake) -> None:
@@ -196,6 +199,65 @@ def test_a_killed_harvest_is_abandoned_by_the_next_and_sigterm_is_recorded(serve
     assert not list((lake.root / "_staging").glob("test-portal/*"))
     portal.options.intercept = None
     assert harvest_portal(portal_at(portal.url), lake, settings=FAST).status == "complete"
+
+
+def test_a_harvest_killed_while_its_workers_run_leaves_nothing_running_locked_or_spooled(serve, lake, tmp_path) -> None:
+    """SIGKILL (the out-of-memory killer, Dagster's forced termination) gives a harvest no chance to
+    stop its workers or remove their spool. Its portal is unlocked at once; its workers exit by
+    themselves; the next harvest removes the spool and runs."""
+    portal = serve(multiplied(real_packages(), 1_200), rows_max=100)  # the shipped parallelism starts workers
+    portal.options.intercept = lambda action, params: time.sleep(0.2)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    process = harvest_process(portal.url, lake, temporary=temporary)
+    wait_for(lambda: len(forked_by(process.pid)) == 2, process)
+    workers = forked_by(process.pid)
+    spooled = wait_for(lambda: list(temporary.iterdir()), process)
+    process.kill()
+    process.wait(timeout=30)
+    try:
+        assert not lake.is_locked("test-portal")
+        wait_for(lambda: not any(map(running, workers)))
+    finally:  # never leave them to the rest of the suite
+        for pid in filter(running, workers):
+            os.kill(pid, signal.SIGKILL)
+    assert [path.name.startswith("catalog-normalising-test-portal-") for path in spooled] == [True]
+    assert spooled[0].exists() and [run["status"] for run in runs(lake)] == ["running"]
+    portal.options.intercept = None
+    after = harvest_process(portal.url, lake, temporary=temporary)
+    _, err = after.communicate(timeout=120)
+    assert after.returncode == 0, err
+    assert "test-portal: removed 1 spool folder(s) that killed harvests left" in err
+    assert [(run["status"], run["error"]) for run in runs(lake)] == [("failed", ABANDONED), ("complete", None)]
+    assert list(temporary.iterdir()) == []
+
+
+def wait_for(condition, process: subprocess.Popen | None = None, timeout: float = 30) -> Any:
+    """`condition()`'s first true value, asked every 50 ms while `process` (if any) runs."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        assert time.monotonic() < deadline and (process is None or process.poll() is None)
+        time.sleep(0.05)
+    return value
+
+
+def forked_by(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (Linux)."""
+    return [int(stat.parent.name) for stat in Path("/proc").glob("[0-9]*/stat") if _stat(stat)[1:2] == [str(pid)]]
+
+
+def running(pid: int) -> bool:
+    """Whether `pid` is a process that has not exited (a zombie has, whoever reaps it)."""
+    state = _stat(Path(f"/proc/{pid}/stat"))[:1]
+    return bool(state) and state != ["Z"]
+
+
+def _stat(path: Path) -> list[str]:
+    """The fields of a /proc stat file after the command's name: state, parent, ...; [] once it is gone."""
+    try:
+        return path.read_text().rpartition(")")[2].split()
+    except OSError:
+        return []
 
 
 def test_a_lock_held_by_a_live_process_is_named(lake) -> None:

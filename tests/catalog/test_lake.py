@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -9,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from catalog.errors import LakeError, RegistryError
-from catalog.lake import Lake, TableWriter, new_harvest_id, resolve_lake
+from catalog.lake import Lake, TableWriter, lock_holder, new_harvest_id, resolve_lake
 from catalog.normalise.values import json_text
 from catalog.schemas import LISTED_IDS, RAW_PUBLISHERS
 from tests.conftest import real_packages
@@ -97,3 +99,26 @@ def test_harvest_ids_sort_chronologically() -> None:
     first, second = new_harvest_id(), new_harvest_id()
     assert first[:22] <= second[:22]
     assert Lake("x").harvest_path("p", first).name == f"harvest_id={first}"
+
+
+def test_a_process_forked_while_a_lock_is_held_does_not_keep_it(lake) -> None:
+    """A flock belongs to the open file, which a fork shares: a harvest's workers, outliving the harvest,
+    kept its portal locked. Forked under the lock, the child holds no copy of it."""
+    fork = multiprocessing.get_context("fork")
+    started = fork.Event()
+    child = fork.Process(target=_sleep_once_started, args=(started,))
+    with lake.portal_lock("p", holder=lock_holder("forking")):
+        child.start()
+        assert started.wait(30) and lake.is_locked("p")
+    try:
+        assert child.is_alive() and not lake.is_locked("p")
+        with lake.portal_lock("p", holder=lock_holder("next")):
+            assert lake.is_locked("p")
+    finally:
+        child.kill()
+        child.join()
+
+
+def _sleep_once_started(started) -> None:
+    started.set()  # the child's own code runs after what a fork runs in the child
+    time.sleep(60)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import signal
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
@@ -15,7 +17,15 @@ import pytest
 
 from catalog.errors import HarvestError
 from catalog.harvest import Parallelism, harvest_portal, workers
-from catalog.harvest.workers import BATCH_BYTES, BATCH_RECORDS, Normalising, batches, normalise_batch
+from catalog.harvest.workers import (
+    BATCH_BYTES,
+    BATCH_RECORDS,
+    SPOOL_PREFIX,
+    Normalising,
+    batches,
+    normalise_batch,
+    remove_left_spools,
+)
 from catalog.lake import Lake
 from catalog.normalise.rows import HarvestContext
 from catalog.normalise.values import json_bytes
@@ -160,6 +170,42 @@ def test_a_failure_while_workers_run_stops_them_and_publishes_nothing(serve, lak
     assert multiprocessing.active_children() == []
     assert lake.runs("test-portal")[0]["status"] == "failed"
     assert list(lake.table_files("datasets")) == []
+
+
+def test_a_worker_killed_mid_harvest_fails_it_in_one_line_and_publishes_nothing(serve, lake) -> None:
+    """The kernel's out-of-memory killer picks the largest process, often a worker: the harvest fails
+    with a harvest error saying so (not concurrent.futures' traceback), and its other worker is gone."""
+    portal = serve(multiplied(real_packages(), 900))
+    killed = []
+
+    def kill_a_worker(action, params) -> None:
+        if action == "package_search" and int(params["start"]) >= 500 and not killed:
+            killed.append(multiprocessing.active_children()[0].pid)  # the portal runs in the harvest's process
+            os.kill(killed[0], signal.SIGKILL)
+
+    portal.options.intercept = kill_a_worker
+    with pytest.raises(HarvestError, match=r"^normalising test-portal: a worker process ended abruptly \(killed"):
+        harvest_portal(portal_at(portal.url), lake, settings=FAST, parallelism=ALWAYS_PARALLEL)
+    assert len(killed) == 1 and multiprocessing.active_children() == []
+    run = lake.runs("test-portal")[0]
+    assert run["status"] == "failed" and run["error"].startswith("normalising test-portal: a worker process")
+    assert list(lake.table_files("datasets")) == []
+
+
+def test_only_spool_folders_of_the_lakes_own_runs_of_the_portal_are_removed(tmp_path) -> None:
+    """Names are `<prefix><portal>-<harvest>-<random>`; portal ids may hold `-`, harvest ids do."""
+    ours, another_lakes = "20260101T000000000000Z-ab12", "20260101T000000000000Z-cd34"
+    names = [
+        f"{SPOOL_PREFIX}p-{ours}-k2j_x9a1",  # left by a killed harvest of this lake's portal `p`
+        f"{SPOOL_PREFIX}p-{another_lakes}-q8r7s6t5",  # another lake's harvest of a portal also called `p`
+        f"{SPOOL_PREFIX}p-x-{ours}-a1b2c3d4",  # portal `p-x`
+        "unrelated-folder",
+    ]
+    for name in names:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "page-1.json").write_bytes(b"{}")
+    assert remove_left_spools("p", {ours}, tmp_path) == 1
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(names[1:])
 
 
 def test_batches_hold_so_many_records_and_so_many_bytes() -> None:
