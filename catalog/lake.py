@@ -37,6 +37,7 @@ import secrets
 import shutil
 import socket
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
@@ -617,31 +618,46 @@ def _redacted(value: Any) -> Any:
 _LOCK_DESCRIPTORS: set[int] = set()
 """This process's open lock files. A flock belongs to the open file, and a forked process gets a copy
 of every descriptor: a harvest's normalising workers, outliving their harvest killed with SIGKILL,
-kept its portal locked, and every harvest after it was refused. So children close these first thing."""
+kept its portal locked, and every harvest after it was refused. So children let go of these first."""
+_LOCK_DESCRIPTORS_GUARD = threading.Lock()
+"""Held while a lock file is opened and noted, or forgotten and closed, and across a fork: a thread
+forking in between would give its child a descriptor not yet (or no longer) noted."""
 
 
 @contextlib.contextmanager
 def _lock_file(path: Path, flags: int) -> Iterator[int]:
-    """A descriptor of a lock file, open for the block and never inherited by a forked process; closing
-    it releases whatever lock it took."""
-    descriptor = os.open(path, flags, 0o644)
-    _LOCK_DESCRIPTORS.add(descriptor)
+    """A descriptor of a lock file, open for the block; a process forked from Python (`os.fork`,
+    multiprocessing) holds no copy of it, and one started with exec never does (close-on-exec).
+    Closing it releases whatever lock it took."""
+    with _LOCK_DESCRIPTORS_GUARD:
+        descriptor = os.open(path, flags, 0o644)
+        _LOCK_DESCRIPTORS.add(descriptor)
     try:
         yield descriptor
     finally:
-        _LOCK_DESCRIPTORS.discard(descriptor)
-        os.close(descriptor)
-
-
-def _close_inherited_locks() -> None:
-    """In a forked child: close the lock files the parent holds; the parent's own copies keep its locks."""
-    for descriptor in _LOCK_DESCRIPTORS:
-        with contextlib.suppress(OSError):
+        with _LOCK_DESCRIPTORS_GUARD:
+            _LOCK_DESCRIPTORS.discard(descriptor)
             os.close(descriptor)
-    _LOCK_DESCRIPTORS.clear()
 
 
-os.register_at_fork(after_in_child=_close_inherited_locks)
+def _release_inherited_locks() -> None:
+    """In a forked child: drop its share of the parent's lock files (the parent's own keeps each lock).
+    Each is replaced by /dev/null rather than closed, so that its number stays taken: a child carrying
+    on past the parent's `with` block closes it again, and must not close a file of its own opened since."""
+    if _LOCK_DESCRIPTORS:
+        null = os.open(os.devnull, os.O_RDONLY)
+        for descriptor in _LOCK_DESCRIPTORS:
+            os.dup2(null, descriptor, inheritable=False)
+        os.close(null)
+        _LOCK_DESCRIPTORS.clear()
+    _LOCK_DESCRIPTORS_GUARD.release()
+
+
+os.register_at_fork(
+    before=_LOCK_DESCRIPTORS_GUARD.acquire,
+    after_in_parent=_LOCK_DESCRIPTORS_GUARD.release,
+    after_in_child=_release_inherited_locks,
+)
 
 
 def _try_lock(descriptor: int) -> bool:

@@ -284,7 +284,7 @@ def remove_left_spools(portal_id: str, harvest_ids: Collection[str], folder: Pat
         harvest_id = path.name.removeprefix(prefix).rpartition("-")[0]  # the random suffix has no "-"
         if harvest_id in harvest_ids and path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
-            removed += 1
+            removed += not path.exists()
     return removed
 
 
@@ -363,15 +363,17 @@ class Normalising:
 
     @contextmanager
     def _workers_intact(self) -> Iterator[None]:
-        """A worker that died (the kernel's out-of-memory killer picks the largest process) breaks the
-        pool: said as a harvest error, in one line, rather than as concurrent.futures' traceback."""
+        """A worker that died (the kernel's out-of-memory killer picks the largest process) or could not
+        start breaks the pool: said as a harvest error, in one line, rather than as concurrent.futures'
+        traceback."""
         try:
             yield
         except BrokenProcessPool as exc:
             raise HarvestError(
                 f"normalising {self.context.portal_id}",
-                "a worker process ended abruptly (killed by a signal, or by the system for lack of memory); "
-                "--normalise-workers 0 normalises in the harvest's own process",
+                "a worker process ended abruptly or failed to start (killed by a signal, perhaps by the "
+                "system for lack of memory); `catalog harvest --normalise-workers 0` normalises in the "
+                "harvest's own process",
             ) from exc
 
     def _start(self) -> ProcessPoolExecutor:

@@ -209,23 +209,28 @@ def test_a_harvest_killed_while_its_workers_run_leaves_nothing_running_locked_or
     portal.options.intercept = lambda action, params: time.sleep(0.2)
     temporary = tmp_path / "tmp"
     temporary.mkdir()
-    process = harvest_process(portal.url, lake, temporary=temporary)
-    wait_for(lambda: len(forked_by(process.pid)) == 2, process)
-    workers = forked_by(process.pid)
-    spooled = wait_for(lambda: list(temporary.iterdir()), process)
-    process.kill()
-    process.wait(timeout=30)
+    process, workers = harvest_process(portal.url, lake, temporary=temporary), []
     try:
+        wait_for(lambda: len(forked_by(process.pid)) == 2, process)
+        workers = forked_by(process.pid)
+        spooled = wait_for(lambda: list(temporary.iterdir()), process)
+        process.kill()
+        process.wait(timeout=30)
         assert not lake.is_locked("test-portal")
         wait_for(lambda: not any(map(running, workers)))
-    finally:  # never leave them to the rest of the suite
+    finally:  # never leave a process to the rest of the suite
+        process.kill()
+        process.communicate()
         for pid in filter(running, workers):
             os.kill(pid, signal.SIGKILL)
     assert [path.name.startswith("catalog-normalising-test-portal-") for path in spooled] == [True]
     assert spooled[0].exists() and [run["status"] for run in runs(lake)] == ["running"]
     portal.options.intercept = None
     after = harvest_process(portal.url, lake, temporary=temporary)
-    _, err = after.communicate(timeout=120)
+    try:
+        _, err = after.communicate(timeout=120)
+    finally:
+        after.kill()
     assert after.returncode == 0, err
     assert "test-portal: removed 1 spool folder(s) that killed harvests left" in err
     assert [(run["status"], run["error"]) for run in runs(lake)] == [("failed", ABANDONED), ("complete", None)]

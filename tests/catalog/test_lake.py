@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import time
 from pathlib import Path
 
@@ -106,17 +107,35 @@ def test_a_process_forked_while_a_lock_is_held_does_not_keep_it(lake) -> None:
     kept its portal locked. Forked under the lock, the child holds no copy of it."""
     fork = multiprocessing.get_context("fork")
     started = fork.Event()
-    child = fork.Process(target=_sleep_once_started, args=(started,))
-    with lake.portal_lock("p", holder=lock_holder("forking")):
-        child.start()
-        assert started.wait(30) and lake.is_locked("p")
+    child = fork.Process(target=_sleep_once_started, args=(started,), daemon=True)
     try:
+        with lake.portal_lock("p", holder=lock_holder("forking")):
+            child.start()
+            assert started.wait(30) and lake.is_locked("p")
         assert child.is_alive() and not lake.is_locked("p")
         with lake.portal_lock("p", holder=lock_holder("next")):
             assert lake.is_locked("p")
     finally:
-        child.kill()
-        child.join()
+        if child.pid is not None:
+            child.kill()
+            child.join()
+
+
+def test_a_child_forked_under_a_lock_that_carries_on_past_it_keeps_its_own_files(lake, tmp_path) -> None:
+    """Leaving the `with` block closes the lock's descriptor number in the child too: a file the child
+    opened since must not be what that number names."""
+    with lake.portal_lock("p", holder=lock_holder("forking")):
+        child = os.fork()
+        if child == 0:
+            own = os.open(tmp_path / "the-childs-own", os.O_WRONLY | os.O_CREAT)
+    if child == 0:
+        code = 1
+        try:
+            code = 0 if os.write(own, b"still mine") == 10 else 1
+        finally:
+            os._exit(code)  # never back into pytest
+    assert os.waitpid(child, 0)[1] == 0
+    assert (tmp_path / "the-childs-own").read_bytes() == b"still mine"
 
 
 def _sleep_once_started(started) -> None:
