@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
+
 import duckdb
 import pytest
 from dagster import DagsterInstance, materialize
@@ -16,6 +19,7 @@ from pipelines.assets.views import catalog_views
 from pipelines.resources import HttpResource, LakeResource, PortalsResource, default_resources
 from tests.catalog.sources.test_dkan import dkan_routes, real_and_copies
 from tests.conftest import real_packages
+from tests.recorded import multiplied
 from tests.routes import serve_routes
 
 
@@ -111,6 +115,26 @@ def test_the_shipped_resources_ride_out_a_rate_limit(serve, tmp_path) -> None:
         result = materialize([catalog_tables], partition_key="gb-birmingham", resources=shipped, instance=instance)
     assert result.success
     assert [(run["status"], run["datasets"]) for run in lake.runs("gb-birmingham")] == [("complete", 15)]
+
+
+def test_the_shipped_resources_normalise_a_large_portal_in_worker_processes(serve, tmp_path, caplog) -> None:
+    """A portal past 500 datasets is normalised in processes forked from the one running the asset, with
+    Dagster's threads alive in it: they finish, and none is left behind."""
+    portal = serve(multiplied(real_packages(), 1_200))
+    lake = Lake(tmp_path / "lake")
+    shipped = default_resources() | {
+        "lake": LakeResource(root=str(lake.root)),
+        "portals": PortalsResource(url_overrides={"gb-birmingham": portal.url}),
+    }
+    with (
+        caplog.at_level(logging.INFO, logger="catalog.harvest.workers"),
+        DagsterInstance.ephemeral() as instance,
+    ):
+        result = materialize([catalog_tables], partition_key="gb-birmingham", resources=shipped, instance=instance)
+    assert result.success
+    assert "gb-birmingham: 1,200 datasets or more, normalising in 2 worker processes" in caplog.messages
+    assert [(run["status"], run["datasets"]) for run in lake.runs("gb-birmingham")] == [("complete", 1_200)]
+    assert multiprocessing.active_children() == []
 
 
 def test_one_portal_failing_does_not_fail_another(serve, tmp_path) -> None:
