@@ -251,6 +251,8 @@ def _fail(lake: Lake, staged: StagedHarvest, run: HarvestRun, client: PortalClie
         run.error = str(exc)
     elif isinstance(exc, KeyboardInterrupt):
         run.error = "interrupted (SIGINT or SIGTERM)"
+    elif not isinstance(exc, Exception):  # what stops a program rather than fails in it: Dagster's termination
+        run.error = f"interrupted ({type(exc).__name__}{f': {exc}' if str(exc) else ''})"
     else:
         run.error = f"{type(exc).__name__}: {exc}"  # masked with the rest of the record by `Lake.write_run`
     lake.write_run(asdict(run))

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pyarrow.parquet as pq
 import pytest
 
+from catalog import harvest
 from catalog.errors import HarvestError
 from catalog.harvest import Progress, harvest_portal, prefetched
 from catalog.lake import Lake
@@ -144,6 +145,24 @@ def test_a_failed_harvest_leaves_the_last_good_one_untouched(serve, lake) -> Non
     assert failed["error"] == str(caught.value)
     assert failed["datasets"] == 30 and failed["requests"] == 4
     assert runs[good.harvest_id]["status"] == "complete"
+
+
+class RunTerminated(BaseException):
+    """What a scheduler raises in a run it terminates (Dagster: DagsterExecutionInterruptedError, no message)."""
+
+
+def test_a_harvest_stopped_from_outside_is_recorded_as_interrupted(serve, lake, monkeypatch) -> None:
+    """Not as "RunTerminated: " (its empty message after its name): harvest_runs says what happened."""
+
+    def terminated(*_args, **_kwargs) -> None:
+        raise RunTerminated
+
+    monkeypatch.setattr(harvest, "fetch_publishers", terminated)  # after every dataset page was read
+    with pytest.raises(RunTerminated):
+        harvest_portal(portal_at(serve(real_packages()).url), lake, settings=FAST)
+    [run] = lake.runs("test-portal")
+    assert (run["status"], run["error"], run["datasets"]) == ("failed", "interrupted (RunTerminated)", 15)
+    assert not any((lake.root / "_staging").glob("*/*"))
 
 
 def test_progress_is_logged_away_from_a_terminal(serve, lake, caplog) -> None:
