@@ -333,8 +333,8 @@ class Normalising:
             if self.executor is None:
                 self.take(normalise_batch(self.software, self.context, batch))
                 continue
-            work = self._spooled(batch) if isinstance(batch, ReceivedRecords) else batch
-            with self._workers_intact():
+            with self._failures_said():
+                work = self._spooled(batch) if isinstance(batch, ReceivedRecords) else batch
                 self.pending.append(self.executor.submit(normalise_into, self.spool, self.software, self.context, work))
             while len(self.pending) > self.parallelism.workers * self.parallelism.pending_batches:
                 self._take_first()
@@ -357,15 +357,17 @@ class Normalising:
             self._take_first()
 
     def _take_first(self) -> None:
-        with self._workers_intact():
+        with self._failures_said():
             batch = self.pending.popleft().result()
         self.take(batch.load())
 
     @contextmanager
-    def _workers_intact(self) -> Iterator[None]:
-        """A worker that died (the kernel's out-of-memory killer picks the largest process) or could not
-        start breaks the pool: said as a harvest error, in one line, rather than as concurrent.futures'
-        traceback."""
+    def _failures_said(self) -> Iterator[None]:
+        """What fails in the workers or their spool, said as a harvest error naming it, in one line,
+        rather than as concurrent.futures' traceback or a bare errno. A worker that died (the kernel's
+        out-of-memory killer picks the largest process) or could not start breaks the pool; a temporary
+        folder that is full or refuses a file fails the spool, where the harvest writes pages and its
+        workers their results."""
         try:
             yield
         except BrokenProcessPool as exc:
@@ -375,6 +377,8 @@ class Normalising:
                 "system for lack of memory); `catalog harvest --normalise-workers 0` normalises in the "
                 "harvest's own process",
             ) from exc
+        except OSError as exc:
+            raise HarvestError(f"spool folder {self.spool}", f"{exc} (TMPDIR sets where it goes)") from exc
 
     def _start(self) -> ProcessPoolExecutor:
         gc.freeze()  # see `_start_worker`; here, so that the harvest's own collections leave shared pages shared

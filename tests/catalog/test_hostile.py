@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import resource
 import signal
 import subprocess
 import sys
@@ -143,12 +144,13 @@ def test_a_since_in_the_future_is_refused(harvested, lake, capsys) -> None:
     assert published_files(lake) == before and len(runs(lake)) == 1
 
 
-def harvest_process(url: str, lake: Lake, *extra: str, temporary: Path | None = None) -> subprocess.Popen:
+def harvest_process(url: str, lake: Lake, *extra: str, temporary: Path | None = None, **popen: Any) -> subprocess.Popen:
     """`catalog harvest` in a process of its own; `temporary`: its temporary folder (where workers spool)."""
     command = [sys.executable, "-m", "catalog.cli", "harvest", url, "--portal", "test-portal", "--software", "ckan"]
     command += ["--lake", str(lake.root), "--rate", "0", *extra]
     env = None if temporary is None else os.environ | {"TMPDIR": str(temporary)}
-    return subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    return subprocess.Popen(command, cwd=REPO, env=env, **pipes, **popen)
 
 
 def test_two_harvests_of_one_portal_never_run_at_once(serve, lake) -> None:
@@ -235,6 +237,34 @@ def test_a_harvest_killed_while_its_workers_run_leaves_nothing_running_locked_or
     assert "test-portal: removed 1 spool folder(s) that killed harvests left" in err
     assert [(run["status"], run["error"]) for run in runs(lake)] == [("failed", ABANDONED), ("complete", None)]
     assert list(temporary.iterdir()) == []
+
+
+def test_a_spool_the_system_refuses_fails_the_harvest_naming_the_folder(serve, lake, tmp_path) -> None:
+    """A temporary folder that refuses a page (full; here, files capped at 512 KB, as `ulimit -f` does,
+    where a page is about 3 MB): the harvest fails in one line naming the folder and how to move it, and
+    leaves nothing behind."""
+    portal = serve(multiplied(real_packages(), 1_200))
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    cap = 512 * 1024  # the first page, of 20 records, fits; the lake's files come later
+
+    def capped() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (cap, cap))
+
+    process = harvest_process(portal.url, lake, temporary=temporary, preexec_fn=capped)
+    try:
+        _, err = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    said = err.strip().splitlines()[-1]
+    assert process.returncode == 1, err
+    assert re.fullmatch(
+        rf"catalog harvest: spool folder {re.escape(str(temporary))}/catalog-normalising-test-portal-\S+: "
+        r"\[Errno 27\] File too large \(TMPDIR sets where it goes\)",
+        said,
+    ), said
+    assert [(run["status"], run["error"]) for run in runs(lake)] == [("failed", said.removeprefix("catalog harvest: "))]
+    assert list(temporary.iterdir()) == [] and not lake.is_locked("test-portal")
 
 
 def wait_for(condition, process: subprocess.Popen | None = None, timeout: float = 30) -> Any:
