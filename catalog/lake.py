@@ -144,7 +144,9 @@ class TableWriter:
 
     Rows (dicts) and Arrow tables alike wait until `rows_per_group` rows or `group_bytes` of them are
     waiting, then go out as one row group: small groups compress badly (each `raw` group is compressed
-    on its own), huge ones hold memory.
+    on its own), huge ones hold memory. As a context manager, it finishes the file when the block ends
+    normally and abandons it unfinished on an error (files are written in a staging folder, discarded
+    then).
     """
 
     def __init__(self, path: Path, schema: pa.Schema, rows_per_group: int, group_bytes: int = GROUP_BYTES) -> None:
@@ -161,9 +163,15 @@ class TableWriter:
         # nor a dictionary: no two records are alike, so every group's attempt at one was wasted (a fifth
         # of the time spent writing a harvest's datasets, and the file came out larger)
         others = [name for name in schema.names if name != "raw"]
-        self._writer = pq.ParquetWriter(
-            path, schema, write_statistics=others, use_dictionary=others, data_page_size=group_bytes, **PARQUET_OPTIONS
-        )
+        with self._naming_the_file():
+            self._writer = pq.ParquetWriter(
+                path,
+                schema,
+                write_statistics=others,
+                use_dictionary=others,
+                data_page_size=group_bytes,
+                **PARQUET_OPTIONS,
+            )
 
     def write(self, rows: Iterable[Mapping[str, Any]]) -> None:
         self._rows.extend(rows)
@@ -197,21 +205,42 @@ class TableWriter:
             # with pages of the default 1 MB, each chunk of `raw` closed a page of its own: compressed apart,
             # a harvest of heavy records wrote its raw JSON 1.5 to 2.7 times larger (see GROUP_BYTES)
             group = pa.concat_tables(self._tables)
-            self._writer.write_table(group, row_group_size=max(group.num_rows, 1))
+            with self._naming_the_file():
+                self._writer.write_table(group, row_group_size=max(group.num_rows, 1))
             self.rows_written += group.num_rows
             self._tables, self._waiting_rows, self._waiting_bytes = [], 0, 0
 
     def close(self) -> None:
         """Write what is waiting and the footer; an empty table still gets a file with its schema."""
         self._flush()
-        self._writer.close()
-        fsync_path(self.path)
+        with self._naming_the_file():
+            self._writer.close()
+            fsync_path(self.path)
+
+    def abandon(self) -> None:
+        """Close the file, writing nothing more, whatever state a failed write left the writer in: the
+        file is about to be discarded, and an error closing it would hide the one that failed the write."""
+        self._rows, self._tables = [], []
+        with contextlib.suppress(Exception):
+            self._writer.close()
+
+    @contextlib.contextmanager
+    def _naming_the_file(self) -> Iterator[None]:
+        """An OS error writing (a full disk, a capped file size) as a lake error naming the file: Arrow's
+        own message names neither the file nor the folder."""
+        try:
+            yield
+        except OSError as exc:
+            raise LakeError(f"{self.path}: {exc}") from exc
 
     def __enter__(self) -> TableWriter:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abandon()
 
 
 def fsync_path(path: Path) -> None:

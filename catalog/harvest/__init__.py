@@ -174,7 +174,14 @@ def run_harvest(
             staged.table(name).unlink(missing_ok=True)
         lake.publish(staged)
     except BaseException as exc:
-        _fail(lake, staged, run, client, exc)
+        try:
+            _fail(lake, staged, run, client, exc)
+        except Exception as unrecorded:  # a full disk refuses the record too: the cause is what matters
+            log.error(
+                "%s: its failure could not be recorded (%s); the next harvest marks it abandoned",
+                run.portal_id,
+                unrecorded,
+            )
         raise
     finally:
         progress.close()

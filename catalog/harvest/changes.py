@@ -64,8 +64,13 @@ class ChangeWriter:
     def __enter__(self) -> ChangeWriter:
         return self
 
-    def __exit__(self, *_: object) -> None:
-        self.close()
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        """Leaving on an error abandons the files (the harvest discards them) rather than finishing them."""
+        if kind is None:
+            self.close()
+        else:
+            self.datasets.abandon()
+            self.distributions.abandon()
 
 
 def write_publishers(

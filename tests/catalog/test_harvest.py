@@ -165,6 +165,29 @@ def test_a_harvest_stopped_from_outside_is_recorded_as_interrupted(serve, lake, 
     assert not any((lake.root / "_staging").glob("*/*"))
 
 
+def test_a_failure_that_cannot_be_recorded_still_raises_its_own_cause(serve, lake, monkeypatch, caplog) -> None:
+    """A full disk refuses the failure's record too: the harvest says why it failed, not why recording
+    that failed, and the run left `running` is the next harvest's to mark abandoned."""
+    portal = serve(real_packages())
+    portal.options.intercept = lambda action, _: (500, b"down", "text/plain") if action == "package_search" else None
+    write_run = lake.write_run
+
+    def refusing_failures(run: dict) -> None:
+        if run["status"] == "failed":
+            raise OSError(28, "No space left on device")
+        write_run(run)
+
+    monkeypatch.setattr(lake, "write_run", refusing_failures)
+    with pytest.raises(HarvestError, match="package_search: HTTP 500"):
+        harvest_portal(portal_at(portal.url), lake, settings=FAST)
+    assert (
+        "test-portal: its failure could not be recorded ([Errno 28] No space left on device); "
+        "the next harvest marks it abandoned"
+    ) in caplog.messages
+    assert [run["status"] for run in lake.runs("test-portal")] == ["running"]
+    assert not any((lake.root / "_staging").glob("*/*"))
+
+
 def test_progress_is_logged_away_from_a_terminal(serve, lake, caplog) -> None:
     portal = serve(multiplied(real_packages(), 25), rows_max=10)
     with caplog.at_level(logging.INFO, logger="catalog.harvest"):

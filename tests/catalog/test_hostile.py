@@ -267,6 +267,32 @@ def test_a_spool_the_system_refuses_fails_the_harvest_naming_the_folder(serve, l
     assert list(temporary.iterdir()) == [] and not lake.is_locked("test-portal")
 
 
+def test_a_lake_the_system_refuses_fails_the_harvest_naming_the_file_and_keeps_the_last_good_one(
+    harvested, serve, lake
+) -> None:
+    """A lake's disk full (here, files capped at 64 KB, as `ulimit -f` does): the harvest fails in one
+    line naming the file it could not write, is recorded so, and the published harvest stays as it was."""
+    before = published_files(lake)
+    grown = serve(multiplied(real_packages(), 1_200))  # the portal, moved, with 1,100 datasets more to write
+    cap = 64 * 1024
+
+    def capped() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (cap, cap))
+
+    process = harvest_process(grown.url, lake, "--same-portal", "--normalise-workers", "0", preexec_fn=capped)
+    try:
+        _, err = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    said = err.strip().splitlines()[-1]
+    assert process.returncode == 1, err
+    staging = re.escape(str(lake.root / "_staging" / "test-portal"))
+    file = rf"{staging}/\S+/(datasets|distributions)\.parquet"
+    assert re.fullmatch(rf"catalog harvest: {file}: \[Errno 27\] .*", said), said
+    assert runs(lake)[-1]["status"] == "failed" and runs(lake)[-1]["error"] == said.removeprefix("catalog harvest: ")
+    assert published_files(lake) == before and not any((lake.root / "_staging").glob("*/*"))
+
+
 def wait_for(condition, process: subprocess.Popen | None = None, timeout: float = 30) -> Any:
     """`condition()`'s first true value, asked every 50 ms while `process` (if any) runs."""
     deadline = time.monotonic() + timeout
