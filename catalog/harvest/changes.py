@@ -71,6 +71,7 @@ class ChangeWriter:
         else:
             self.datasets.abandon()
             self.distributions.abandon()
+            self.run.distributions = self.distributions.rows_written
 
 
 def write_publishers(
