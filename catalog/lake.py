@@ -210,17 +210,27 @@ class TableWriter:
             self.rows_written += group.num_rows
             self._tables, self._waiting_rows, self._waiting_bytes = [], 0, 0
 
+    @property
+    def rows_taken(self) -> int:
+        """Rows given to the writer so far: written, or waiting to be."""
+        return self.rows_written + self._waiting_rows + len(self._rows)
+
     def close(self) -> None:
-        """Write what is waiting and the footer; an empty table still gets a file with its schema."""
-        self._flush()
-        with self._naming_the_file():
-            self._writer.close()
-            fsync_path(self.path)
+        """Write what is waiting and the footer; an empty table still gets a file with its schema. A
+        failure abandons the file (see `abandon`) before it is raised."""
+        try:
+            self._flush()
+            with self._naming_the_file():
+                self._writer.close()
+                fsync_path(self.path)
+        except BaseException:
+            self.abandon()
+            raise
 
     def abandon(self) -> None:
         """Close the file, writing nothing more, whatever state a failed write left the writer in: the
         file is about to be discarded, and an error closing it would hide the one that failed the write."""
-        self._rows, self._tables = [], []
+        self._rows, self._tables, self._waiting_rows, self._waiting_bytes = [], [], 0, 0
         with contextlib.suppress(Exception):
             self._writer.close()
 
@@ -651,6 +661,9 @@ kept its portal locked, and every harvest after it was refused. So children let 
 _LOCK_DESCRIPTORS_GUARD = threading.Lock()
 """Held while a lock file is opened and noted, or forgotten and closed, and across a fork: a thread
 forking in between would give its child a descriptor not yet (or no longer) noted."""
+_DEV_NULL = os.open(os.devnull, os.O_RDONLY)
+"""What a forked child gets in place of each lock file: opened here, so the child needs no descriptor
+more than it has (a child of a process at its limit of open files could not open one)."""
 
 
 @contextlib.contextmanager
@@ -673,13 +686,15 @@ def _release_inherited_locks() -> None:
     """In a forked child: drop its share of the parent's lock files (the parent's own keeps each lock).
     Each is replaced by /dev/null rather than closed, so that its number stays taken: a child carrying
     on past the parent's `with` block closes it again, and must not close a file of its own opened since."""
-    if _LOCK_DESCRIPTORS:
-        null = os.open(os.devnull, os.O_RDONLY)
+    try:
         for descriptor in _LOCK_DESCRIPTORS:
-            os.dup2(null, descriptor, inheritable=False)
-        os.close(null)
+            try:
+                os.dup2(_DEV_NULL, descriptor, inheritable=False)
+            except OSError:  # not expected of two open descriptors; then at least let go of the lock
+                os.close(descriptor)
         _LOCK_DESCRIPTORS.clear()
-    _LOCK_DESCRIPTORS_GUARD.release()
+    finally:
+        _LOCK_DESCRIPTORS_GUARD.release()
 
 
 os.register_at_fork(

@@ -55,11 +55,14 @@ class ChangeWriter:
         self.datasets.write_table(tombstones)
 
     def close(self) -> None:
+        """Finish both files; if the first fails, the second is abandoned, so its error is the one raised."""
+        self.run.distributions = self.distributions.rows_taken
         try:
             self.datasets.close()
-        finally:
-            self.distributions.close()
-        self.run.distributions = self.distributions.rows_written
+        except BaseException:
+            self.distributions.abandon()
+            raise
+        self.distributions.close()
 
     def __enter__(self) -> ChangeWriter:
         return self
@@ -69,9 +72,9 @@ class ChangeWriter:
         if kind is None:
             self.close()
         else:
+            self.run.distributions = self.distributions.rows_taken
             self.datasets.abandon()
             self.distributions.abandon()
-            self.run.distributions = self.distributions.rows_written
 
 
 def write_publishers(

@@ -335,6 +335,7 @@ class Normalising:
                 continue
             with self._failures_said():
                 work = self._spooled(batch) if isinstance(batch, ReceivedRecords) else batch
+            with self._failures_said(starting=True):  # the first submit forks the workers
                 self.pending.append(self.executor.submit(normalise_into, self.spool, self.software, self.context, work))
             while len(self.pending) > self.parallelism.workers * self.parallelism.pending_batches:
                 self._take_first()
@@ -358,27 +359,31 @@ class Normalising:
 
     def _take_first(self) -> None:
         with self._failures_said():
-            batch = self.pending.popleft().result()
-        self.take(batch.load())
+            batch = self.pending.popleft().result().load()
+        self.take(batch)
 
     @contextmanager
-    def _failures_said(self) -> Iterator[None]:
+    def _failures_said(self, *, starting: bool = False) -> Iterator[None]:
         """What fails in the workers or their spool, said as a harvest error naming it, in one line,
         rather than as concurrent.futures' traceback or a bare errno. A worker that died (the kernel's
-        out-of-memory killer picks the largest process) or could not start breaks the pool; a temporary
-        folder that is full or refuses a file fails the spool, where the harvest writes pages and its
-        workers their results."""
+        out-of-memory killer picks the largest process) or whose start-up failed breaks the pool; the
+        system may refuse to fork one (`starting`); a temporary folder that is full or refuses a file
+        fails the spool, where the harvest writes pages and its workers their results."""
+        in_one_process = "`catalog harvest --normalise-workers 0` normalises in the harvest's own process"
         try:
             yield
         except BrokenProcessPool as exc:
             raise HarvestError(
                 f"normalising {self.context.portal_id}",
                 "a worker process ended abruptly or failed to start (killed by a signal, perhaps by the "
-                "system for lack of memory); `catalog harvest --normalise-workers 0` normalises in the "
-                "harvest's own process",
+                f"system for lack of memory); {in_one_process}",
             ) from exc
         except OSError as exc:
-            raise HarvestError(f"spool folder {self.spool}", f"{exc} (TMPDIR sets where it goes)") from exc
+            if starting:
+                where, cause = f"normalising {self.context.portal_id}", f"no worker process: {exc}; {in_one_process}"
+            else:
+                where, cause = f"spool folder {self.spool}", f"{exc} (TMPDIR sets where it goes)"
+            raise HarvestError(where, cause) from exc
 
     def _start(self) -> ProcessPoolExecutor:
         gc.freeze()  # see `_start_worker`; here, so that the harvest's own collections leave shared pages shared

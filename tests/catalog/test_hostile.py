@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import resource
 import signal
 import subprocess
 import sys
@@ -144,13 +143,21 @@ def test_a_since_in_the_future_is_refused(harvested, lake, capsys) -> None:
     assert published_files(lake) == before and len(runs(lake)) == 1
 
 
-def harvest_process(url: str, lake: Lake, *extra: str, temporary: Path | None = None, **popen: Any) -> subprocess.Popen:
-    """`catalog harvest` in a process of its own; `temporary`: its temporary folder (where workers spool)."""
+def harvest_process(
+    url: str, lake: Lake, *extra: str, temporary: Path | None = None, file_size_cap: int | None = None
+) -> subprocess.Popen:
+    """`catalog harvest` in a process of its own. `temporary`: its temporary folder (where workers
+    spool); `file_size_cap`: the most any file it writes may hold, as `ulimit -f` sets (the OS refuses
+    a write past it, as a full disk does), its bytecode cache left alone so no cut-short file is kept."""
     command = [sys.executable, "-m", "catalog.cli", "harvest", url, "--portal", "test-portal", "--software", "ckan"]
     command += ["--lake", str(lake.root), "--rate", "0", *extra]
-    env = None if temporary is None else os.environ | {"TMPDIR": str(temporary)}
-    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
-    return subprocess.Popen(command, cwd=REPO, env=env, **pipes, **popen)
+    env = dict(os.environ)
+    if temporary is not None:
+        env["TMPDIR"] = str(temporary)
+    if file_size_cap is not None:
+        command = ["prlimit", f"--fsize={file_size_cap}", *command]
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def test_two_harvests_of_one_portal_never_run_at_once(serve, lake) -> None:
@@ -220,11 +227,11 @@ def test_a_harvest_killed_while_its_workers_run_leaves_nothing_running_locked_or
         process.wait(timeout=30)
         assert not lake.is_locked("test-portal")
         wait_for(lambda: not any(map(running, workers)))
-    finally:  # never leave a process to the rest of the suite
-        process.kill()
-        process.communicate()
+    finally:  # never leave a process to the rest of the suite (workers first: they hold its pipes)
         for pid in filter(running, workers):
             os.kill(pid, signal.SIGKILL)
+        process.kill()
+        process.communicate(timeout=30)
     assert [path.name.startswith("catalog-normalising-test-portal-") for path in spooled] == [True]
     assert spooled[0].exists() and [run["status"] for run in runs(lake)] == ["running"]
     portal.options.intercept = None
@@ -247,11 +254,7 @@ def test_a_spool_the_system_refuses_fails_the_harvest_naming_the_folder(serve, l
     temporary = tmp_path / "tmp"
     temporary.mkdir()
     cap = 512 * 1024  # the first page, of 20 records, fits; the lake's files come later
-
-    def capped() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (cap, cap))
-
-    process = harvest_process(portal.url, lake, temporary=temporary, preexec_fn=capped)
+    process = harvest_process(portal.url, lake, temporary=temporary, file_size_cap=cap)
     try:
         _, err = process.communicate(timeout=120)
     finally:
@@ -275,11 +278,7 @@ def test_a_lake_the_system_refuses_fails_the_harvest_naming_the_file_and_keeps_t
     before = published_files(lake)
     grown = serve(multiplied(real_packages(), 1_200))  # the portal, moved, with 1,100 datasets more to write
     cap = 64 * 1024
-
-    def capped() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (cap, cap))
-
-    process = harvest_process(grown.url, lake, "--same-portal", "--normalise-workers", "0", preexec_fn=capped)
+    process = harvest_process(grown.url, lake, "--same-portal", "--normalise-workers", "0", file_size_cap=cap)
     try:
         _, err = process.communicate(timeout=120)
     finally:

@@ -193,6 +193,22 @@ def test_a_worker_killed_mid_harvest_fails_it_in_one_line_and_publishes_nothing(
     assert list(lake.table_files("datasets")) == []
 
 
+def test_a_system_that_refuses_to_fork_the_workers_fails_the_harvest_saying_so(tmp_path, monkeypatch) -> None:
+    """Not as a spool error, nor as a bare errno: at its limit of processes, the system refuses the fork."""
+
+    def refused() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", refused)
+    refusal = r"^normalising p: no worker process: \[Errno 11\] Resource temporarily unavailable; `catalog harvest"
+    with (
+        pytest.raises(HarvestError, match=refusal),
+        Normalising("ckan", CONTEXT, [].append, ALWAYS_PARALLEL, spool_in=tmp_path) as normalising,
+    ):
+        normalising.submit([json_bytes(package) for package in real_packages()])
+    assert list(tmp_path.iterdir()) == [] and multiprocessing.active_children() == []
+
+
 def test_only_spool_folders_of_the_lakes_own_runs_of_the_portal_are_removed(tmp_path) -> None:
     """Names are `<prefix><portal>-<harvest>-<random>`; portal ids may hold `-`, harvest ids do."""
     ours, another_lakes = "20260101T000000000000Z-ab12", "20260101T000000000000Z-cd34"
