@@ -235,12 +235,8 @@ def test_a_harvest_killed_while_its_workers_run_leaves_nothing_running_locked_or
     assert [path.name.startswith("catalog-normalising-test-portal-") for path in spooled] == [True]
     assert spooled[0].exists() and [run["status"] for run in runs(lake)] == ["running"]
     portal.options.intercept = None
-    after = harvest_process(portal.url, lake, temporary=temporary)
-    try:
-        _, err = after.communicate(timeout=120)
-    finally:
-        after.kill()
-    assert after.returncode == 0, err
+    code, err = outcome(harvest_process(portal.url, lake, temporary=temporary))
+    assert code == 0, err
     assert "test-portal: removed 1 spool folder(s) that killed harvests left" in err
     assert [(run["status"], run["error"]) for run in runs(lake)] == [("failed", ABANDONED), ("complete", None)]
     assert list(temporary.iterdir()) == []
@@ -255,12 +251,9 @@ def test_a_spool_the_system_refuses_fails_the_harvest_naming_the_folder(serve, l
     temporary.mkdir()
     cap = 512 * 1024  # the first page, of 20 records, fits; the lake's files come later
     process = harvest_process(portal.url, lake, temporary=temporary, file_size_cap=cap)
-    try:
-        _, err = process.communicate(timeout=120)
-    finally:
-        process.kill()
+    code, err = outcome(process)
     said = err.strip().splitlines()[-1]
-    assert process.returncode == 1, err
+    assert code == 1, err
     assert re.fullmatch(
         rf"catalog harvest: spool folder {re.escape(str(temporary))}/catalog-normalising-test-portal-\S+: "
         r"\[Errno 27\] File too large \(TMPDIR sets where it goes\)",
@@ -279,17 +272,23 @@ def test_a_lake_the_system_refuses_fails_the_harvest_naming_the_file_and_keeps_t
     grown = serve(multiplied(real_packages(), 1_200))  # the portal, moved, with 1,100 datasets more to write
     cap = 64 * 1024
     process = harvest_process(grown.url, lake, "--same-portal", "--normalise-workers", "0", file_size_cap=cap)
-    try:
-        _, err = process.communicate(timeout=120)
-    finally:
-        process.kill()
+    code, err = outcome(process)
     said = err.strip().splitlines()[-1]
-    assert process.returncode == 1, err
+    assert code == 1, err
     staging = re.escape(str(lake.root / "_staging" / "test-portal"))
     file = rf"{staging}/\S+/(datasets|distributions)\.parquet"
     assert re.fullmatch(rf"catalog harvest: {file}: \[Errno 27\] .*", said), said
     assert runs(lake)[-1]["status"] == "failed" and runs(lake)[-1]["error"] == said.removeprefix("catalog harvest: ")
     assert published_files(lake) == before and not any((lake.root / "_staging").glob("*/*"))
+
+
+def outcome(process: subprocess.Popen, timeout: float = 120) -> tuple[int, str]:
+    """A harvest process's exit code and what it wrote to stderr, once it ends (killed past `timeout`)."""
+    try:
+        _, err = process.communicate(timeout=timeout)
+    finally:
+        process.kill()
+    return process.returncode, err
 
 
 def wait_for(condition, process: subprocess.Popen | None = None, timeout: float = 30) -> Any:
