@@ -7,7 +7,8 @@ right; it is how an operator sees what was skipped and clears it away:
 - published harvest folders no complete run record vouches for (a process killed between the
   publishing rename and its run record): invisible to readers, quarantined;
 - runs left `running` by a process that is gone (their portal's lock is free): marked failed, abandoned;
-- staging folders of harvests no process is running, and half-written `.partial` files: removed.
+- staging folders of harvests no process is running, the spool folders their workers left in the
+  system's temporary folder, and half-written `.partial` files: removed.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from catalog.errors import LakeError
+from catalog.harvest.workers import left_spools, remove_left_spools
 from catalog.lake import (
     HARVESTS,
     QUARANTINE,
@@ -60,7 +62,11 @@ def examine(lake: Lake) -> list[Finding]:
     complete: set[tuple[str, str]] = set()
     for portal_dir in sorted((lake.root / "harvest_runs").glob("portal_id=*")):
         portal_id = portal_dir.name.removeprefix("portal_id=")
-        for run in lake.runs(portal_id):
+        runs = lake.runs(portal_id)
+        for spool in left_spools(portal_id, {run["harvest_id"] for run in runs}):
+            detail = "pages and rows a killed harvest's workers left in the temporary folder"
+            findings.append(Finding("leftover spool", str(spool), detail, "remove", portal_id))
+        for run in runs:
             if run["status"] == "complete":
                 complete.add((portal_id, run["harvest_id"]))
             elif run["status"] == "running":
@@ -103,6 +109,7 @@ def repair(lake: Lake, findings: list[Finding]) -> list[Finding]:
                             continue
                         done.append(replace(finding, action=f"moved to {_quarantine(lake, quarantine, finding)}"))
                 lake.abandon_orphans(portal_id)
+                remove_left_spools(portal_id, {run["harvest_id"] for run in lake.runs(portal_id)})
             outcome = {"mark failed": "marked failed (abandoned)", "remove": "removed"}
         except PortalBusyError:
             outcome = {}

@@ -273,18 +273,26 @@ def _exit_without(parent: int) -> None:
     os._exit(1)
 
 
-def remove_left_spools(portal_id: str, harvest_ids: Collection[str], folder: Path | None = None) -> int:
-    """Remove the spool folders that harvests of `portal_id` among `harvest_ids` left behind (killed
-    before they could): each holds pages and results, tens of megabytes. Only safe under the portal's
-    lock, with `harvest_ids` the lake's runs of the portal: no live harvest owns them then, and another
-    lake's harvests of a portal by the same id keep theirs. Returns how many were removed."""
+def left_spools(portal_id: str, harvest_ids: Collection[str], folder: Path | None = None) -> list[Path]:
+    """The spool folders of harvests of `portal_id` among `harvest_ids`, in the temporary folder. With
+    `harvest_ids` the lake's runs of the portal, those that are not running were left by harvests
+    killed before they could remove them (each holds pages and results, tens of megabytes); another
+    lake's harvests of a portal by the same id are never among them."""
     prefix = f"{SPOOL_PREFIX}{portal_id}-"
+    return [
+        path
+        for path in sorted(Path(folder or tempfile.gettempdir()).glob(f"{glob.escape(prefix)}*"))
+        if path.name.removeprefix(prefix).rpartition("-")[0] in harvest_ids and path.is_dir()  # no "-" in the suffix
+    ]
+
+
+def remove_left_spools(portal_id: str, harvest_ids: Collection[str], folder: Path | None = None) -> int:
+    """Remove `left_spools`; only safe under the portal's lock, when no live harvest owns any of them.
+    Returns how many were removed."""
     removed = 0
-    for path in Path(folder or tempfile.gettempdir()).glob(f"{glob.escape(prefix)}*"):
-        harvest_id = path.name.removeprefix(prefix).rpartition("-")[0]  # the random suffix has no "-"
-        if harvest_id in harvest_ids and path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-            removed += not path.exists()
+    for path in left_spools(portal_id, harvest_ids, folder):
+        shutil.rmtree(path, ignore_errors=True)
+        removed += not path.exists()
     return removed
 
 

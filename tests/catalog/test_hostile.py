@@ -10,6 +10,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -21,7 +22,7 @@ import pytest
 from rdflib import Graph
 
 from catalog.cli import main
-from catalog.doctor import examine
+from catalog.doctor import examine, repair
 from catalog.errors import CatalogError, HarvestError, SuspiciousHarvestError
 from catalog.harvest import HarvestLimitError, HarvestLimits, harvest_portal
 from catalog.lake import ABANDONED, Lake, PortalBusyError, lock_holder
@@ -280,6 +281,26 @@ def test_a_lake_the_system_refuses_fails_the_harvest_naming_the_file_and_keeps_t
     assert re.fullmatch(rf"catalog harvest: {file}: \[Errno 27\] .*", said), said
     assert runs(lake)[-1]["status"] == "failed" and runs(lake)[-1]["error"] == said.removeprefix("catalog harvest: ")
     assert published_files(lake) == before and not any((lake.root / "_staging").glob("*/*"))
+
+
+def test_doctor_lists_and_removes_the_spool_a_killed_harvest_left(harvested, lake, tmp_path, monkeypatch) -> None:
+    """A portal not harvested again keeps what its killed harvest's workers spooled, until `catalog doctor
+    --fix`; a spool of another lake's harvest of a portal by the same id is not this lake's to remove."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    [run] = runs(lake)
+    left = temporary / f"catalog-normalising-test-portal-{run['harvest_id']}-k2j_x9a1"
+    another_lakes = temporary / "catalog-normalising-test-portal-20260101T000000000000Z-cd34-q8r7s6t5"
+    for folder in (left, another_lakes):
+        folder.mkdir()
+        (folder / "page-1.json").write_bytes(b"{}")
+    findings = examine(lake)
+    assert [(finding.kind, finding.path, finding.action) for finding in findings] == [
+        ("leftover spool", str(left), "remove")
+    ]
+    assert [(finding.kind, finding.action) for finding in repair(lake, findings)] == [("leftover spool", "removed")]
+    assert list(temporary.iterdir()) == [another_lakes] and examine(lake) == []
 
 
 def outcome(process: subprocess.Popen, timeout: float = 120) -> tuple[int, str]:
