@@ -18,7 +18,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from catalog.errors import LakeError
-from catalog.harvest.workers import left_spools, remove_left_spools
+from catalog.harvest import clear_what_dead_harvests_left
+from catalog.harvest.workers import left_spools
 from catalog.lake import (
     HARVESTS,
     QUARANTINE,
@@ -62,11 +63,10 @@ def examine(lake: Lake) -> list[Finding]:
     complete: set[tuple[str, str]] = set()
     for portal_dir in sorted((lake.root / "harvest_runs").glob("portal_id=*")):
         portal_id = portal_dir.name.removeprefix("portal_id=")
-        runs = lake.runs(portal_id)
-        for spool in left_spools(portal_id, {run["harvest_id"] for run in runs}):
+        for spool in left_spools(lake, portal_id):
             detail = "pages and rows a killed harvest's workers left in the temporary folder"
             findings.append(Finding("leftover spool", str(spool), detail, "remove", portal_id))
-        for run in runs:
+        for run in lake.runs(portal_id):
             if run["status"] == "complete":
                 complete.add((portal_id, run["harvest_id"]))
             elif run["status"] == "running":
@@ -108,8 +108,7 @@ def repair(lake: Lake, findings: list[Finding]) -> list[Finding]:
                             done.append(replace(finding, action="left alone: its run completed meanwhile"))
                             continue
                         done.append(replace(finding, action=f"moved to {_quarantine(lake, quarantine, finding)}"))
-                lake.abandon_orphans(portal_id)
-                remove_left_spools(portal_id, {run["harvest_id"] for run in lake.runs(portal_id)})
+                clear_what_dead_harvests_left(lake, portal_id)
             outcome = {"mark failed": "marked failed (abandoned)", "remove": "removed"}
         except PortalBusyError:
             outcome = {}

@@ -418,10 +418,14 @@ class Lake:
 
     def write_run(self, run: Mapping[str, Any]) -> str:
         """Write (or replace) a run's record atomically, every known secret masked in its text."""
-        relative = f"{HARVEST_RUNS_DIR}/portal_id={validate_portal_id(run['portal_id'])}"
-        relative += f"/{validate_harvest_id(run['harvest_id'])}.parquet"
         clean = {key: _redacted(value) for key, value in run.items()}
+        relative = _run_record(run["portal_id"], run["harvest_id"])
         return self._write_atomically(pa.Table.from_pylist([clean], schema=HARVEST_RUNS), relative)
+
+    def has_run(self, portal_id: str, harvest_id: str) -> bool:
+        """Whether the lake holds a record of this harvest of the portal (one file looked for, none read)."""
+        location = self.location(_run_record(portal_id, harvest_id))
+        return self.filesystem.exists(location) if self.remote else Path(location).is_file()
 
     def write_checks(self, check_id: str, rows: list[Mapping[str, Any]]) -> str:
         """Write one liveness check of many portals, atomically."""
@@ -644,6 +648,11 @@ class Lake:
                 shutil.rmtree(leftover, ignore_errors=True)
             self._remove_if_empty(staging)
         return abandoned
+
+
+def _run_record(portal_id: str, harvest_id: str) -> str:
+    """Where, under the lake, the record of a portal's harvest is."""
+    return f"{HARVEST_RUNS_DIR}/portal_id={validate_portal_id(portal_id)}/{validate_harvest_id(harvest_id)}.parquet"
 
 
 def _redacted(value: Any) -> Any:

@@ -282,6 +282,17 @@ def check_since(since: datetime | None, now: datetime | None = None) -> None:
         raise CatalogError(f"--since {since.isoformat()} is later than now ({now.isoformat(timespec='seconds')})")
 
 
+def clear_what_dead_harvests_left(lake: Lake, portal_id: str) -> None:
+    """Mark the portal's runs a dead process left `running` as abandoned, drop their staging folders,
+    and remove the spool folders their workers left. Only under the portal's lock (a harvest, and
+    `catalog doctor --fix`, hold it): then no live process owns any of them."""
+    abandoned = lake.abandon_orphans(portal_id)
+    if abandoned:
+        log.warning("%s: marked %d run(s) left running by a dead process as abandoned", portal_id, len(abandoned))
+    if removed := remove_left_spools(lake, portal_id):
+        log.warning("%s: removed %d spool folder(s) that killed harvests left", portal_id, removed)
+
+
 def harvest_portal(
     portal: Portal,
     lake: Lake,
@@ -307,11 +318,7 @@ def harvest_portal(
     limits = limits or HarvestLimits()
     harvest_id = new_harvest_id()
     with lake.portal_lock(portal.id, holder=lock_holder(harvest_id), wait=wait):
-        abandoned = lake.abandon_orphans(portal.id)
-        if abandoned:
-            log.warning("%s: marked %d run(s) left running by a dead process as abandoned", portal.id, len(abandoned))
-        if removed := remove_left_spools(portal.id, {run["harvest_id"] for run in lake.runs(portal.id)}):
-            log.warning("%s: removed %d spool folder(s) that killed harvests left", portal.id, removed)
+        clear_what_dead_harvests_left(lake, portal.id)
         if since is None and not full:
             since = watermark(lake, portal.id)
         client = client_factory(portal, settings)

@@ -56,7 +56,6 @@ class ChangeWriter:
 
     def close(self) -> None:
         """Finish both files; if the first fails, the second is abandoned, so its error is the one raised."""
-        self.run.distributions = self.distributions.rows_taken
         try:
             self.datasets.close()
         except BaseException:
@@ -68,11 +67,12 @@ class ChangeWriter:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
-        """Leaving on an error abandons the files (the harvest discards them) rather than finishing them."""
+        """Leaving on an error abandons the files (the harvest discards them) rather than finishing them;
+        either way the run counts the distributions it read."""
+        self.run.distributions = self.distributions.rows_taken
         if kind is None:
             self.close()
         else:
-            self.run.distributions = self.distributions.rows_taken
             self.datasets.abandon()
             self.distributions.abandon()
 

@@ -41,7 +41,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -53,6 +53,7 @@ import pyarrow as pa
 
 from catalog.errors import HarvestError
 from catalog.harvest.heap import WORKER_HEAP_SLACK, keep_heap_slack
+from catalog.lake import HARVEST_ID_PATTERN, Lake
 from catalog.normalise.rows import HarvestContext, rows_table
 from catalog.normalise.values import RecordTooDeepError, json_bytes, loads_lenient
 from catalog.schemas import DATASETS, DISTRIBUTIONS
@@ -273,24 +274,27 @@ def _exit_without(parent: int) -> None:
     os._exit(1)
 
 
-def left_spools(portal_id: str, harvest_ids: Collection[str], folder: Path | None = None) -> list[Path]:
-    """The spool folders of harvests of `portal_id` among `harvest_ids`, in the temporary folder. With
-    `harvest_ids` the lake's runs of the portal, those that are not running were left by harvests
-    killed before they could remove them (each holds pages and results, tens of megabytes); another
-    lake's harvests of a portal by the same id are never among them."""
+def left_spools(lake: Lake, portal_id: str, folder: Path | None = None) -> list[Path]:
+    """The spool folders in the temporary folder of harvests of `portal_id` that `lake` has a record of.
+    Under the portal's lock no process runs any of them: they were left by harvests killed before they
+    could remove them (each holds pages and results, tens of megabytes). Another lake's harvests of a
+    portal by the same id are not among them."""
     prefix = f"{SPOOL_PREFIX}{portal_id}-"
     return [
         path
         for path in sorted(Path(folder or tempfile.gettempdir()).glob(f"{glob.escape(prefix)}*"))
-        if path.name.removeprefix(prefix).rpartition("-")[0] in harvest_ids and path.is_dir()  # no "-" in the suffix
-    ]
+        if path.is_dir() and _is_harvest_of(lake, portal_id, path.name.removeprefix(prefix).rpartition("-")[0])
+    ]  # the random suffix has no "-"
 
 
-def remove_left_spools(portal_id: str, harvest_ids: Collection[str], folder: Path | None = None) -> int:
-    """Remove `left_spools`; only safe under the portal's lock, when no live harvest owns any of them.
-    Returns how many were removed."""
+def _is_harvest_of(lake: Lake, portal_id: str, harvest_id: str) -> bool:
+    return bool(HARVEST_ID_PATTERN.fullmatch(harvest_id)) and lake.has_run(portal_id, harvest_id)
+
+
+def remove_left_spools(lake: Lake, portal_id: str, folder: Path | None = None) -> int:
+    """Remove `left_spools`; only under the portal's lock. Returns how many were removed."""
     removed = 0
-    for path in left_spools(portal_id, harvest_ids, folder):
+    for path in left_spools(lake, portal_id, folder):
         shutil.rmtree(path, ignore_errors=True)
         removed += not path.exists()
     return removed

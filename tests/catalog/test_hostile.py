@@ -252,9 +252,7 @@ def test_a_spool_the_system_refuses_fails_the_harvest_naming_the_folder(serve, l
     temporary.mkdir()
     cap = 512 * 1024  # the first page, of 20 records, fits; the lake's files come later
     process = harvest_process(portal.url, lake, temporary=temporary, file_size_cap=cap)
-    code, err = outcome(process)
-    said = err.strip().splitlines()[-1]
-    assert code == 1, err
+    said = failure_said(process)
     assert re.fullmatch(
         rf"catalog harvest: spool folder {re.escape(str(temporary))}/catalog-normalising-test-portal-\S+: "
         r"\[Errno 27\] File too large \(TMPDIR sets where it goes\)",
@@ -273,9 +271,7 @@ def test_a_lake_the_system_refuses_fails_the_harvest_naming_the_file_and_keeps_t
     grown = serve(multiplied(real_packages(), 1_200))  # the portal, moved, with 1,100 datasets more to write
     cap = 64 * 1024
     process = harvest_process(grown.url, lake, "--same-portal", "--normalise-workers", "0", file_size_cap=cap)
-    code, err = outcome(process)
-    said = err.strip().splitlines()[-1]
-    assert code == 1, err
+    said = failure_said(process)
     staging = re.escape(str(lake.root / "_staging" / "test-portal"))
     file = rf"{staging}/\S+/(datasets|distributions)\.parquet"
     assert re.fullmatch(rf"catalog harvest: {file}: \[Errno 27\] .*", said), said
@@ -310,6 +306,13 @@ def outcome(process: subprocess.Popen, timeout: float = 120) -> tuple[int, str]:
     finally:
         process.kill()
     return process.returncode, err
+
+
+def failure_said(process: subprocess.Popen) -> str:
+    """The last line a harvest process wrote to stderr, once it ended with exit code 1."""
+    code, err = outcome(process)
+    assert code == 1, err
+    return err.strip().splitlines()[-1]
 
 
 def wait_for(condition, process: subprocess.Popen | None = None, timeout: float = 30) -> Any:

@@ -209,20 +209,23 @@ def test_a_system_that_refuses_to_fork_the_workers_fails_the_harvest_saying_so(t
     assert list(tmp_path.iterdir()) == [] and multiprocessing.active_children() == []
 
 
-def test_only_spool_folders_of_the_lakes_own_runs_of_the_portal_are_removed(tmp_path) -> None:
+def test_only_spool_folders_of_the_lakes_own_runs_of_the_portal_are_removed(lake, tmp_path) -> None:
     """Names are `<prefix><portal>-<harvest>-<random>`; portal ids may hold `-`, harvest ids do."""
     ours, another_lakes = "20260101T000000000000Z-ab12", "20260101T000000000000Z-cd34"
+    for portal_id in ("p", "p-x"):
+        lake.write_run({"portal_id": portal_id, "harvest_id": ours, "status": "failed"})
+    temporary = tmp_path / "tmp"
     names = [
         f"{SPOOL_PREFIX}p-{ours}-k2j_x9a1",  # left by a killed harvest of this lake's portal `p`
         f"{SPOOL_PREFIX}p-{another_lakes}-q8r7s6t5",  # another lake's harvest of a portal also called `p`
-        f"{SPOOL_PREFIX}p-x-{ours}-a1b2c3d4",  # portal `p-x`
+        f"{SPOOL_PREFIX}p-x-{ours}-a1b2c3d4",  # this lake's portal `p-x`
         "unrelated-folder",
     ]
     for name in names:
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "page-1.json").write_bytes(b"{}")
-    assert remove_left_spools("p", {ours}, tmp_path) == 1
-    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(names[1:])
+        (temporary / name).mkdir(parents=True)
+        (temporary / name / "page-1.json").write_bytes(b"{}")
+    assert remove_left_spools(lake, "p", temporary) == 1
+    assert sorted(path.name for path in temporary.iterdir()) == sorted(names[1:])
 
 
 def test_batches_hold_so_many_records_and_so_many_bytes() -> None:
