@@ -2,6 +2,7 @@
 
     python bench/harvest_throughput.py [--sizes 20000 100000 300000] [--record-scale 1] [--baseline REV]
                                        [--rate-cost-at 20000] [--dump-max 100000] [--rounds 1]
+                                       [--mapping-free]
 
 Each dataset is one of the 15 real CKAN records in the fixtures (8.7 KB of JSON on average) with a
 fresh id, name and creation time. `--record-scale K` gives each record K times its resources (fresh
@@ -10,7 +11,10 @@ printed. The portal runs in its own process. Each harvest is the real `catalog h
 ckan --rate 0` command in a process of its own (started through bench/harvest_child.py, which imports
 `catalog` from the checkout under test and prints which file it imported). Engines: `current` is this
 working tree; with `--baseline REV`, `baseline` is REV checked out with `git worktree add` in a
-temporary folder (removed at the end), run against the same portal in the same invocation. Each
+temporary folder (removed at the end), run against the same portal in the same invocation; with
+`--mapping-free`, `mapping_free` is the working tree with the CKAN mapping replaced by copies of rows
+already mapped (bench/harvest_child.py), in the full harvests only: everything a harvest does but the
+mapping, so its ratio is the best that any faster mapping could reach on this machine. Each
 engine's `catalog` is compiled to bytecode first, as installing a package does: where
 PYTHONDONTWRITEBYTECODE is set, Python would otherwise compile the package again at every start, about
 0.1 s of each harvest that no installed harvester spends.
@@ -389,11 +393,15 @@ def _reap_left_behind(ours_before: set[int]) -> tuple[int, float]:
     return len(seen), time.monotonic() - started if seen else 0.0
 
 
-def run_measured(command: list[str], cwd: Path = REPO, *, memory: bool = False) -> Measured:
+def run_measured(
+    command: list[str], cwd: Path = REPO, *, memory: bool = False, environment: dict[str, str] | None = None
+) -> Measured:
     """Run a command to its end, with the wall time and CPU time of it and all it starts, and with
-    `memory`, their peak memory polled (which costs the machine CPU: see the module's docstring)."""
+    `memory`, their peak memory polled (which costs the machine CPU: see the module's docstring).
+    `environment`: variables set for it, beside this process's own."""
     # ckanapi's dump workers start `ckanapi` by name: put this Python's scripts first on PATH
-    environment = os.environ | {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    environment = os.environ | {"PATH": path} | (environment or {})
     children_before = _our_children()
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.TemporaryFile() as errors:  # a file, not a pipe: ckanapi logs a line per dataset
@@ -428,14 +436,19 @@ class Engine:
     name: str
     label: str
     checkout: Path
+    mapping_free: bool = False
+    """The CKAN mapping replaced by copies of rows already mapped (bench/harvest_child.py): a bound, not
+    an engine a user runs. It takes part in the full harvests only."""
 
 
 @contextlib.contextmanager
-def engines(baseline: str | None) -> Iterator[list[Engine]]:
-    """The current working tree, after the baseline revision checked out in a temporary worktree if asked."""
-    current = Engine("current", "current (working tree)", REPO)
+def engines(baseline: str | None, *, mapping_free: bool = False) -> Iterator[list[Engine]]:
+    """The current working tree, after the baseline revision checked out in a temporary worktree if asked,
+    and before the working tree with its mapping made free if asked."""
+    current = compiled(Engine("current", "current (working tree)", REPO))
+    bound = [Engine("mapping_free", "current, mapping free (bound)", REPO, mapping_free=True)] if mapping_free else []
     if baseline is None:
-        yield [compiled(current)]
+        yield [current, *bound]
         return
     revision = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", f"{baseline}^{{commit}}"],
                               check=True, capture_output=True, text=True).stdout.strip()  # fmt: skip
@@ -444,7 +457,7 @@ def engines(baseline: str | None) -> Iterator[list[Engine]]:
         subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", "--quiet", str(worktree), revision],
                        check=True)  # fmt: skip
         try:
-            yield [compiled(Engine("baseline", f"baseline ({revision})", worktree)), compiled(current)]
+            yield [compiled(Engine("baseline", f"baseline ({revision})", worktree)), current, *bound]
         finally:
             subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(worktree)], check=True)
 
@@ -467,7 +480,8 @@ def harvest(
                    "--portal", "bench", "--software", "ckan", "--lake", str(lake)]  # fmt: skip
         command += ["--full"] if full else []
         command += [] if rate_limited else ["--rate", "0"]
-        measured = run_measured(command, cwd=engine.checkout, memory=memory)
+        environment = {"BENCH_MAPPING_FREE": "1"} if engine.mapping_free else {}
+        measured = run_measured(command, cwd=engine.checkout, memory=memory, environment=environment)
         child = json.loads(report.read_text())
     imported = Path(child["catalog_file"]).resolve()
     if not imported.is_relative_to(engine.checkout.resolve()):
@@ -510,11 +524,12 @@ def measure(size: int, record_scale: int, under_test: list[Engine], args: argpar
                 if "wall_s" in row:
                     row["ratio_to_ckanapi_search"] = row["wall_s"] / search_s
                     row["ratio_to_ckanapi_dump"] = dump_s and row["wall_s"] / dump_s
+            engines_run_by_users = [engine for engine in under_test if not engine.mapping_free]
             if size == args.rate_cost_at:
-                for engine in under_test:
+                for engine in engines_run_by_users:
                     _rate_limited_harvest(engine, url, work / f"{engine.name}-rate", rows[engine.name])
             portal.mutate()
-            for engine in under_test:
+            for engine in engines_run_by_users:
                 _incremental_harvest(engine, url, work / engine.name, rows[engine.name])
                 _full_reharvest(engine, url, work / engine.name, rows[engine.name])
         return list(rows.values())
@@ -734,6 +749,7 @@ def main() -> int:
     parser.add_argument("--rate-cost-at", type=int, default=20_000, help="N at which to time the default rate too")
     parser.add_argument("--dump-max", type=int, default=100_000, help="largest N to run ckanapi dump on")
     parser.add_argument("--rounds", type=int, default=1, help="full harvests per engine, interleaved; medians shown")
+    parser.add_argument("--mapping-free", action="store_true", help="also the bound: the harvest, its mapping free")
     parser.add_argument("--fixtures", type=Path, default=DEFAULT_FIXTURES)
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -745,7 +761,7 @@ def main() -> int:
     if shutil.which(CURL) is None:
         parser.error("curl is needed: the floor is its time to download the harvest's requests")
     adopt_orphans()
-    with engines(args.baseline) as under_test:
+    with engines(args.baseline, mapping_free=args.mapping_free) as under_test:
         rows = [row for size in args.sizes for row in measure(size, args.record_scale, under_test, args)]
     print_figures(rows)
     return 1 if any("failed" in row for row in rows) else 0
