@@ -4,8 +4,9 @@ The previous state is only ids and content hashes (about 70 bytes a dataset), re
 from the portal's own published files, never through the analytics views: another portal's files,
 damaged or not, cannot disturb a harvest, and a harvest never loads DuckDB (20 MB it would hold
 throughout). Each normalised batch is classified against it with Arrow compute, against an index of
-its ids built once (`IdIndex`), so the raw records pass through memory once, a batch at a time, and
-only changed ones are written. A harvest's `datasets`
+its ids built once (`IdIndex`, kept with the state in `CurrentState`), so the raw records pass through
+memory once, a batch at a time, and only changed ones are written; the rows of unchanged ones are left
+out where they are normalised, before they become Arrow tables. A harvest's `datasets`
 file thus holds one row per added or modified dataset (the new version) and one tombstone per
 deleted dataset (`change = 'deleted'`).
 """
@@ -13,6 +14,7 @@ deleted dataset (`change = 'deleted'`).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
@@ -217,19 +219,46 @@ class SeenIds:
         self._recent = set()
 
 
-def changed_datasets(batch: pa.Table, previous: pa.Table, index: IdIndex) -> pa.Table:
-    """The batch's datasets that are new ('added') or changed ('modified'); unchanged ones are dropped.
+@dataclass(frozen=True)
+class CurrentState:
+    """A portal's current datasets (`previous_state`: ids and content hashes) and an index of their ids,
+    built once a harvest: every batch is told apart against it by the harvesting process and, before
+    that, by the worker that normalised it, which inherited it when it was forked. (`IdIndex` finds ids
+    by Python's `hash` of them, which a forked process shares with its parent: in a process with another
+    hash seed it would find none, and every dataset would look new. Only `changed` decides what is
+    written; `unchanged`, which leaves rows out early, errs only by keeping them.)"""
 
-    `index` indexes `previous["dataset_id"]`."""
-    position = index.positions(batch["dataset_id"])
-    known = pc.is_valid(position)
-    old_hash = pc.take(previous["content_hash"], position)
-    changed = pc.or_kleene(pc.invert(known), pc.not_equal(old_hash, batch["content_hash"]))
-    change = pc.if_else(known, "modified", "added")
-    batch = batch.set_column(batch.schema.get_field_index("change"), DATASETS.field("change"), change)
-    if pc.all(changed, skip_nulls=False).as_py():
-        return batch  # all new or changed (a first harvest): kept without copying it
-    return batch.filter(changed)
+    table: pa.Table
+    index: IdIndex
+
+    @classmethod
+    def of(cls, previous: pa.Table) -> CurrentState:
+        return cls(previous, IdIndex(previous["dataset_id"]))
+
+    def changed(self, batch: pa.Table) -> pa.Table:
+        """The batch's datasets that are new ('added') or changed ('modified'); unchanged ones are dropped."""
+        known, changed = self._compared(batch["dataset_id"], batch["content_hash"])
+        change = pc.if_else(known, "modified", "added")
+        batch = batch.set_column(batch.schema.get_field_index("change"), DATASETS.field("change"), change)
+        if pc.all(changed, skip_nulls=False).as_py():
+            return batch  # all new or changed (a first harvest): kept without copying it
+        return batch.filter(changed)
+
+    def unchanged(self, ids: Sequence[str | None], hashes: Sequence[str | None]) -> list[bool]:
+        """Whether each dataset, by its id and content hash, is current as it is: those `changed` drops."""
+        if not self.table.num_rows:
+            return [False] * len(ids)
+        _, changed = self._compared(pa.array(ids, pa.string()), pa.array(hashes, pa.string()))
+        return pc.invert(changed.fill_null(False)).to_pylist()  # `filter` drops a null as it drops a false
+
+    def _compared(
+        self, ids: pa.Array | pa.ChunkedArray, hashes: pa.Array | pa.ChunkedArray
+    ) -> tuple[pa.Array, pa.Array]:
+        """(known: the id is current; changed: it is not, or its hash differs), for each id."""
+        position = self.index.positions(ids)
+        known = pc.is_valid(position)
+        old_hash = pc.take(self.table["content_hash"], position)
+        return known, pc.or_kleene(pc.invert(known), pc.not_equal(old_hash, hashes))
 
 
 def tombstones(

@@ -52,7 +52,7 @@ from catalog.registry import Portal
 from catalog.runs import HarvestRun
 from catalog.sources import client_for, normaliser_for
 from catalog.sources.base import IncrementalClient, PortalClient
-from catalog.versions import SeenIds, previous_state, tombstones
+from catalog.versions import CurrentState, SeenIds, previous_state, tombstones
 
 __all__ = [
     "HarvestLimitError",
@@ -124,6 +124,7 @@ def run_harvest(
     context = HarvestContext(portal.id, harvest_id, portal.url, run.started_at)
     try:
         previous = previous_state(lake, portal.id)
+        current = CurrentState.of(previous)
 
         def take(batch: NormalisedBatch) -> None:
             """A normalised batch to the output (batches come back only from what `fetch` submitted)."""
@@ -131,8 +132,8 @@ def run_harvest(
             changes.take(batch)
 
         with (
-            ChangeWriter(staged, run, previous) as changes,
-            Normalising(portal.software, context, take, parallelism) as normalising,
+            ChangeWriter(staged, run, current) as changes,
+            Normalising(portal.software, context, take, parallelism, current=current) as normalising,
         ):
             fetch = Fetch(client, run, budget, normalising.submit)
             last_count = fetch.pages(since, progress)

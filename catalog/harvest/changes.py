@@ -17,7 +17,7 @@ from catalog.normalise.values import loads_lenient
 from catalog.runs import HarvestRun
 from catalog.schemas import DATASETS, DISTRIBUTIONS, PUBLISHERS
 from catalog.sources.base import Normaliser
-from catalog.versions import IdIndex, changed_datasets
+from catalog.versions import CurrentState
 
 ROWS_PER_GROUP = 5_000
 DATASETS_PER_GROUP = 500
@@ -26,12 +26,12 @@ DATASETS_PER_GROUP = 500
 
 class ChangeWriter:
     """Takes normalised batches in order: counts added and modified datasets on the run, writes their rows
-    (unchanged datasets and their distributions are dropped), and keeps the publishers records name."""
+    (unchanged datasets and their distributions are dropped; most never get here, left out where they were
+    normalised, `catalog.harvest.workers.changed_rows`), and keeps the publishers records name."""
 
-    def __init__(self, staged: StagedHarvest, run: HarvestRun, previous: pa.Table) -> None:
+    def __init__(self, staged: StagedHarvest, run: HarvestRun, current: CurrentState) -> None:
         self.run = run
-        self.previous = previous
-        self.previous_ids = IdIndex(previous["dataset_id"])
+        self.current = current
         self.datasets = TableWriter(staged.table("datasets"), DATASETS, rows_per_group=DATASETS_PER_GROUP)
         self.distributions = TableWriter(staged.table("distributions"), DISTRIBUTIONS, rows_per_group=ROWS_PER_GROUP)
         self.publishers: dict[str, dict[str, Any]] = {}
@@ -40,7 +40,7 @@ class ChangeWriter:
         self.run.warn(batch.warnings)
         for publisher_id, record in batch.publishers.items():
             self.publishers.setdefault(publisher_id, record)
-        changed = changed_datasets(batch.datasets, self.previous, self.previous_ids)
+        changed = self.current.changed(batch.datasets)
         self.datasets.write_table(changed)
         distributions = batch.distributions
         if changed.num_rows < batch.datasets.num_rows:  # the distributions of unchanged datasets go with them

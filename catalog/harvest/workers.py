@@ -59,6 +59,7 @@ from catalog.normalise.values import RecordTooDeepError, json_bytes, loads_lenie
 from catalog.schemas import DATASETS, DISTRIBUTIONS
 from catalog.sources import normaliser_for
 from catalog.sources.base import ReceivedRecords
+from catalog.versions import CurrentState
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +108,15 @@ class NormalisedBatch:
     """Records of a received page nested too deep to store (id: why), dropped here."""
 
 
-def normalise_batch(software: str, context: HarvestContext, records: list[bytes] | ReceivedRecords) -> NormalisedBatch:
-    """Parse and normalise a batch of raw records (in a worker, or in the harvesting process)."""
+def normalise_batch(
+    software: str,
+    context: HarvestContext,
+    records: list[bytes] | ReceivedRecords,
+    current: CurrentState | None = None,
+) -> NormalisedBatch:
+    """Parse and normalise a batch of raw records (in a worker, or in the harvesting process). With the
+    portal's `current` state, the rows of datasets current as they are are left out (`changed_rows`);
+    their warnings and the publishers they name are kept."""
     normaliser = normaliser_for(software)
     datasets, distributions, warnings, publishers, unstorable = [], [], [], {}, {}
     if isinstance(records, ReceivedRecords):
@@ -123,6 +131,8 @@ def normalise_batch(software: str, context: HarvestContext, records: list[bytes]
         warnings.extend(result.warnings)
         if result.publisher is not None:
             publishers.setdefault(result.publisher["id"], result.publisher)
+    if current is not None:
+        datasets, distributions = changed_rows(datasets, distributions, current)
     return NormalisedBatch(
         rows_table(datasets, DATASETS),
         rows_table(distributions, DISTRIBUTIONS),
@@ -130,6 +140,22 @@ def normalise_batch(software: str, context: HarvestContext, records: list[bytes]
         publishers,
         unstorable,
     )
+
+
+def changed_rows(
+    datasets: list[dict[str, Any]], distributions: list[dict[str, Any]], current: CurrentState
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The rows of new and changed datasets and their distributions: the harvest would drop the others
+    (`ChangeWriter`), and leaving them out before they become Arrow tables spares building, spooling and
+    reading them back, for most datasets of a full harvest of a portal that changed little (a daily
+    harvest of any portal that cannot be harvested incrementally). Kept as `ChangeWriter` keeps them: a
+    distribution goes with any kept dataset of its id."""
+    unchanged = current.unchanged([row["dataset_id"] for row in datasets], [row["content_hash"] for row in datasets])
+    if not any(unchanged):
+        return datasets, distributions
+    kept = [row for row, same in zip(datasets, unchanged, strict=True) if not same]
+    kept_ids = {row["dataset_id"] for row in kept}
+    return kept, [row for row in distributions if row["dataset_id"] in kept_ids]
 
 
 @contextmanager
@@ -174,6 +200,8 @@ class SpooledPage:
 
 
 _spool_names = itertools.count()
+_current: CurrentState | None = None
+"""In a worker, the portal's current state, from the harvest that forked it (`_start_worker`)."""
 
 
 def normalise_into(
@@ -185,9 +213,9 @@ def normalise_into(
         if isinstance(records, SpooledPage):
             with _mapped_bytes(records.path) as body:
                 page = ReceivedRecords(body, records.at, records.positions, records.ids)
-                batch = normalise_batch(software, context, page)
+                batch = normalise_batch(software, context, page, _current)
         else:
-            batch = normalise_batch(software, context, records)
+            batch = normalise_batch(software, context, records, _current)
     stem = f"{os.getpid()}-{next(_spool_names)}"
     paths = (folder / f"{stem}-datasets.arrow", folder / f"{stem}-distributions.arrow")
     for table, path in zip((batch.datasets, batch.distributions), paths, strict=True):
@@ -252,12 +280,15 @@ def batches(raws: list[bytes]) -> Iterator[list[bytes]]:
         yield batch
 
 
-def _start_worker(parent: int) -> None:
-    """Ignore SIGINT (the harvest shuts its workers down), and exit once `parent`, the harvesting
+def _start_worker(parent: int, current: CurrentState | None) -> None:
+    """Keep the portal's `current` state, handed over by the fork itself (not pickled: it holds every
+    current id). Ignore SIGINT (the harvest shuts its workers down), and exit once `parent`, the harvesting
     process, is gone. Leave what the fork inherited out of the garbage collector's full passes: a worker
     allocates millions of short-lived objects, and each full pass would otherwise walk every imported
     module's too. Keep more of the heap a batch frees than the harvesting process does
     (`catalog.harvest.heap`)."""
+    global _current  # noqa: PLW0603 - a worker process serves one harvest, set once as it starts
+    _current = current
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_without, args=(parent,), name="parent-check", daemon=True).start()
     gc.freeze()
@@ -314,12 +345,16 @@ class Normalising:
         take: Callable[[NormalisedBatch], None],
         parallelism: Parallelism | None = None,
         *,
+        current: CurrentState | None = None,
         spool_in: Path | None = None,
     ) -> None:
-        """`spool_in`: where the spool folder goes; the system's temporary folder by default (local disk:
-        the lake's own may be a network share, where every page would travel to the server and back)."""
+        """`current`: the portal's current state, if its unchanged datasets' rows are to be left out
+        (`changed_rows`). `spool_in`: where the spool folder goes; the system's temporary folder by
+        default (local disk: the lake's own may be a network share, where every page would travel to the
+        server and back)."""
         self.software = software
         self.context = context
+        self.current = current if current is not None and current.table.num_rows else None
         self.take = take
         self.parallelism = parallelism or Parallelism()
         self.records = 0
@@ -343,7 +378,7 @@ class Normalising:
                 )
                 self.executor = self._start()
             if self.executor is None:
-                self.take(normalise_batch(self.software, self.context, batch))
+                self.take(normalise_batch(self.software, self.context, batch, self.current))
                 continue
             with self._failures_said():
                 work = self._spooled(batch) if isinstance(batch, ReceivedRecords) else batch
@@ -406,7 +441,10 @@ class Normalising:
         )
         context = multiprocessing.get_context("fork")
         return ProcessPoolExecutor(
-            self.parallelism.workers, mp_context=context, initializer=_start_worker, initargs=(os.getpid(),)
+            self.parallelism.workers,
+            mp_context=context,
+            initializer=_start_worker,
+            initargs=(os.getpid(), self.current),
         )
 
     def __enter__(self) -> Normalising:

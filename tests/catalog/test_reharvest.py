@@ -31,6 +31,7 @@ from tests.conftest import (
     data_gov_uk_packages,
     fixture_bytes,
     portal_at,
+    real_packages,
     rows,
 )
 from tests.recorded import multiplied
@@ -125,6 +126,16 @@ def test_harvesting_a_ckan_portal_twice_changes_nothing(packages, lake) -> None:
     with serve_portal(InMemoryCatalogue(records, organizations_of(records))) as portal:
         harvest_portal(portal_at(portal.url), lake, settings=FAST)
         cli_full_harvest(portal.url, "ckan", lake, hash_seed="7")
+    assert_second_run_changed_nothing(lake)
+
+
+def test_harvesting_a_large_ckan_portal_twice_in_worker_processes_changes_nothing(lake) -> None:
+    """1,200 datasets: both harvests, with the shipped settings, normalise in worker processes, and the
+    second's workers tell unchanged datasets apart against the state their harvest forked them with."""
+    records = multiplied(real_packages(), 1_200)
+    with serve_portal(InMemoryCatalogue(records, organizations_of(records))) as portal:
+        harvest_portal(portal_at(portal.url), lake)
+        cli_full_harvest(portal.url, "ckan", lake, hash_seed="11")
     assert_second_run_changed_nothing(lake)
 
 

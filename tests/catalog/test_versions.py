@@ -14,7 +14,7 @@ from catalog import versions
 from catalog.harvest.workers import normalise_batch
 from catalog.normalise.rows import HarvestContext
 from catalog.normalise.values import json_bytes
-from catalog.versions import EMPTY_STATE, IdIndex, SeenIds, changed_datasets
+from catalog.versions import EMPTY_STATE, CurrentState, IdIndex, SeenIds
 from tests.conftest import real_packages
 
 SEED = 20261202
@@ -159,9 +159,25 @@ def test_a_batch_is_classified_against_the_previous_state() -> None:
     ids, hashes = datasets["dataset_id"].to_pylist(), datasets["content_hash"].to_pylist()
     unchanged, modified = ids[:3], ids[3:5]
     previous = pa.table({"dataset_id": unchanged + modified, "content_hash": [*hashes[:3], "0" * 32, "1" * 32]})
-    changed = changed_datasets(datasets, previous, IdIndex(previous["dataset_id"]))
+    current = CurrentState.of(previous)
+    changed = current.changed(datasets)
     assert changed["dataset_id"].to_pylist() == ids[3:]
     assert changed["change"].to_pylist() == ["modified"] * 2 + ["added"] * (len(ids) - 5)
-    first = changed_datasets(datasets, EMPTY_STATE, IdIndex(EMPTY_STATE["dataset_id"]))
+    assert current.unchanged(ids, hashes) == [True] * 3 + [False] * (len(ids) - 3)
+    first = CurrentState.of(EMPTY_STATE).changed(datasets)
     assert first.drop_columns("change") == datasets.drop_columns("change")
     assert set(first["change"].to_pylist()) == {"added"}
+    assert CurrentState.of(EMPTY_STATE).unchanged(ids, hashes) == [False] * len(ids)
+
+
+def test_what_is_unchanged_is_exactly_what_the_classification_drops() -> None:
+    """Ids current or not, hashes alike or not, a missing id and a current dataset with no hash:
+    `unchanged` says true of each row `changed` drops, and of no other."""
+    previous = pa.table({"dataset_id": ["a", "b", "c", "d"], "content_hash": ["1", "2", None, "4"]})
+    ids = ["a", "b", "c", "d", "e", None]
+    hashes = ["1", "changed", "3", "4", "5", "6"]
+    batch = pa.table({"dataset_id": ids, "content_hash": hashes, "change": pa.nulls(6, pa.string())})
+    current = CurrentState.of(previous)
+    kept = set(current.changed(batch)["dataset_id"].to_pylist())
+    assert kept == {"b", "e", None}
+    assert current.unchanged(ids, hashes) == [dataset_id not in kept for dataset_id in ids]

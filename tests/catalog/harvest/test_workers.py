@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from catalog.errors import HarvestError
-from catalog.harvest import Parallelism, harvest_portal, workers
+from catalog.harvest import Parallelism, changes, harvest_portal, workers
 from catalog.harvest.workers import (
     BATCH_BYTES,
     BATCH_RECORDS,
@@ -30,6 +30,7 @@ from catalog.lake import Lake
 from catalog.normalise.rows import HarvestContext
 from catalog.normalise.values import json_bytes
 from catalog.sources.base import FIRST_PAGE_ROWS, ReceivedRecords
+from catalog.versions import CurrentState
 from tests.conftest import FAST, portal_at, real_packages
 from tests.hostile import ckan_envelope
 from tests.recorded import multiplied
@@ -74,6 +75,59 @@ def test_a_page_in_its_bytes_normalises_as_its_records_serialised() -> None:
     assert received.distributions.num_rows > 0 and received.distributions.equals(serialised.distributions)
     assert (received.warnings, received.publishers) == (serialised.warnings, serialised.publishers)
     assert received.unstorable == serialised.unstorable == {}
+
+
+def test_a_full_reharvest_in_workers_leaves_unchanged_datasets_there_and_writes_what_one_process_writes(
+    serve, tmp_path, monkeypatch
+) -> None:
+    """1,234 datasets, then 3 edited, 1 added and 1 removed: the second full harvest's workers hand back
+    only the rows of the 4 new or changed datasets (the harvest took 1,234 and 1,234 then), and both
+    harvests write, count and warn exactly as in one process."""
+    packages = multiplied(real_packages(), 1_235)
+    portal = serve(packages[:1_234])
+    taken_rows: list[int] = []
+    take = changes.ChangeWriter.take
+
+    def counted(writer, batch) -> None:
+        taken_rows.append(batch.datasets.num_rows)
+        take(writer, batch)
+
+    monkeypatch.setattr(changes.ChangeWriter, "take", counted)
+    runs: dict[str, list] = {"one": [], "workers": []}
+    for step in ("first", "second"):
+        if step == "second":
+            for index in (5, 600, 1_200):
+                portal.catalogue.update(dict(packages[index], title=f"Edited {index}"))
+            portal.catalogue.add(packages[1_234])
+            portal.catalogue.remove(packages[7]["id"])
+        for name, parallelism in (("one", IN_ONE_PROCESS), ("workers", ALWAYS_PARALLEL)):
+            lake = Lake(tmp_path / name)
+            taken_rows.clear()
+            run = harvest_portal(portal_at(portal.url), lake, settings=FAST, parallelism=parallelism, full=True)
+            runs[name].append((lake, run, sum(taken_rows)))
+    assert [taken for _, _, taken in runs["workers"]] == [1_234, 4] and runs["one"][1][2] == 4
+    (one_lake, one, _), (lake, reharvest, _) = runs["one"][1], runs["workers"][1]
+    assert (reharvest.datasets, reharvest.added, reharvest.modified, reharvest.deleted) == (1_234, 1, 3, 1)
+    counts = ("added", "modified", "deleted", "distributions", "publishers", "warnings")
+    assert [getattr(reharvest, name) for name in counts] == [getattr(one, name) for name in counts]
+    assert reharvest.distributions > 0
+    for table in ("datasets", "distributions", "publishers"):
+        expected = harvested_table(one_lake, one, table)
+        assert expected.num_rows > 0 and harvested_table(lake, reharvest, table).equals(expected), table
+
+
+def test_a_batch_normalised_against_the_current_state_leaves_out_what_is_current() -> None:
+    """Real records: the rows of the datasets current as they are (same id, same hash) are left out with
+    their distributions; new and changed ones stay, with every record's warnings and publishers."""
+    serialised = [json_bytes(package) for package in real_packages()]
+    whole = normalise_batch("ckan", CONTEXT, serialised)
+    ids, hashes = whole.datasets["dataset_id"].to_pylist(), whole.datasets["content_hash"].to_pylist()
+    previous = pa.table({"dataset_id": ids[:4], "content_hash": [*hashes[:3], "0" * 32]})
+    batch = normalise_batch("ckan", CONTEXT, serialised, CurrentState.of(previous))
+    assert batch.datasets.equals(whole.datasets.slice(3))
+    kept = whole.distributions.filter(pa.compute.is_in(whole.distributions["dataset_id"], pa.array(ids[3:])))
+    assert 0 < kept.num_rows < whole.distributions.num_rows and batch.distributions.equals(kept)
+    assert (batch.warnings, batch.publishers) == (whole.warnings, whole.publishers)
 
 
 def indented(package: dict) -> bytes:
@@ -127,9 +181,9 @@ def test_the_shipped_parallelism_starts_workers_before_a_large_portals_first_rec
     in the harvesting process (whose heap the workers would otherwise inherit)."""
     in_this_process = []
 
-    def counted(software, context, records):
+    def counted(software, context, records, current=None):
         in_this_process.append(len(records))
-        return normalise_batch(software, context, records)
+        return normalise_batch(software, context, records, current)
 
     monkeypatch.setattr(workers, "normalise_batch", counted)  # the workers, forked later, count in their own copy
     portal = serve(multiplied(real_packages(), 2_100))
