@@ -240,25 +240,34 @@ class CurrentState:
         known, changed = self._compared(batch["dataset_id"], batch["content_hash"])
         change = pc.if_else(known, "modified", "added")
         batch = batch.set_column(batch.schema.get_field_index("change"), DATASETS.field("change"), change)
-        if pc.all(changed, skip_nulls=False).as_py():
+        if pc.all(changed).as_py():
             return batch  # all new or changed (a first harvest): kept without copying it
         return batch.filter(changed)
+
+    def written(self, datasets: pa.Table, distributions: pa.Table) -> tuple[pa.Table, pa.Table]:
+        """What a harvest writes of a batch: its new and changed datasets (`changed`) and their
+        distributions; a distribution goes with any kept dataset of its id."""
+        changed = self.changed(datasets)
+        if changed.num_rows < datasets.num_rows:
+            distributions = distributions.filter(pc.is_in(distributions["dataset_id"], changed["dataset_id"]))
+        return changed, distributions
 
     def unchanged(self, ids: Sequence[str | None], hashes: Sequence[str | None]) -> list[bool]:
         """Whether each dataset, by its id and content hash, is current as it is: those `changed` drops."""
         if not self.table.num_rows:
             return [False] * len(ids)
         _, changed = self._compared(pa.array(ids, pa.string()), pa.array(hashes, pa.string()))
-        return pc.invert(changed.fill_null(False)).to_pylist()  # `filter` drops a null as it drops a false
+        return pc.invert(changed).to_pylist()
 
     def _compared(
         self, ids: pa.Array | pa.ChunkedArray, hashes: pa.Array | pa.ChunkedArray
     ) -> tuple[pa.Array, pa.Array]:
-        """(known: the id is current; changed: it is not, or its hash differs), for each id."""
+        """(known: the id is current; changed: it is not, or its hash differs), for each id, never null. A
+        current version stored without a hash (another writer's) counts as changed: its new version has one."""
         position = self.index.positions(ids)
         known = pc.is_valid(position)
         old_hash = pc.take(self.table["content_hash"], position)
-        return known, pc.or_kleene(pc.invert(known), pc.not_equal(old_hash, hashes))
+        return known, pc.or_(pc.invert(known), pc.not_equal(old_hash, hashes).fill_null(True))
 
 
 def tombstones(

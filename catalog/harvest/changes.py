@@ -40,11 +40,8 @@ class ChangeWriter:
         self.run.warn(batch.warnings)
         for publisher_id, record in batch.publishers.items():
             self.publishers.setdefault(publisher_id, record)
-        changed = self.current.changed(batch.datasets)
+        changed, distributions = self.current.written(batch.datasets, batch.distributions)
         self.datasets.write_table(changed)
-        distributions = batch.distributions
-        if changed.num_rows < batch.datasets.num_rows:  # the distributions of unchanged datasets go with them
-            distributions = distributions.filter(pc.is_in(distributions["dataset_id"], changed["dataset_id"]))
         self.distributions.write_table(distributions)
         counts = {item["values"]: item["counts"] for item in pc.value_counts(changed["change"]).to_pylist()}
         self.run.added += counts.get("added", 0)

@@ -148,8 +148,8 @@ def changed_rows(
     """The rows of new and changed datasets and their distributions: the harvest would drop the others
     (`ChangeWriter`), and leaving them out before they become Arrow tables spares building, spooling and
     reading them back, for most datasets of a full harvest of a portal that changed little (a daily
-    harvest of any portal that cannot be harvested incrementally). Kept as `ChangeWriter` keeps them: a
-    distribution goes with any kept dataset of its id."""
+    harvest of any portal that cannot be harvested incrementally). Kept as the harvest keeps them
+    (`CurrentState.written`): a distribution goes with any kept dataset of its id."""
     unchanged = current.unchanged([row["dataset_id"] for row in datasets], [row["content_hash"] for row in datasets])
     if not any(unchanged):
         return datasets, distributions

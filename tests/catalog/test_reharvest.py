@@ -130,8 +130,9 @@ def test_harvesting_a_ckan_portal_twice_changes_nothing(packages, lake) -> None:
 
 
 def test_harvesting_a_large_ckan_portal_twice_in_worker_processes_changes_nothing(lake) -> None:
-    """1,200 datasets: both harvests, with the shipped settings, normalise in worker processes, and the
-    second's workers tell unchanged datasets apart against the state their harvest forked them with."""
+    """1,200 datasets: both harvests, with the shipped settings, normalise in worker processes; the second,
+    in another process with another hash seed, writes nothing. (That its workers leave the unchanged
+    rows out is tests/catalog/harvest/test_workers.py's to show.)"""
     records = multiplied(real_packages(), 1_200)
     with serve_portal(InMemoryCatalogue(records, organizations_of(records))) as portal:
         harvest_portal(portal_at(portal.url), lake)

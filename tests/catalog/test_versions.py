@@ -170,14 +170,17 @@ def test_a_batch_is_classified_against_the_previous_state() -> None:
     assert CurrentState.of(EMPTY_STATE).unchanged(ids, hashes) == [False] * len(ids)
 
 
-def test_what_is_unchanged_is_exactly_what_the_classification_drops() -> None:
-    """Ids current or not, hashes alike or not, a missing id and a current dataset with no hash:
-    `unchanged` says true of each row `changed` drops, and of no other."""
-    previous = pa.table({"dataset_id": ["a", "b", "c", "d"], "content_hash": ["1", "2", None, "4"]})
+def test_a_current_version_stored_without_a_hash_is_rewritten_with_one() -> None:
+    """Another writer's version without a content hash cannot be told unchanged: it is 'modified' (and the
+    new version has a hash), where a null comparison used to drop it from every harvest for good. A
+    missing id is matched like any other; `unchanged` says true of each row `changed` drops, and of no
+    other."""
+    previous = pa.table({"dataset_id": ["a", "b", "c", "d", None], "content_hash": ["1", "2", None, "4", "5"]})
     ids = ["a", "b", "c", "d", "e", None]
     hashes = ["1", "changed", "3", "4", "5", "6"]
     batch = pa.table({"dataset_id": ids, "content_hash": hashes, "change": pa.nulls(6, pa.string())})
     current = CurrentState.of(previous)
-    kept = set(current.changed(batch)["dataset_id"].to_pylist())
-    assert kept == {"b", "e", None}
-    assert current.unchanged(ids, hashes) == [dataset_id not in kept for dataset_id in ids]
+    changed = current.changed(batch)
+    assert changed["dataset_id"].to_pylist() == ["b", "c", "e", None]
+    assert changed["change"].to_pylist() == ["modified", "modified", "added", "modified"]
+    assert current.unchanged(ids, hashes) == [True, False, False, True, False, False]

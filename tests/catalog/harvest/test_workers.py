@@ -14,6 +14,8 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from catalog.errors import HarvestError
 from catalog.harvest import Parallelism, changes, harvest_portal, workers
@@ -23,6 +25,7 @@ from catalog.harvest.workers import (
     SPOOL_PREFIX,
     Normalising,
     batches,
+    changed_rows,
     normalise_batch,
     remove_left_spools,
 )
@@ -82,7 +85,7 @@ def test_a_full_reharvest_in_workers_leaves_unchanged_datasets_there_and_writes_
 ) -> None:
     """1,234 datasets, then 3 edited, 1 added and 1 removed: the second full harvest's workers hand back
     only the rows of the 4 new or changed datasets (the harvest took 1,234 and 1,234 then), and both
-    harvests write, count and warn exactly as in one process."""
+    harvests write, count and warn exactly as in one process, and as workers that leave nothing out."""
     packages = multiplied(real_packages(), 1_235)
     portal = serve(packages[:1_234])
     taken_rows: list[int] = []
@@ -93,27 +96,64 @@ def test_a_full_reharvest_in_workers_leaves_unchanged_datasets_there_and_writes_
         take(writer, batch)
 
     monkeypatch.setattr(changes.ChangeWriter, "take", counted)
-    runs: dict[str, list] = {"one": [], "workers": []}
+    runs: dict[str, list] = {"one": [], "workers": [], "leaving nothing out": []}
     for step in ("first", "second"):
         if step == "second":
             for index in (5, 600, 1_200):
                 portal.catalogue.update(dict(packages[index], title=f"Edited {index}"))
             portal.catalogue.add(packages[1_234])
             portal.catalogue.remove(packages[7]["id"])
-        for name, parallelism in (("one", IN_ONE_PROCESS), ("workers", ALWAYS_PARALLEL)):
+        for name, parallelism in zip(runs, (IN_ONE_PROCESS, ALWAYS_PARALLEL, ALWAYS_PARALLEL), strict=True):
             lake = Lake(tmp_path / name)
             taken_rows.clear()
-            run = harvest_portal(portal_at(portal.url), lake, settings=FAST, parallelism=parallelism, full=True)
+            with monkeypatch.context() as patched:
+                if name == "leaving nothing out":  # the workers, forked during the harvest, inherit it
+                    patched.setattr(
+                        workers, "changed_rows", lambda datasets, distributions, _: (datasets, distributions)
+                    )
+                run = harvest_portal(portal_at(portal.url), lake, settings=FAST, parallelism=parallelism, full=True)
             runs[name].append((lake, run, sum(taken_rows)))
     assert [taken for _, _, taken in runs["workers"]] == [1_234, 4] and runs["one"][1][2] == 4
-    (one_lake, one, _), (lake, reharvest, _) = runs["one"][1], runs["workers"][1]
+    assert runs["leaving nothing out"][1][2] == 1_234
+    lake, reharvest, _ = runs["workers"][1]
     assert (reharvest.datasets, reharvest.added, reharvest.modified, reharvest.deleted) == (1_234, 1, 3, 1)
+    changed = [packages[index] for index in (5, 600, 1_200, 1_234)]
+    assert reharvest.distributions == sum(len(package["resources"]) for package in changed) > 0
     counts = ("added", "modified", "deleted", "distributions", "publishers", "warnings")
-    assert [getattr(reharvest, name) for name in counts] == [getattr(one, name) for name in counts]
-    assert reharvest.distributions > 0
-    for table in ("datasets", "distributions", "publishers"):
-        expected = harvested_table(one_lake, one, table)
-        assert expected.num_rows > 0 and harvested_table(lake, reharvest, table).equals(expected), table
+    for other in ("one", "leaving nothing out"):
+        other_lake, expected, _ = runs[other][1]
+        assert [getattr(reharvest, name) for name in counts] == [getattr(expected, name) for name in counts], other
+        for table in ("datasets", "distributions", "publishers"):
+            written = harvested_table(other_lake, expected, table)
+            assert written.num_rows > 0 and harvested_table(lake, reharvest, table).equals(written), (other, table)
+
+
+IDS = st.one_of(st.none(), st.sampled_from("abcdef"))
+HASHES = st.one_of(st.none(), st.sampled_from("12"))
+ROWS = pa.schema(
+    [("dataset_id", pa.string()), ("content_hash", pa.string()), ("change", pa.string()), ("n", pa.int64())]
+)
+DISTRIBUTION_ROWS = pa.schema([("dataset_id", pa.string()), ("n", pa.int64())])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    previous=st.lists(st.tuples(IDS, HASHES), max_size=6),
+    datasets=st.lists(st.tuples(IDS, HASHES), max_size=8),
+    distributions=st.lists(IDS, max_size=10),
+)
+def test_leaving_unchanged_rows_out_early_writes_exactly_what_the_harvest_would(previous, datasets, distributions):
+    """Ids repeated within a batch, missing ids, hashes missing on either side, distributions of no dataset
+    of the batch: a batch's rows less `changed_rows` write what the whole batch writes."""
+    ids, hashes = [dataset_id for dataset_id, _ in previous], [value for _, value in previous]
+    state = {"dataset_id": pa.array(ids, pa.string()), "content_hash": pa.array(hashes, pa.string())}
+    current = CurrentState.of(pa.table(state))
+    rows = [{"dataset_id": i, "content_hash": h, "change": None, "n": n} for n, (i, h) in enumerate(datasets)]
+    parts = [{"dataset_id": i, "n": n} for n, i in enumerate(distributions)]
+    whole = current.written(pa.Table.from_pylist(rows, ROWS), pa.Table.from_pylist(parts, DISTRIBUTION_ROWS))
+    kept_rows, kept_parts = changed_rows(rows, parts, current)
+    early = current.written(pa.Table.from_pylist(kept_rows, ROWS), pa.Table.from_pylist(kept_parts, DISTRIBUTION_ROWS))
+    assert early[0].equals(whole[0]) and early[1].equals(whole[1])
 
 
 def test_a_batch_normalised_against_the_current_state_leaves_out_what_is_current() -> None:
