@@ -354,7 +354,7 @@ class Normalising:
         server and back)."""
         self.software = software
         self.context = context
-        self.current = current if current is not None and current.table.num_rows else None
+        self.current = current
         self.take = take
         self.parallelism = parallelism or Parallelism()
         self.records = 0
