@@ -7,7 +7,8 @@ kernel.perf_event_paranoid <= 1). For each N it serves the bench portal of bench
 (the same templated real CKAN records, in a process of its own), runs this working tree's `catalog
 harvest URL --software ckan --rate 0 --full` under `perf record -e cpu-clock` (the harvest and the
 worker processes it forks), profiles the portal's process over the same time with a second `perf
-record`, then has curl download the very requests the harvest made, as harvest_throughput.py does.
+record`, then has curl download the very requests the harvest made, as harvest_throughput.py does
+(which also compiles `catalog` to bytecode first, as installing it does: here too).
 
 It prints the harvest's CPU split by shared object: samples in libpython are the interpreter running
 our code (the mappings, the glue between libraries); everything else is native: JSON parsing, hashing,
@@ -31,7 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harvest_throughput import CURL, DEFAULT_FIXTURES, REPO, BenchPortal, curl_transfer, plain_gets
+from harvest_throughput import CURL, DEFAULT_FIXTURES, REPO, BenchPortal, Engine, compiled, curl_transfer, plain_gets
 
 PERF = "perf"
 SAMPLES_PER_S = 999
@@ -113,6 +114,7 @@ def main() -> int:
     for tool in (PERF, CURL):
         if shutil.which(tool) is None:
             parser.error(f"{tool} is needed")
+    compiled(Engine("current", "current (working tree)", REPO))  # as harvest_throughput.py runs it: see its docstring
     with tempfile.TemporaryDirectory(prefix="bench-cpu-") as folder:
         for size in args.sizes:
             measure(size, args.fixtures, Path(folder))
